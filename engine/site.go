@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/render"
+)
+
+// Site is a route tree under construction: layouts and pages registered at
+// segment patterns. New validates the whole tree at once and reports every
+// problem. The zero value is an empty site. A Site is not safe for
+// concurrent use.
+//
+// A pattern is a path of segments: static names, "[param]", "[...param]"
+// (catch-all), "[[...param]]" (optional catch-all) and "(group)" (no URL
+// part). "/" is the root.
+type Site struct {
+	layouts []layoutReg
+	pages   []pageReg
+}
+
+type layoutReg struct {
+	pattern string
+	layout  Layout
+}
+
+type pageReg struct {
+	pattern string
+	page    Page
+}
+
+// Layout registers a layout at pattern: it wraps every page at or below it.
+func (s *Site) Layout(pattern string, l Layout) {
+	s.layouts = append(s.layouts, layoutReg{pattern, l})
+}
+
+// Page registers a page at pattern, making its paths routable.
+func (s *Site) Page(pattern string, p Page) {
+	s.pages = append(s.pages, pageReg{pattern, p})
+}
+
+// Layout is the configuration and renderer of a layout segment.
+type Layout struct {
+	// Revalidate is the layout's `revalidate`; the zero value is not declared.
+	Revalidate regen.Revalidate
+	// Dynamic is the layout's `dynamic` mode; the zero value is not declared.
+	Dynamic regen.Dynamic
+	// Render renders the layout around its child. If nil, the child is
+	// written as is.
+	Render render.Layout
+	// Uses declares the dynamic APIs the layout's render reads, so its policy
+	// is known before any render (site specs declare them).
+	Uses []regen.API
+	// Fetches declares the fetches the layout's render makes.
+	Fetches []Fetch
+}
+
+// Page is the configuration and renderer of a page segment.
+type Page struct {
+	// Revalidate is the page's `revalidate`; the zero value is not declared.
+	Revalidate regen.Revalidate
+	// Dynamic is the page's `dynamic` mode; the zero value is not declared.
+	Dynamic regen.Dynamic
+	// Render renders the page. Required.
+	Render render.Page
+	// StaticParams lists the params to prerender (generateStaticParams).
+	StaticParams []render.Params
+	// StaticParamsOnly is Next.js's `dynamicParams: false`: paths whose
+	// params are not in StaticParams answer 404 without rendering.
+	StaticParamsOnly bool
+	// Uses declares the dynamic APIs the page's render reads.
+	Uses []regen.API
+	// Fetches declares the fetches the page's render makes.
+	Fetches []Fetch
+}
+
+// Fetch declares a fetch a segment's render makes. URL may hold {param}
+// placeholders; Tags too.
+type Fetch struct {
+	URL        string
+	Revalidate regen.Revalidate
+	Cache      regen.CacheMode
+	Tags       []string
+}

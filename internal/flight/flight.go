@@ -1,0 +1,96 @@
+// Package flight runs at most one call per key at a time and lets others wait
+// for its result, like golang.org/x/sync/singleflight, except that the leader
+// runs the call itself (synchronously or through a scheduler of the caller's
+// choosing) and a waiter that gives up never cancels the call.
+package flight
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+)
+
+// Group holds the calls in flight. The zero value is ready to use and safe
+// for concurrent use.
+type Group[V any] struct {
+	mu    sync.Mutex // protects calls
+	calls map[string]*Call[V]
+}
+
+// Call is one call in flight.
+type Call[V any] struct {
+	done chan struct{}
+	val  V
+	err  error
+}
+
+// Done is closed when the call has finished.
+func (c *Call[V]) Done() <-chan struct{} { return c.done }
+
+// Result returns the call's result; valid after Done is closed.
+func (c *Call[V]) Result() (V, error) { return c.val, c.err }
+
+// Wait waits for the call or for ctx. Giving up does not cancel the call.
+func (c *Call[V]) Wait(ctx context.Context) (V, error) {
+	select {
+	case <-c.done:
+		return c.val, c.err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}
+
+// Start returns the call in flight for key, or makes a new one. leader is
+// true when the call is new: the caller must then Run it exactly once.
+func (g *Group[V]) Start(key string) (c *Call[V], leader bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok {
+		return c, false
+	}
+	if g.calls == nil {
+		g.calls = make(map[string]*Call[V])
+	}
+	c = &Call[V]{done: make(chan struct{})}
+	g.calls[key] = c
+	return c, true
+}
+
+// InFlight reports whether a call for key is running.
+func (g *Group[V]) InFlight(key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.calls[key]
+	return ok
+}
+
+// Run runs fn as the call c for key, records its result, wakes the waiters
+// and forgets the call. A panic in fn becomes the call's error.
+func (g *Group[V]) Run(key string, c *Call[V], fn func() (V, error)) (v V, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+		v, err = c.val, c.err
+		g.mu.Lock()
+		delete(g.calls, key)
+		g.mu.Unlock()
+		close(c.done)
+	}()
+	c.val, c.err = fn()
+	return c.val, c.err
+}
+
+// Do runs fn once for key among concurrent callers: the first runs it in its
+// own goroutine, the others wait for its result or for their ctx.
+func (g *Group[V]) Do(ctx context.Context, key string, fn func() (V, error)) (v V, err error, shared bool) {
+	c, leader := g.Start(key)
+	if !leader {
+		v, err = c.Wait(ctx)
+		return v, err, true
+	}
+	g.Run(key, c, fn)
+	return c.val, c.err, false
+}

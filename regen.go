@@ -1,0 +1,302 @@
+// Package regen holds the vocabulary shared by regen's layers: revalidate
+// intervals, dynamic modes, fetch cache modes, cache statuses, tag limits and
+// the scheduler that runs background work.
+//
+// The layers themselves live in subpackages: store (bytes plus metadata),
+// fetchcache (the Data Cache), routecache (the Full Route Cache), render (what
+// a layout or page sees while rendering) and engine (what users embed).
+package regen
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Revalidate is a revalidate interval in whole seconds, as declared by a
+// layout, a page or a fetch.
+//
+// The zero value means "not declared". Forever is Next.js's `revalidate:
+// false` (cache until revalidated on demand) and Never is `revalidate: 0`
+// (never cache: dynamic). Any other negative value is invalid.
+//
+// Because Forever is the largest value and Never the smallest, the lowest
+// declared value of a route is found with Min.
+type Revalidate int64
+
+const (
+	// NotDeclared is the zero value: nothing was declared.
+	NotDeclared Revalidate = 0
+	// Forever caches until revalidated on demand (`revalidate: false`).
+	Forever Revalidate = math.MaxInt64
+	// Never disables caching (`revalidate: 0`).
+	Never Revalidate = math.MinInt64
+)
+
+// Seconds returns a revalidate interval of n seconds. Seconds(0) is Never; a
+// negative n gives an invalid value that Valid reports.
+func Seconds(n int64) Revalidate {
+	if n == 0 {
+		return Never
+	}
+	return Revalidate(n)
+}
+
+// Declared reports whether r was declared.
+func (r Revalidate) Declared() bool { return r != NotDeclared }
+
+// Valid reports whether r is NotDeclared, Forever, Never or a positive number
+// of seconds.
+func (r Revalidate) Valid() error {
+	if r < 0 && r != Never {
+		return fmt.Errorf("revalidate %d (must be false, 0 or a positive number of seconds)", int64(r))
+	}
+	return nil
+}
+
+// Interval reports the interval as a duration and whether it is finite and
+// positive (false for NotDeclared, Forever and Never).
+func (r Revalidate) Interval() (time.Duration, bool) {
+	if r <= 0 || r == Forever {
+		return 0, false
+	}
+	return time.Duration(r) * time.Second, true
+}
+
+// Min returns the lower of r and o, where NotDeclared counts as Forever.
+func (r Revalidate) Min(o Revalidate) Revalidate {
+	if !r.Declared() {
+		return o
+	}
+	if !o.Declared() {
+		return r
+	}
+	return min(r, o)
+}
+
+// String formats r as the site spec writes it: "false", "0", a number of
+// seconds, or "not declared".
+func (r Revalidate) String() string {
+	switch r {
+	case NotDeclared:
+		return "not declared"
+	case Forever:
+		return "false"
+	case Never:
+		return "0"
+	}
+	return strconv.FormatInt(int64(r), 10)
+}
+
+// Dynamic is the `dynamic` mode of a layout or page. The zero value means
+// "not declared", which behaves as Auto unless a layout above declares a mode.
+type Dynamic uint8
+
+const (
+	DynamicNotDeclared Dynamic = iota
+	// Auto caches as much as possible, and makes the route dynamic when a
+	// render reads a dynamic API or makes an uncached fetch.
+	Auto
+	// ForceDynamic renders on every request. Once declared, deeper segments
+	// cannot undo it.
+	ForceDynamic
+	// ForceStatic makes dynamic APIs return empty values and fetches default
+	// to cached.
+	ForceStatic
+	// DynamicError fails a render that reads a dynamic API or makes an
+	// uncached fetch (`dynamic: 'error'`).
+	DynamicError
+)
+
+var dynamicNames = [...]string{"", "auto", "force-dynamic", "force-static", "error"}
+
+// String returns the mode as the site spec writes it ("auto", ...), or ""
+// when not declared.
+func (d Dynamic) String() string {
+	if int(d) < len(dynamicNames) {
+		return dynamicNames[d]
+	}
+	return "dynamic(" + strconv.Itoa(int(d)) + ")"
+}
+
+// Valid reports whether d is a known mode.
+func (d Dynamic) Valid() error {
+	if int(d) >= len(dynamicNames) {
+		return fmt.Errorf("unknown dynamic mode %d (must be auto, force-dynamic, force-static or error)", int(d))
+	}
+	return nil
+}
+
+// ParseDynamic parses a mode as the site spec writes it.
+func ParseDynamic(s string) (Dynamic, error) {
+	for i, n := range dynamicNames {
+		if i > 0 && n == s {
+			return Dynamic(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown dynamic mode %q (must be auto, force-dynamic, force-static or error)", s)
+}
+
+// CacheMode is a fetch's `cache` option.
+type CacheMode uint8
+
+const (
+	// CacheDefault caches by the fetch's revalidate, else the route's.
+	CacheDefault CacheMode = iota
+	// ForceCache caches even where the default would not.
+	ForceCache
+	// NoStore never caches the fetch; in an auto route it makes the route dynamic.
+	NoStore
+)
+
+var cacheModeNames = [...]string{"default", "force-cache", "no-store"}
+
+func (m CacheMode) String() string {
+	if int(m) < len(cacheModeNames) {
+		return cacheModeNames[m]
+	}
+	return "cache(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ParseCacheMode parses a fetch cache mode as the site spec writes it.
+func ParseCacheMode(s string) (CacheMode, error) {
+	for i, n := range cacheModeNames {
+		if n == s {
+			return CacheMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown cache mode %q (must be default, force-cache or no-store)", s)
+}
+
+// API is a dynamic API a render can read.
+type API uint8
+
+const (
+	Cookies API = iota + 1
+	Headers
+	SearchParams
+)
+
+var apiNames = [...]string{"", "cookies", "headers", "searchParams"}
+
+func (a API) String() string {
+	if int(a) < len(apiNames) && a > 0 {
+		return apiNames[a]
+	}
+	return "api(" + strconv.Itoa(int(a)) + ")"
+}
+
+// ParseAPI parses a dynamic API name as the site spec writes it.
+func ParseAPI(s string) (API, error) {
+	for i, n := range apiNames {
+		if i > 0 && n == s {
+			return API(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown dynamic API %q (must be cookies, headers or searchParams)", s)
+}
+
+// Status is how a cache answered.
+type Status uint8
+
+const (
+	// Hit: a fresh entry, served without work.
+	Hit Status = iota + 1
+	// Stale: an entry past its revalidate, served while one refresh runs.
+	Stale
+	// Miss: no usable entry; the caller waited for fresh work.
+	Miss
+	// Bypass: not cacheable; done on every request.
+	Bypass
+)
+
+var statusNames = [...]string{"", "HIT", "STALE", "MISS", "BYPASS"}
+
+// String returns "HIT", "STALE", "MISS" or "BYPASS".
+func (s Status) String() string {
+	if int(s) < len(statusNames) && s > 0 {
+		return statusNames[s]
+	}
+	return "status(" + strconv.Itoa(int(s)) + ")"
+}
+
+// RevalidateMode is how an on-demand revalidation treats existing entries.
+type RevalidateMode uint8
+
+const (
+	// RevalidateStale marks entries stale: the next request is served the old
+	// content once while a regeneration runs in the background.
+	RevalidateStale RevalidateMode = iota
+	// RevalidateExpire expires entries: the next request waits for fresh content.
+	RevalidateExpire
+)
+
+func (m RevalidateMode) String() string {
+	if m == RevalidateExpire {
+		return "expire"
+	}
+	return "stale"
+}
+
+// ParseRevalidateMode parses "stale" (or "") and "expire".
+func ParseRevalidateMode(s string) (RevalidateMode, error) {
+	switch s {
+	case "", "stale":
+		return RevalidateStale, nil
+	case "expire":
+		return RevalidateExpire, nil
+	}
+	return 0, fmt.Errorf("unknown revalidate mode %q (must be stale or expire)", s)
+}
+
+// Tag limits, as Next.js has them. Beyond them is an error, never a silent cut.
+const (
+	MaxTagLen = 256
+	MaxTags   = 128
+)
+
+// ErrTag is matched by errors that break the tag limits.
+var ErrTag = errors.New("regen: tag limit exceeded")
+
+// ValidateTags reports an error wrapping ErrTag when tags break the limits.
+func ValidateTags(tags []string) error {
+	if len(tags) > MaxTags {
+		return fmt.Errorf("%w: %d tags (at most %d per entry)", ErrTag, len(tags), MaxTags)
+	}
+	for _, t := range tags {
+		if t == "" {
+			return fmt.Errorf("%w: empty tag", ErrTag)
+		}
+		if len(t) > MaxTagLen {
+			return fmt.Errorf("%w: tag %.32q... is %d bytes (at most %d)", ErrTag, t, len(t), MaxTagLen)
+		}
+	}
+	return nil
+}
+
+// A Scheduler runs background work: regenerations and data refreshes. The
+// engine's default runs each function in a goroutine and waits for them on
+// Close; a simulation can run them on virtual time instead.
+type Scheduler interface {
+	Go(f func())
+}
+
+// SchedulerFunc adapts a function to a Scheduler.
+type SchedulerFunc func(f func())
+
+// Go calls s(f).
+func (s SchedulerFunc) Go(f func()) { s(f) }
+
+// Group is a Scheduler that runs each function in its own goroutine and can
+// wait for all of them. The zero value is ready to use and safe for
+// concurrent use.
+type Group struct{ wg sync.WaitGroup }
+
+// Go runs f in a new goroutine.
+func (g *Group) Go(f func()) { g.wg.Go(f) }
+
+// Wait blocks until every function started by Go has returned.
+func (g *Group) Wait() { g.wg.Wait() }

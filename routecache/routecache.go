@@ -1,0 +1,158 @@
+// Package routecache stores the rendered output of each path: the Full Route Cache.
+package routecache
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/store"
+)
+
+// Entry is one rendered path. Its Created is when the render started, so its
+// age counts from the moment its data was read.
+type Entry = store.Item
+
+// TagPrefix starts every implicit tag, as in Next.js.
+const TagPrefix = "_N_T_"
+
+// Freshness is the status of e at now, given the state of its tags: a pure
+// function of its arguments.
+//
+//   - Miss when the entry is past its Expire, or one of its tags was
+//     revalidated in expire mode after it was made;
+//   - Stale when it is older than its Revalidate, or one of its tags was
+//     revalidated in stale mode after it was made;
+//   - Hit otherwise.
+func Freshness(e *Entry, now time.Time, tags store.TagState) regen.Status {
+	age := now.Sub(e.Created)
+	if tags.Expired || (e.Expire > 0 && age >= e.Expire) {
+		return regen.Miss
+	}
+	if tags.Stale {
+		return regen.Stale
+	}
+	if d, ok := e.Revalidate.Interval(); ok && age >= d {
+		return regen.Stale
+	}
+	return regen.Hit
+}
+
+// Cache is the Full Route Cache over a store. It is safe for concurrent use.
+type Cache struct {
+	store store.Store
+}
+
+// New returns a Cache over s.
+func New(s store.Store) *Cache { return &Cache{store: s} }
+
+// Store returns the store under the cache.
+func (c *Cache) Store() store.Store { return c.store }
+
+// Get returns the entry for path and its status at now. A Miss returns a nil
+// entry; an expired entry is deleted. A store error is returned with a Miss.
+func (c *Cache) Get(ctx context.Context, path string, now time.Time) (*Entry, regen.Status, error) {
+	e, ok, err := c.store.Get(ctx, path)
+	if err != nil || !ok {
+		return nil, regen.Miss, err
+	}
+	ts, err := c.store.TagState(ctx, e.Tags, e.Created)
+	if err != nil {
+		return nil, regen.Miss, err
+	}
+	st := Freshness(e, now, ts)
+	if st == regen.Miss {
+		// Ignore the error: a failed delete only leaves an entry that the
+		// next Get finds expired again.
+		_ = c.store.Delete(ctx, path)
+		return nil, regen.Miss, nil
+	}
+	return e, st, nil
+}
+
+// Set stores e for path, replacing the previous entry atomically.
+func (c *Cache) Set(ctx context.Context, path string, e *Entry) error {
+	return c.store.Set(ctx, path, e)
+}
+
+// Delete removes path's entry.
+func (c *Cache) Delete(ctx context.Context, path string) error {
+	return c.store.Delete(ctx, path)
+}
+
+// RevalidateTag marks every entry carrying tag, in this cache and in the Data
+// Cache sharing its store, stale (or expired) as of now. It is O(1) in the
+// number of entries: only the tag's time is recorded.
+func (c *Cache) RevalidateTag(ctx context.Context, tag string, mode regen.RevalidateMode, now time.Time) error {
+	return c.store.RevalidateTags(ctx, []string{tag}, mode, now)
+}
+
+// PathKind says what a path passed to RevalidatePath names.
+type PathKind uint8
+
+const (
+	// Page names one concrete path ("/blog/hello"), or one page route
+	// ("/blog/[slug]"), which covers every path it renders.
+	Page PathKind = iota
+	// Layout names a layout ("/blog", "/(shop)"): every path below it.
+	Layout
+)
+
+// PathTag returns the implicit tag RevalidatePath records for path and kind.
+func PathTag(path string, kind PathKind) string {
+	path = trimSlash(path)
+	if kind == Layout {
+		if path == "/" {
+			return TagPrefix + "/layout"
+		}
+		return TagPrefix + path + "/layout"
+	}
+	if strings.Contains(path, "[") {
+		return TagPrefix + path + "/page"
+	}
+	return TagPrefix + path
+}
+
+// RevalidatePath marks the entries of path stale (or expired) as of now: the
+// entry of a concrete path, every path of a page route, or every path under a
+// layout, and the Data Cache entries fetched while rendering them.
+func (c *Cache) RevalidatePath(ctx context.Context, path string, kind PathKind, mode regen.RevalidateMode, now time.Time) error {
+	return c.store.RevalidateTags(ctx, []string{PathTag(path, kind)}, mode, now)
+}
+
+// ImplicitTags returns the tags a render of path, matched by the route
+// pattern route, carries besides those of its fetches, as Next.js derives
+// them: one per layout level of the route ("_N_T_/layout",
+// "_N_T_/blog/layout"), the page route ("_N_T_/blog/[slug]/page") and the
+// path itself ("_N_T_/blog/hello").
+func ImplicitTags(route, path string) []string {
+	route = trimSlash(route)
+	tags := []string{TagPrefix + "/layout"}
+	if route != "/" {
+		parts := strings.Split(route[1:], "/")
+		for i := range parts {
+			tags = append(tags, TagPrefix+"/"+strings.Join(parts[:i+1], "/")+"/layout")
+		}
+	}
+	if route == "/" {
+		tags = append(tags, TagPrefix+"/page")
+	} else {
+		tags = append(tags, TagPrefix+route+"/page")
+	}
+	tags = append(tags, TagPrefix+trimSlash(path))
+	return tags
+}
+
+func trimSlash(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if len(p) > 1 && strings.HasSuffix(p, "/") {
+		p = strings.TrimRight(p, "/")
+		if p == "" {
+			return "/"
+		}
+	}
+	return p
+}

@@ -1,0 +1,71 @@
+// Package store defines the storage layer under regen's caches: items of bytes
+// plus metadata, and the times at which tags were revalidated.
+//
+// Storage is below policy: a Store keeps items and tag times, bounded in
+// bytes, and evicts what it must; the caches above it (fetchcache, routecache)
+// decide what is fresh. Memory is the in-process implementation; the disk and
+// Redis stores live in store/disk and store/redis.
+package store
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/regen-dev/regen"
+)
+
+// ErrUnavailable is matched by errors from a store that cannot be reached.
+var ErrUnavailable = errors.New("store: unavailable")
+
+// Item is one cached value: a rendered route or a fetched response.
+//
+// An Item is immutable once passed to Set: stores may hand the same pointer
+// to every Get, so callers must not modify an Item, its Header or its Body.
+type Item struct {
+	Status     int              // HTTP status of the rendered or fetched response
+	Header     http.Header      // response headers
+	Body       []byte           // response body
+	Tags       []string         // explicit and implicit tags
+	Created    time.Time        // when the content was produced (the render's or fetch's start)
+	Revalidate regen.Revalidate // interval after which the item is stale
+	Expire     time.Duration    // age after which the item is dropped; 0: never
+}
+
+// Size is an estimate of the bytes the item holds, used to bound memory.
+func (it *Item) Size() int64 {
+	n := int64(len(it.Body)) + 96
+	for k, vs := range it.Header {
+		n += int64(len(k)) + 16
+		for _, v := range vs {
+			n += int64(len(v)) + 16
+		}
+	}
+	for _, t := range it.Tags {
+		n += int64(len(t)) + 16
+	}
+	return n
+}
+
+// TagState says whether any of a set of tags was revalidated after a time.
+type TagState struct {
+	Stale   bool // revalidated in stale mode: serve once, refresh in the background
+	Expired bool // revalidated in expire mode: do not serve
+}
+
+// Store keeps items under string keys, and the latest revalidation time of
+// each tag. Implementations must be safe for concurrent use.
+type Store interface {
+	// Get returns the item stored under key. ok is false when there is none.
+	Get(ctx context.Context, key string) (it *Item, ok bool, err error)
+	// Set stores it under key, replacing any previous item atomically.
+	Set(ctx context.Context, key string, it *Item) error
+	// Delete removes the item under key, if any.
+	Delete(ctx context.Context, key string) error
+	// RevalidateTags records that tags were revalidated at time at, in mode.
+	// Later times replace earlier ones; an earlier time never replaces a later one.
+	RevalidateTags(ctx context.Context, tags []string, mode regen.RevalidateMode, at time.Time) error
+	// TagState reports whether any of tags was revalidated strictly after since.
+	TagState(ctx context.Context, tags []string, since time.Time) (TagState, error)
+}
