@@ -1,0 +1,50 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/store"
+)
+
+func ExampleMemory() {
+	ctx := context.Background()
+	m := store.NewMemory(store.MemoryOptions{MaxBytes: 64 << 20})
+
+	made := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	page := &store.Item{
+		Status:     200,
+		Body:       []byte("<h1>Hello</h1>"),
+		Tags:       []string{"posts", "_N_T_/blog/hello"},
+		Created:    made,
+		Revalidate: regen.Seconds(60),
+	}
+	m.Set(ctx, "/blog/hello", page)
+
+	it, ok, _ := m.Get(ctx, "/blog/hello")
+	fmt.Printf("%s %v same item: %v\n", it.Body, ok, it == page)
+
+	// Nothing was revalidated since the item was made.
+	st, _ := m.TagState(ctx, it.Tags, it.Created)
+	fmt.Printf("%+v\n", st)
+
+	// A post changed: every item tagged "posts" is stale from now on.
+	m.RevalidateTags(ctx, []string{"posts"}, regen.RevalidateStale, made.Add(time.Minute))
+	st, _ = m.TagState(ctx, it.Tags, it.Created)
+	fmt.Printf("%+v\n", st)
+
+	// An expire-mode revalidation makes it expired, and stale too.
+	m.RevalidateTags(ctx, []string{"posts"}, regen.RevalidateExpire, made.Add(2*time.Minute))
+	st, _ = m.TagState(ctx, it.Tags, it.Created)
+	fmt.Printf("%+v\n", st)
+
+	fmt.Println(m.Len(), m.Bytes(), m.Evictions())
+	// Output:
+	// <h1>Hello</h1> true same item: true
+	// {Stale:false Expired:false}
+	// {Stale:true Expired:false}
+	// {Stale:true Expired:true}
+	// 1 163 0
+}

@@ -1,0 +1,731 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/regen-dev/regen"
+)
+
+// item returns an item whose Size is exactly size (at least 96).
+func item(size int) *Item {
+	return &Item{Status: 200, Body: make([]byte, size-96)}
+}
+
+var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func TestItemHelperSize(t *testing.T) {
+	if got := item(200).Size(); got != 200 {
+		t.Fatalf("item(200).Size() = %d; want 200", got)
+	}
+}
+
+func TestNewMemoryOptions(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       MemoryOptions
+		wantShards int
+		wantBudget int64
+	}{
+		{"zero value", MemoryOptions{}, 64, 256 << 20 / 64},
+		{"negative", MemoryOptions{MaxBytes: -1, Shards: -1}, 64, 256 << 20 / 64},
+		{"one shard", MemoryOptions{MaxBytes: 1000, Shards: 1}, 1, 1000},
+		{"power of two", MemoryOptions{MaxBytes: 1 << 20, Shards: 16}, 16, 1 << 16},
+		{"rounded up", MemoryOptions{MaxBytes: 1 << 20, Shards: 17}, 32, 1 << 15},
+		{"capped", MemoryOptions{MaxBytes: 1 << 30, Shards: math.MaxInt}, 1 << 16, 1 << 14},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(tt.opts)
+			if len(m.shards) != tt.wantShards || len(m.tagShards) != tt.wantShards {
+				t.Errorf("NewMemory(%+v): %d item shards, %d tag shards; want %d", tt.opts, len(m.shards), len(m.tagShards), tt.wantShards)
+			}
+			if m.shardBytes != tt.wantBudget {
+				t.Errorf("NewMemory(%+v): shard budget %d; want %d", tt.opts, m.shardBytes, tt.wantBudget)
+			}
+		})
+	}
+}
+
+func TestMemoryGetSetDelete(t *testing.T) {
+	a, b := item(100), item(300)
+	type op struct {
+		do   string // "set", "get" or "delete"
+		key  string
+		it   *Item // for set; the wanted item for get (nil: none)
+		len  int   // Len after the op
+		size int64 // Bytes after the op
+	}
+	tests := []struct {
+		name string
+		ops  []op
+	}{
+		{"get missing", []op{
+			{do: "get", key: "/a"},
+		}},
+		{"set then get", []op{
+			{do: "set", key: "/a", it: a, len: 1, size: 100},
+			{do: "get", key: "/a", it: a, len: 1, size: 100},
+			{do: "get", key: "/b", len: 1, size: 100},
+		}},
+		{"two keys", []op{
+			{do: "set", key: "/a", it: a, len: 1, size: 100},
+			{do: "set", key: "/b", it: b, len: 2, size: 400},
+			{do: "get", key: "/a", it: a, len: 2, size: 400},
+			{do: "get", key: "/b", it: b, len: 2, size: 400},
+		}},
+		{"replace", []op{
+			{do: "set", key: "/a", it: a, len: 1, size: 100},
+			{do: "set", key: "/a", it: b, len: 1, size: 300},
+			{do: "get", key: "/a", it: b, len: 1, size: 300},
+			{do: "set", key: "/a", it: a, len: 1, size: 100},
+			{do: "get", key: "/a", it: a, len: 1, size: 100},
+		}},
+		{"delete", []op{
+			{do: "set", key: "/a", it: a, len: 1, size: 100},
+			{do: "set", key: "/b", it: b, len: 2, size: 400},
+			{do: "delete", key: "/a", len: 1, size: 300},
+			{do: "get", key: "/a", len: 1, size: 300},
+			{do: "get", key: "/b", it: b, len: 1, size: 300},
+			{do: "delete", key: "/a", len: 1, size: 300},
+			{do: "delete", key: "/b", len: 0, size: 0},
+		}},
+		{"empty key", []op{
+			{do: "set", key: "", it: a, len: 1, size: 100},
+			{do: "get", key: "", it: a, len: 1, size: 100},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(MemoryOptions{MaxBytes: 1 << 20, Shards: 4})
+			ctx := t.Context()
+			for i, o := range tt.ops {
+				switch o.do {
+				case "set":
+					if err := m.Set(ctx, o.key, o.it); err != nil {
+						t.Fatalf("op %d: Set(%q) = %v", i, o.key, err)
+					}
+				case "get":
+					got, ok, err := m.Get(ctx, o.key)
+					if err != nil {
+						t.Fatalf("op %d: Get(%q) error = %v", i, o.key, err)
+					}
+					if want := o.it != nil; ok != want || got != o.it {
+						t.Errorf("op %d: Get(%q) = %p, %v; want %p, %v", i, o.key, got, ok, o.it, want)
+					}
+				case "delete":
+					if err := m.Delete(ctx, o.key); err != nil {
+						t.Fatalf("op %d: Delete(%q) = %v", i, o.key, err)
+					}
+				}
+				if got := m.Len(); got != o.len {
+					t.Errorf("op %d (%s %q): Len() = %d; want %d", i, o.do, o.key, got, o.len)
+				}
+				if got := m.Bytes(); got != o.size {
+					t.Errorf("op %d (%s %q): Bytes() = %d; want %d", i, o.do, o.key, got, o.size)
+				}
+			}
+			if got := m.Evictions(); got != 0 {
+				t.Errorf("Evictions() = %d; want 0", got)
+			}
+		})
+	}
+}
+
+func TestMemorySetNil(t *testing.T) {
+	m := NewMemory(MemoryOptions{})
+	if err := m.Set(t.Context(), "/a", nil); err == nil {
+		t.Errorf("Set(nil) = nil; want an error")
+	}
+	if m.Len() != 0 {
+		t.Errorf("Len() = %d after Set(nil); want 0", m.Len())
+	}
+}
+
+// keys returns the keys the store holds among candidates, in order.
+func keys(t *testing.T, m *Memory, candidates ...string) []string {
+	t.Helper()
+	var got []string
+	for _, k := range candidates {
+		s := m.shard(k)
+		s.mu.Lock()
+		ok := s.lru.Contains(k) // Contains does not mark k recently used
+		s.mu.Unlock()
+		if ok {
+			got = append(got, k)
+		}
+	}
+	return got
+}
+
+func TestMemoryEviction(t *testing.T) {
+	type set struct {
+		key  string
+		size int
+	}
+	tests := []struct {
+		name          string
+		sets          []set
+		gets          []string // after all but the last set
+		want          []string
+		wantBytes     int64
+		wantEvictions int64
+	}{
+		{
+			name:      "fits exactly",
+			sets:      []set{{"a", 200}, {"b", 200}, {"c", 200}, {"d", 200}, {"e", 200}},
+			want:      []string{"a", "b", "c", "d", "e"},
+			wantBytes: 1000,
+		},
+		{
+			name:          "oldest goes first",
+			sets:          []set{{"a", 200}, {"b", 200}, {"c", 200}, {"d", 200}, {"e", 200}, {"f", 200}},
+			want:          []string{"b", "c", "d", "e", "f"},
+			wantBytes:     1000,
+			wantEvictions: 1,
+		},
+		{
+			name:          "get marks recently used",
+			sets:          []set{{"a", 200}, {"b", 200}, {"c", 200}, {"d", 200}, {"e", 200}, {"f", 200}},
+			gets:          []string{"a", "c"},
+			want:          []string{"a", "c", "d", "e", "f"},
+			wantBytes:     1000,
+			wantEvictions: 1,
+		},
+		{
+			name:          "a big item evicts several",
+			sets:          []set{{"a", 200}, {"b", 200}, {"c", 200}, {"d", 200}, {"e", 200}, {"f", 550}},
+			want:          []string{"d", "e", "f"},
+			wantBytes:     950,
+			wantEvictions: 3,
+		},
+		{
+			name:          "replacing counts the new size",
+			sets:          []set{{"a", 200}, {"b", 200}, {"c", 200}, {"d", 200}, {"e", 200}, {"a", 400}},
+			want:          []string{"a", "c", "d", "e"},
+			wantBytes:     1000,
+			wantEvictions: 1,
+		},
+		{
+			name:      "replacing with a smaller item evicts nothing",
+			sets:      []set{{"a", 400}, {"b", 200}, {"c", 400}, {"a", 100}},
+			want:      []string{"a", "b", "c"},
+			wantBytes: 700,
+		},
+		{
+			name:          "an item of the whole budget evicts all others",
+			sets:          []set{{"a", 200}, {"b", 200}, {"c", 1000}},
+			want:          []string{"c"},
+			wantBytes:     1000,
+			wantEvictions: 2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// One shard: the whole budget is one LRU list, so eviction order
+			// is exact.
+			m := NewMemory(MemoryOptions{MaxBytes: 1000, Shards: 1})
+			ctx := t.Context()
+			var all []string
+			for i, s := range tt.sets {
+				if i == len(tt.sets)-1 {
+					for _, k := range tt.gets {
+						if _, ok, _ := m.Get(ctx, k); !ok {
+							t.Fatalf("Get(%q) found nothing before the last Set", k)
+						}
+					}
+				}
+				if err := m.Set(ctx, s.key, item(s.size)); err != nil {
+					t.Fatalf("Set(%q) = %v", s.key, err)
+				}
+				if !slices.Contains(all, s.key) {
+					all = append(all, s.key)
+				}
+			}
+			if diff := cmp.Diff(tt.want, keys(t, m, all...)); diff != "" {
+				t.Errorf("keys held (-want +got):\n%s", diff)
+			}
+			if got := m.Len(); got != len(tt.want) {
+				t.Errorf("Len() = %d; want %d", got, len(tt.want))
+			}
+			if got := m.Bytes(); got != tt.wantBytes {
+				t.Errorf("Bytes() = %d; want %d", got, tt.wantBytes)
+			}
+			if got := m.Evictions(); got != tt.wantEvictions {
+				t.Errorf("Evictions() = %d; want %d", got, tt.wantEvictions)
+			}
+		})
+	}
+}
+
+func TestMemoryOversize(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     MemoryOptions
+		size     int
+		previous bool // an item was already stored under the key
+	}{
+		{"over the budget", MemoryOptions{MaxBytes: 1000, Shards: 1}, 1001, false},
+		{"over a shard's share", MemoryOptions{MaxBytes: 1000, Shards: 4}, 300, false},
+		{"over a rounded shard's share", MemoryOptions{MaxBytes: 1000, Shards: 3}, 300, false},
+		{"replacing a stored item", MemoryOptions{MaxBytes: 1000, Shards: 1}, 1001, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(tt.opts)
+			ctx := t.Context()
+			other := item(100)
+			if err := m.Set(ctx, "/other", other); err != nil {
+				t.Fatal(err)
+			}
+			if tt.previous {
+				if err := m.Set(ctx, "/big", item(100)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := m.Set(ctx, "/big", item(tt.size)); err != nil {
+				t.Errorf("Set(oversize) = %v; want nil", err)
+			}
+			if got, ok, _ := m.Get(ctx, "/big"); ok {
+				t.Errorf("Get(/big) = %p (size %d), true; want nothing", got, got.Size())
+			}
+			if got, ok, _ := m.Get(ctx, "/other"); !ok || got != other {
+				t.Errorf("Get(/other) = %p, %v; want %p, true", got, ok, other)
+			}
+			if m.Len() != 1 || m.Bytes() != 100 || m.Evictions() != 0 {
+				t.Errorf("Len, Bytes, Evictions = %d, %d, %d; want 1, 100, 0", m.Len(), m.Bytes(), m.Evictions())
+			}
+		})
+	}
+}
+
+type revalidation struct {
+	tags []string
+	mode regen.RevalidateMode
+	at   time.Time
+}
+
+func TestMemoryTagState(t *testing.T) {
+	stale, expire := regen.RevalidateStale, regen.RevalidateExpire
+	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
+	type query struct {
+		tags  []string
+		since time.Time
+		want  TagState
+	}
+	tests := []struct {
+		name    string
+		revals  []revalidation
+		queries []query
+	}{
+		{
+			name: "nothing revalidated",
+			queries: []query{
+				{[]string{"a"}, sec(0), TagState{}},
+				{nil, sec(0), TagState{}},
+				{[]string{"a"}, time.Time{}, TagState{}},
+			},
+		},
+		{
+			name:   "stale mode",
+			revals: []revalidation{{[]string{"a"}, stale, sec(10)}},
+			queries: []query{
+				{[]string{"a"}, sec(9), TagState{Stale: true}},
+				{[]string{"a"}, sec(10), TagState{}}, // equal is not after
+				{[]string{"a"}, sec(10).Add(-time.Nanosecond), TagState{Stale: true}},
+				{[]string{"a"}, sec(11), TagState{}},
+				{[]string{"b"}, sec(9), TagState{}},
+				{[]string{"b", "a"}, sec(9), TagState{Stale: true}},
+				{nil, sec(9), TagState{}},
+				{[]string{"a"}, time.Time{}, TagState{Stale: true}},
+			},
+		},
+		{
+			name:   "expire mode is stale too",
+			revals: []revalidation{{[]string{"a"}, expire, sec(10)}},
+			queries: []query{
+				{[]string{"a"}, sec(9), TagState{Stale: true, Expired: true}},
+				{[]string{"a"}, sec(10), TagState{}}, // equal is not after
+				{[]string{"a"}, sec(11), TagState{}},
+				{[]string{"b"}, sec(9), TagState{}},
+			},
+		},
+		{
+			name: "modes are kept apart",
+			revals: []revalidation{
+				{[]string{"a"}, expire, sec(10)},
+				{[]string{"a"}, stale, sec(20)},
+			},
+			queries: []query{
+				{[]string{"a"}, sec(5), TagState{Stale: true, Expired: true}},
+				{[]string{"a"}, sec(15), TagState{Stale: true}},
+				{[]string{"a"}, sec(20), TagState{}},
+			},
+		},
+		{
+			name: "stale time is monotonic",
+			revals: []revalidation{
+				{[]string{"a"}, stale, sec(20)},
+				{[]string{"a"}, stale, sec(10)}, // earlier: ignored
+			},
+			queries: []query{
+				{[]string{"a"}, sec(15), TagState{Stale: true}},
+				{[]string{"a"}, sec(20), TagState{}},
+			},
+		},
+		{
+			name: "expire time is monotonic",
+			revals: []revalidation{
+				{[]string{"a"}, expire, sec(20)},
+				{[]string{"a"}, expire, sec(10)}, // earlier: ignored
+			},
+			queries: []query{
+				{[]string{"a"}, sec(15), TagState{Stale: true, Expired: true}},
+				{[]string{"a"}, sec(20), TagState{}},
+			},
+		},
+		{
+			name: "later times replace earlier ones",
+			revals: []revalidation{
+				{[]string{"a"}, stale, sec(10)},
+				{[]string{"a"}, stale, sec(20)},
+				{[]string{"a"}, expire, sec(10)},
+				{[]string{"a"}, expire, sec(30)},
+			},
+			queries: []query{
+				{[]string{"a"}, sec(25), TagState{Stale: true, Expired: true}},
+				{[]string{"a"}, sec(30), TagState{}},
+			},
+		},
+		{
+			name: "any tag counts",
+			revals: []revalidation{
+				{[]string{"a", "b"}, stale, sec(10)},
+				{[]string{"c"}, expire, sec(20)},
+			},
+			queries: []query{
+				{[]string{"x", "b"}, sec(5), TagState{Stale: true}},
+				{[]string{"a", "c"}, sec(5), TagState{Stale: true, Expired: true}},
+				{[]string{"c", "a"}, sec(5), TagState{Stale: true, Expired: true}},
+				{[]string{"a", "c"}, sec(15), TagState{Stale: true, Expired: true}},
+				{[]string{"a", "b"}, sec(15), TagState{}},
+				{[]string{"x", "y"}, sec(5), TagState{}},
+			},
+		},
+		{
+			name:   "monotonic clock readings are ignored",
+			revals: []revalidation{{[]string{"a"}, stale, time.Now()}},
+			queries: []query{
+				{[]string{"a"}, time.Now().Add(time.Hour), TagState{}},
+			},
+		},
+		{
+			name: "times out of the nanosecond range are clamped",
+			revals: []revalidation{
+				{[]string{"a"}, stale, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)},
+			},
+			queries: []query{
+				{[]string{"a"}, sec(0), TagState{Stale: true}},
+				{[]string{"a"}, time.Date(2500, 1, 1, 0, 0, 0, 0, time.UTC), TagState{}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(MemoryOptions{Shards: 4})
+			ctx := t.Context()
+			for _, r := range tt.revals {
+				if err := m.RevalidateTags(ctx, r.tags, r.mode, r.at); err != nil {
+					t.Fatalf("RevalidateTags(%q, %v, %v) = %v", r.tags, r.mode, r.at, err)
+				}
+			}
+			for _, q := range tt.queries {
+				got, err := m.TagState(ctx, q.tags, q.since)
+				if err != nil {
+					t.Fatalf("TagState(%q, %v) error = %v", q.tags, q.since, err)
+				}
+				if got != q.want {
+					t.Errorf("TagState(%q, %v) = %+v; want %+v", q.tags, q.since, got, q.want)
+				}
+			}
+		})
+	}
+}
+
+// TestMemoryTagStateFastPath checks that TagState does not look at the tag
+// maps when no tag was revalidated after since: it answers while every tag
+// shard is locked for writing.
+func TestMemoryTagStateFastPath(t *testing.T) {
+	m := NewMemory(MemoryOptions{Shards: 4})
+	ctx := t.Context()
+	m.RevalidateTags(ctx, []string{"a"}, regen.RevalidateStale, t0)
+	m.RevalidateTags(ctx, []string{"b"}, regen.RevalidateExpire, t0.Add(time.Second))
+
+	for i := range m.tagShards {
+		m.tagShards[i].mu.Lock()
+	}
+	done := make(chan TagState)
+	go func() {
+		st, _ := m.TagState(ctx, []string{"a", "b"}, t0.Add(time.Second))
+		done <- st
+	}()
+	select {
+	case st := <-done:
+		if st != (TagState{}) {
+			t.Errorf("TagState(a b, t0+1s) = %+v; want {}", st)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("TagState(a b, t0+1s) waited for a tag shard's lock; want the fast path")
+	}
+	for i := range m.tagShards {
+		m.tagShards[i].mu.Unlock()
+	}
+
+	// One nanosecond earlier, the slow path finds b.
+	st, _ := m.TagState(ctx, []string{"a", "b"}, t0.Add(time.Second-1))
+	if want := (TagState{Stale: true, Expired: true}); st != want {
+		t.Errorf("TagState(a b, t0+1s-1ns) = %+v; want %+v", st, want)
+	}
+}
+
+func TestMemoryZeroAllocs(t *testing.T) {
+	m := NewMemory(MemoryOptions{})
+	ctx := t.Context()
+	m.Set(ctx, "/blog/hello", item(1000))
+	tags := []string{"_N_T_/layout", "_N_T_/blog/layout", "_N_T_/blog/[slug]/page", "_N_T_/blog/hello", "posts"}
+	m.RevalidateTags(ctx, []string{"posts"}, regen.RevalidateStale, t0)
+	m.RevalidateTags(ctx, []string{"other"}, regen.RevalidateExpire, t0.Add(time.Hour))
+
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"Get hit", func() { m.Get(ctx, "/blog/hello") }},
+		{"Get miss", func() { m.Get(ctx, "/blog/missing") }},
+		{"TagState fast path", func() { m.TagState(ctx, tags, t0.Add(2*time.Hour)) }},
+		{"TagState scan", func() { m.TagState(ctx, tags, t0.Add(time.Minute)) }},
+		{"TagState stale", func() { m.TagState(ctx, tags, t0.Add(-time.Minute)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if n := testing.AllocsPerRun(100, tt.f); n != 0 {
+				t.Errorf("%s: %v allocs per run; want 0", tt.name, n)
+			}
+		})
+	}
+}
+
+// TestMemoryConcurrent runs every method from many goroutines; run it with
+// -race. It then checks the shards' accounting and that the tag times are the
+// latest of those recorded.
+func TestMemoryConcurrent(t *testing.T) {
+	const (
+		workers = 16
+		rounds  = 500
+		nkeys   = 64
+	)
+	m := NewMemory(MemoryOptions{MaxBytes: 8 << 10, Shards: 4})
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range rounds {
+				key := "/p/" + strconv.Itoa((w*7+i)%nkeys)
+				tag := "t" + strconv.Itoa(i%8)
+				switch i % 6 {
+				case 0, 1:
+					if err := m.Set(ctx, key, item(96+(w*31+i)%600)); err != nil {
+						t.Error(err)
+						return
+					}
+				case 2, 3:
+					if it, ok, _ := m.Get(ctx, key); ok && it.Status != 200 {
+						t.Errorf("Get(%q).Status = %d; want 200", key, it.Status)
+					}
+				case 4:
+					mode := regen.RevalidateMode(i / 6 % 2)
+					m.RevalidateTags(ctx, []string{tag, "all"}, mode, t0.Add(time.Duration(w*rounds+i)*time.Millisecond))
+					m.TagState(ctx, []string{tag}, t0.Add(time.Duration(i)*time.Millisecond))
+				case 5:
+					if i%12 == 5 {
+						m.Delete(ctx, key)
+					}
+					m.Len()
+					m.Bytes()
+					m.Evictions()
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	for i := range m.shards {
+		s := &m.shards[i]
+		var sum int64
+		for _, k := range s.lru.Keys() {
+			e, _ := s.lru.Peek(k)
+			if e.size != e.it.Size() {
+				t.Errorf("shard %d: key %q recorded size %d; item size %d", i, k, e.size, e.it.Size())
+			}
+			sum += e.size
+		}
+		if sum != s.bytes {
+			t.Errorf("shard %d: bytes = %d; sum of sizes %d", i, s.bytes, sum)
+		}
+		if s.bytes > m.shardBytes {
+			t.Errorf("shard %d: bytes = %d; over its budget %d", i, s.bytes, m.shardBytes)
+		}
+	}
+	if m.Evictions() == 0 {
+		t.Errorf("Evictions() = 0; want some (the budget is small)")
+	}
+
+	// The latest revalidation of "all" was by the last worker's last round
+	// of case 4, in mode i/6%2.
+	var last [2]time.Time // per mode
+	for w := range workers {
+		for i := range rounds {
+			if i%6 == 4 {
+				at := t0.Add(time.Duration(w*rounds+i) * time.Millisecond)
+				mode := i / 6 % 2
+				if at.After(last[mode]) {
+					last[mode] = at
+				}
+			}
+		}
+	}
+	stale, expire := last[regen.RevalidateStale], last[regen.RevalidateExpire]
+	checks := []struct {
+		since time.Time
+		want  TagState
+	}{
+		{stale.Add(-time.Nanosecond), TagState{Stale: true, Expired: !expire.Before(stale)}},
+		{stale, TagState{Stale: expire.After(stale), Expired: expire.After(stale)}},
+		{expire.Add(-time.Nanosecond), TagState{Stale: true, Expired: true}},
+		{expire, TagState{Stale: stale.After(expire)}},
+	}
+	for _, c := range checks {
+		got, _ := m.TagState(ctx, []string{"all"}, c.since)
+		if got != c.want {
+			t.Errorf("TagState(all, %v) = %+v; want %+v (latest stale %v, expire %v)", c.since, got, c.want, stale, expire)
+		}
+	}
+}
+
+func BenchmarkMemoryGet(b *testing.B) {
+	const nkeys = 1024
+	m := NewMemory(MemoryOptions{})
+	ctx := b.Context()
+	keys := make([]string, nkeys)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("/blog/post-%d", i)
+		m.Set(ctx, keys[i], item(4096))
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, ok, _ := m.Get(ctx, keys[i%nkeys]); !ok {
+				b.Fatal("miss")
+			}
+			i++
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, ok, _ := m.Get(ctx, keys[i%nkeys]); !ok {
+					b.Fatal("miss")
+				}
+				i++
+			}
+		})
+	})
+}
+
+func BenchmarkMemoryTagState(b *testing.B) {
+	ctx := b.Context()
+	tags := []string{"_N_T_/layout", "_N_T_/blog/layout", "_N_T_/blog/[slug]/page", "_N_T_/blog/hello", "posts", "authors"}
+	m := NewMemory(MemoryOptions{})
+	for i := range 1000 {
+		m.RevalidateTags(ctx, []string{"tag-" + strconv.Itoa(i)}, regen.RevalidateStale, t0)
+	}
+	m.RevalidateTags(ctx, []string{"posts"}, regen.RevalidateStale, t0)
+	m.RevalidateTags(ctx, []string{"unrelated"}, regen.RevalidateExpire, t0.Add(time.Hour))
+
+	cases := []struct {
+		name  string
+		since time.Time
+	}{
+		// Nothing revalidated after since: two atomic loads.
+		{"fast", t0.Add(2 * time.Hour)},
+		// Another tag revalidated after since: every tag is looked up.
+		{"scan", t0.Add(time.Minute)},
+		// One of the tags is stale.
+		{"stale", t0.Add(-time.Minute)},
+	}
+	for _, c := range cases {
+		b.Run(c.name+"/serial", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				m.TagState(ctx, tags, c.since)
+			}
+		})
+		b.Run(c.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					m.TagState(ctx, tags, c.since)
+				}
+			})
+		})
+	}
+}
+
+func BenchmarkMemorySet(b *testing.B) {
+	ctx := b.Context()
+	const nkeys = 1024
+	keys := make([]string, nkeys)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("/blog/post-%d", i)
+	}
+	it := item(4096)
+	cases := []struct {
+		name     string
+		maxBytes int64
+	}{
+		{"replace", 0},       // every key fits: Set replaces
+		{"evict", 64 * 4096}, // a sixteenth fits: Set evicts
+	}
+	for _, c := range cases {
+		b.Run(c.name+"/serial", func(b *testing.B) {
+			m := NewMemory(MemoryOptions{MaxBytes: c.maxBytes})
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				m.Set(ctx, keys[i%nkeys], it)
+				i++
+			}
+		})
+		b.Run(c.name+"/parallel", func(b *testing.B) {
+			m := NewMemory(MemoryOptions{MaxBytes: c.maxBytes})
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					m.Set(ctx, keys[i%nkeys], it)
+					i++
+				}
+			})
+		})
+	}
+}
