@@ -2,11 +2,15 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"net/url"
+	"runtime/debug"
+	"strings"
+	"sync"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
@@ -28,7 +32,8 @@ type PageFunc func(ctx context.Context, s *Scope, w io.Writer) error
 func (f PageFunc) Render(ctx context.Context, s *Scope, w io.Writer) error { return f(ctx, s, w) }
 
 // Layout renders a layout around its child, the already rendered output of
-// everything below it.
+// everything below it. child is valid only until Render returns: a layout
+// must not keep it.
 type Layout interface {
 	Render(ctx context.Context, s *Scope, w io.Writer, child []byte) error
 }
@@ -58,7 +63,15 @@ type Segment struct {
 }
 
 // String names the segment as messages do: `layout "/blog"`, `page "/blog/[slug]"`.
-func (s Segment) String() string { panic("TODO") }
+func (s Segment) String() string {
+	switch s.Kind {
+	case LayoutSegment:
+		return fmt.Sprintf("layout %q", s.Path)
+	case PageSegment:
+		return fmt.Sprintf("page %q", s.Path)
+	}
+	return fmt.Sprintf("segment %q", s.Path)
+}
 
 // Job is one render of one path.
 type Job struct {
@@ -105,7 +118,12 @@ type Fetch struct {
 }
 
 // ErrNotFound is returned by a segment to answer 404 (Next.js's notFound()).
+// What the segment wrote is dropped and replaced by NotFoundBody, which the
+// layouts above the segment still wrap; the Result has status 404.
 var ErrNotFound = errors.New("render: not found")
+
+// NotFoundBody replaces the output of a segment that returned ErrNotFound.
+const NotFoundBody = "<h1>404</h1><p>This page could not be found.</p>"
 
 // ModeError is returned when a render breaks its route's `dynamic = 'error'`:
 // it read a dynamic API or made an uncached fetch.
@@ -115,68 +133,146 @@ type ModeError struct {
 	API     string // "cookies", "headers", "searchParams", or "uncached fetch <url>"
 }
 
-func (e *ModeError) Error() string { panic("TODO") }
-
-// PanicError is returned when a segment panics.
-type PanicError struct {
-	Segment string
-	Value   any
-	Stack   []byte
+func (e *ModeError) Error() string {
+	what, fix := "read "+e.API, "remove the read"
+	if strings.HasPrefix(e.API, "uncached ") {
+		what, fix = "made an "+e.API, "give it a revalidate or force-cache"
+	}
+	return fmt.Sprintf("render: route %q: %s: dynamic = %q but the render %s (%s, or use force-static or force-dynamic)",
+		e.Route, e.Segment, regen.DynamicError, what, fix)
 }
 
-func (e *PanicError) Error() string { panic("TODO") }
+// PanicError is returned when a segment panics, wrapped with the route and
+// the segment like other segment errors. A panic in a goroutine the segment
+// starts cannot be recovered and crashes the program, as with net/http.
+type PanicError struct {
+	Segment string // Segment.String()
+	Value   any    // the value passed to panic
+	Stack   []byte // the panicking goroutine's stack
+}
+
+// Error returns "panic: " and the value; Render's wrapping names the route
+// and segment, and the stack is in Stack.
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 // Render runs the job's page, then each layout from the deepest to the root
 // around it, each into a buffer. Only a complete render is returned: on any
 // error (a segment's error, a failed fetch, a panic, a ModeError) Result is
 // nil and err says which segment failed.
-func Render(ctx context.Context, job *Job) (res *Result, err error) { panic("TODO") }
+//
+// A segment's error is wrapped once with the route and the segment. A
+// ModeError is returned as is, and takes precedence over the failing
+// segment's own error or panic, which is often its consequence (an uncached
+// fetch in error mode returns the ModeError to the segment; a read in error
+// mode returns empty values). A segment that returns ErrNotFound makes the
+// status 404 (see ErrNotFound). Render checks ctx before each segment.
+func Render(ctx context.Context, job *Job) (res *Result, err error) {
+	if job == nil {
+		return nil, errors.New("render: nil job")
+	}
+	if err := checkSegments(job); err != nil {
+		return nil, err
+	}
+	rec := newRecorder(job)
+	var child *bytes.Buffer // the output of the segments rendered so far
+	defer func() {
+		rec.end()
+		if child != nil {
+			putBuffer(child)
+		}
+	}()
 
-// Scope is what one segment sees while rendering: the path's params, the
-// dynamic APIs and the Data Cache. It is safe for concurrent use by the
-// goroutines a segment starts, and is valid only during the render.
-type Scope struct {
-	// TODO: implement.
+	status := http.StatusOK
+	for i := len(job.Segments) - 1; i >= 0; i-- {
+		seg := job.Segments[i]
+		if seg.Kind == LayoutSegment && seg.Layout == nil {
+			continue // the child passes through as is
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("render: route %q: %s: %w", job.Route, seg, err)
+		}
+		s := &Scope{rec: rec, seg: seg, name: seg.String()}
+		buf := getBuffer()
+		var in []byte
+		if child != nil {
+			in = child.Bytes()
+		}
+		err := runSegment(ctx, s, buf, in)
+		if v := rec.violation(); v != nil {
+			putBuffer(buf)
+			return nil, v
+		}
+		if errors.Is(err, ErrNotFound) {
+			status = http.StatusNotFound
+			buf.Reset()
+			buf.WriteString(NotFoundBody)
+			err = nil
+		}
+		if err != nil {
+			putBuffer(buf)
+			return nil, fmt.Errorf("render: route %q: %s: %w", job.Route, seg, err)
+		}
+		if child != nil {
+			putBuffer(child)
+		}
+		child = buf
+	}
+	rec.end() // from here on, the scopes answer nothing: the record is final
+	if v := rec.violation(); v != nil {
+		return nil, v // made by a goroutine that outlived its segment
+	}
+	return &Result{
+		Status: status,
+		Body:   bytes.Clone(child.Bytes()),
+		Record: rec.record(),
+	}, nil
 }
 
-// Route returns the route pattern.
-func (s *Scope) Route() string { panic("TODO") }
-
-// Path returns the concrete path being rendered.
-func (s *Scope) Path() string { panic("TODO") }
-
-// Params returns the path's params. Not a dynamic API: reading them is free.
-func (s *Scope) Params() Params { panic("TODO") }
-
-// Param returns one param.
-func (s *Scope) Param(name string) string { panic("TODO") }
-
-// Segment returns the segment being rendered.
-func (s *Scope) Segment() Segment { panic("TODO") }
-
-// Cookies reads the request's cookies: a dynamic API. In force-static mode it
-// returns nil; in error mode it fails the render.
-func (s *Scope) Cookies() []*http.Cookie { panic("TODO") }
-
-// Cookie reads one cookie: a dynamic API, as Cookies.
-func (s *Scope) Cookie(name string) (string, bool) { panic("TODO") }
-
-// Headers reads the request's headers: a dynamic API.
-func (s *Scope) Headers() http.Header { panic("TODO") }
-
-// Header reads one request header: a dynamic API.
-func (s *Scope) Header(name string) string { panic("TODO") }
-
-// SearchParams reads the request's query: a dynamic API.
-func (s *Scope) SearchParams() url.Values { panic("TODO") }
-
-// Fetch makes a fetch through the Data Cache. Identical fetches within one
-// render share one call, even when uncached (request memoization).
-func (s *Scope) Fetch(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
-	panic("TODO")
+// checkSegments reports a job whose segments are not layouts then one page,
+// or whose page has no renderer.
+func checkSegments(job *Job) error {
+	n := len(job.Segments)
+	if n == 0 {
+		return fmt.Errorf("render: route %q: no segments (want layouts, then a page)", job.Route)
+	}
+	for i, seg := range job.Segments {
+		switch {
+		case i < n-1 && seg.Kind != LayoutSegment:
+			return fmt.Errorf("render: route %q: %s before the last segment (only layouts may wrap the page)", job.Route, seg)
+		case i == n-1 && seg.Kind != PageSegment:
+			return fmt.Errorf("render: route %q: last segment is %s (must be a page)", job.Route, seg)
+		case i == n-1 && seg.Page == nil:
+			return fmt.Errorf("render: route %q: %s has no renderer", job.Route, seg)
+		}
+	}
+	return nil
 }
 
-// Memoize caches fn through the Data Cache under keyParts, like Fetch.
-func (s *Scope) Memoize(ctx context.Context, keyParts []string, opts fetchcache.MemoOptions, fn func(ctx context.Context) ([]byte, error)) ([]byte, error) {
-	panic("TODO")
+// runSegment renders one segment into w, turning a panic into a *PanicError.
+func runSegment(ctx context.Context, s *Scope, w io.Writer, child []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Segment: s.name, Value: v, Stack: debug.Stack()}
+		}
+	}()
+	if s.seg.Kind == PageSegment {
+		return s.seg.Page.Render(ctx, s, w)
+	}
+	return s.seg.Layout.Render(ctx, s, w, child)
+}
+
+// maxPooled is the largest buffer put back in the pool, so that one huge
+// page does not pin its memory.
+const maxPooled = 1 << 20
+
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return bufferPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooled {
+		return
+	}
+	b.Reset()
+	bufferPool.Put(b)
 }

@@ -1,0 +1,69 @@
+/*
+Package render runs one route's layouts and page and records what the render
+reveals.
+
+Render runs one render of one path: the page first, into a buffer, then each
+layout from the deepest to the root, each into its own buffer, with the output
+below it as its child. A layout segment without a renderer passes its child
+through. Only a complete render is returned; on an error, a panic or a
+ModeError, Render returns no Result, so a cache above keeps its last good
+entry.
+
+# What a render records
+
+A render reveals what its route's declarations may not: which dynamic APIs it
+reads and which fetches it makes. The Record says so, for the engine to refine
+the route's policy at its first render (DESIGN.md, route policy rule 7):
+
+  - Reads holds one Read per segment and API, in the order of first reads,
+    whatever the number of reads. Params are not a dynamic API.
+  - Fetches holds one Fetch per call made through the Data Cache (Fetch and
+    Memoize), in the order the calls were started, with how the Data Cache
+    answered and the effective revalidate. Calls shared by request
+    memoization are recorded once, under the segment that made the first.
+    A fetch that failed is recorded too, with the revalidate it would have
+    had: a page that renders around a failed fetch (or answers 404 because of
+    it) still depends on it.
+
+# Dynamic modes
+
+Job.Mode is the route's effective mode, read root to page by the engine.
+Reading a dynamic API (Cookies, Cookie, Headers, Header, SearchParams):
+
+  - force-static: returns empty values and records nothing.
+  - error: returns empty values and fails the render with a *ModeError naming
+    the first violation, even if the segment ignored the values.
+  - auto, force-dynamic or not declared: records the read and returns the
+    request's values; when prerendering (Job.Request is nil) the values are
+    empty, and the read is still recorded, so the engine learns that the
+    route is dynamic.
+
+Fetches follow the same modes. In error mode, an uncached fetch (no-store,
+revalidate 0, or a default of Never) fails the render with a *ModeError whose
+API is "uncached fetch <url>"; when the fetch is uncached by its declaration,
+it is refused before it reaches the Data Cache. In force-static mode,
+fetches default to cached: a fetch that declares neither a revalidate nor a
+cache mode, in a route whose Job.Call.DefaultRevalidate is Never (the engine
+option for Next.js 15's uncached default), is made with ForceCache and cached
+until revalidated on demand, as Next.js's force-static does. A fetch that
+asks for no-store explicitly stays uncached.
+
+# Not found
+
+A segment that returns ErrNotFound answers 404, as Next.js's notFound() does.
+Its output is replaced by NotFoundBody, and the layouts above it still wrap
+that body, as Next.js renders not-found inside the layouts. A layout that
+returns ErrNotFound is wrapped by the layouts above it only. The Result is
+complete and carries its Record, so the engine may cache it like any page.
+
+# Request memoization
+
+Within one render, identical fetches share one call, even uncached ones and
+even from goroutines a segment starts: the same fetchcache.Key with the same
+cache mode and revalidate, or the same Memoize key parts and revalidate. A
+call that failed is shared too (it is not retried within the render), except
+when its first caller gave up because its own context ended: the others then
+start over. Callers that share a call share the returned bytes and must not
+modify them.
+*/
+package render
