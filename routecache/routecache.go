@@ -93,7 +93,8 @@ type PathKind uint8
 
 const (
 	// Page names one concrete path ("/blog/hello"), or one page route
-	// ("/blog/[slug]"), which covers every path it renders.
+	// ("/blog/[slug]", "/(marketing)/about"), which covers every path it
+	// renders. A path with a dynamic segment or a route group names a route.
 	Page PathKind = iota
 	// Layout names a layout ("/blog", "/(shop)"): every path below it.
 	Layout
@@ -108,10 +109,25 @@ func PathTag(path string, kind PathKind) string {
 		}
 		return TagPrefix + path + "/layout"
 	}
-	if strings.Contains(path, "[") {
+	if isRoute(path) {
 		return TagPrefix + path + "/page"
 	}
 	return TagPrefix + path
+}
+
+// isRoute reports whether path is a route pattern rather than a concrete
+// path: it has a dynamic segment ("[slug]") or a route group ("(shop)"),
+// which no URL path of the route contains.
+func isRoute(path string) bool {
+	if strings.Contains(path, "[") {
+		return true
+	}
+	for seg := range strings.SplitSeq(path, "/") {
+		if len(seg) > 2 && seg[0] == '(' && seg[len(seg)-1] == ')' {
+			return true
+		}
+	}
+	return false
 }
 
 // RevalidatePath marks the entries of path stale (or expired) as of now: the
