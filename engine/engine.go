@@ -1,0 +1,624 @@
+// Package engine renders a route tree with Next.js-style caching and serves it over HTTP.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/fetchcache"
+	"github.com/regen-dev/regen/internal/flight"
+	"github.com/regen-dev/regen/render"
+	"github.com/regen-dev/regen/routecache"
+	"github.com/regen-dev/regen/store"
+)
+
+// DefaultExpire is the expire of ISR entries when Options.Expire is zero:
+// one year, as in Next.js.
+const DefaultExpire = 365 * 24 * time.Hour
+
+// Options configure an Engine. The zero value means all defaults.
+type Options struct {
+	// Now returns the current time. If nil, time.Now is used. The engine
+	// reads it once per request and once when background work starts.
+	Now func() time.Time
+	// Scheduler runs background regenerations and data refreshes. If nil,
+	// each runs in its own goroutine and Close waits for them.
+	Scheduler regen.Scheduler
+	// Store holds both caches' entries and the tag revalidation times. If
+	// nil, a store.Memory bounded by MaxBytes.
+	Store store.Store
+	// MaxBytes bounds the default memory store. If zero, 256 MiB.
+	MaxBytes int64
+	// Fetcher asks the origin for fetches made while rendering. If nil,
+	// http.DefaultClient.
+	Fetcher fetchcache.Fetcher
+	// Expire is the age at which an ISR entry not regenerated is dropped. If
+	// zero, DefaultExpire.
+	Expire time.Duration
+	// RetryBackoff is the wait after a failed regeneration before the path
+	// is regenerated again; it doubles with each consecutive failure, up to
+	// MaxRetryBackoff. If zero, 2 seconds.
+	RetryBackoff time.Duration
+	// UncachedFetchDefault makes fetches that declare neither revalidate nor
+	// cache mode uncached, as in Next.js 15 and later. By default they are
+	// cached with their route's revalidate, as in Next.js 14.
+	UncachedFetchDefault bool
+	// Logger receives failed renders and regenerations. If nil, slog.Default().
+	Logger *slog.Logger
+	// NotFound answers paths no route matches, and params a route does not
+	// serve. If nil, a plain 404.
+	NotFound http.Handler
+}
+
+// MaxRetryBackoff caps the wait between failed regenerations of a path.
+const MaxRetryBackoff = 5 * time.Minute
+
+// Engine serves a validated route tree. It is safe for concurrent use.
+type Engine struct {
+	now      func() time.Time
+	sched    regen.Scheduler
+	group    *regen.Group // the default scheduler, or nil
+	store    store.Store
+	routes   *routecache.Cache
+	data     *fetchcache.Cache
+	log      *slog.Logger
+	notFound http.Handler
+	backoff0 time.Duration
+	in       policyInput
+
+	tree      *node
+	list      []*route // sorted by pattern
+	byPattern map[string]*route
+
+	flights flight.Group[*outcome]
+
+	mu      sync.Mutex // protects retries
+	retries map[string]retry
+
+	renders atomic.Int64
+	closed  atomic.Bool
+}
+
+// retry is the back-off state of a path whose regeneration failed.
+type retry struct {
+	failures int
+	at       time.Time
+}
+
+// outcome is what a render flight gives the requests waiting on it.
+type outcome struct {
+	entry  *routecache.Entry // the stored entry; nil when dynamic
+	status regen.Status      // Miss for a new render; Hit when a fresh entry was found in the flight
+	// dynamic: the render revealed a dynamic route. Its output belongs to
+	// the leader's request only; waiters render their own.
+	dynamic bool
+	res     *render.Result
+}
+
+// New validates site and returns an engine serving it. Every problem in the
+// configuration is reported, joined with errors.Join; each is a
+// *ConfigError naming the route, the segment, the field and the fix.
+func New(site *Site, opts Options) (*Engine, error) {
+	if site == nil {
+		site = &Site{}
+	}
+	e := &Engine{
+		now:       opts.Now,
+		sched:     opts.Scheduler,
+		store:     opts.Store,
+		log:       opts.Logger,
+		notFound:  opts.NotFound,
+		backoff0:  opts.RetryBackoff,
+		in:        policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault},
+		byPattern: map[string]*route{},
+		retries:   map[string]retry{},
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.sched == nil {
+		e.group = &regen.Group{}
+		e.sched = e.group
+	}
+	if e.store == nil {
+		max := opts.MaxBytes
+		if max == 0 {
+			max = 256 << 20
+		}
+		e.store = store.NewMemory(store.MemoryOptions{MaxBytes: max})
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.notFound == nil {
+		e.notFound = http.HandlerFunc(defaultNotFound)
+	}
+	if e.backoff0 <= 0 {
+		e.backoff0 = 2 * time.Second
+	}
+	if e.in.expire == 0 {
+		e.in.expire = DefaultExpire
+	}
+	var errs []error
+	if e.in.expire < time.Second {
+		errs = append(errs, &ConfigError{Route: "/", Field: "Expire", Rule: ErrExpire, Msg: fmt.Sprintf("Options.Expire %v is below one second (use at least 1s, or 0 for one year)", opts.Expire)})
+	}
+	routes, tree, cerrs := compile(site)
+	errs = append(errs, cerrs...)
+	for _, r := range routes {
+		p, fd, derrs := derive(r, e.in, &r.obs)
+		errs = append(errs, derrs...)
+		r.policy.Store(p)
+		r.fetchDefault.Store(int64(fd))
+		r.base = p.Revalidate
+		r.renderSegs = make([]render.Segment, len(r.segs))
+		for i, s := range r.segs {
+			r.renderSegs[i] = render.Segment{Kind: s.kind, Path: s.pattern, Layout: s.layout, Page: s.page}
+		}
+		e.byPattern[r.pattern] = r
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	e.tree, e.list = tree, routes
+	e.routes = routecache.New(e.store)
+	e.data = fetchcache.New(fetchcache.Options{
+		Store: e.store, Fetcher: opts.Fetcher, Scheduler: e.sched, Logger: e.log, Now: e.now,
+		RetryBackoff: opts.RetryBackoff,
+	})
+	return e, nil
+}
+
+// Close stops background work from starting and waits for the work in
+// flight when the engine runs it (the default scheduler).
+func (e *Engine) Close() error {
+	e.closed.Store(true)
+	if e.group != nil {
+		e.group.Wait()
+	}
+	return e.data.Close()
+}
+
+// Data returns the engine's Data Cache.
+func (e *Engine) Data() *fetchcache.Cache { return e.data }
+
+// Store returns the store under both caches.
+func (e *Engine) Store() store.Store { return e.store }
+
+// Renders returns how many renders the engine has started, of any kind.
+func (e *Engine) Renders() int64 { return e.renders.Load() }
+
+// Routes returns the policy of every route, sorted by route pattern,
+// refined by what renders have revealed so far.
+func (e *Engine) Routes() []Policy {
+	out := make([]Policy, len(e.list))
+	for i, r := range e.list {
+		out[i] = *r.policy.Load()
+	}
+	return out
+}
+
+// Policy returns the policy of the route registered at pattern.
+func (e *Engine) Policy(pattern string) (Policy, bool) {
+	r, ok := e.byPattern[pattern]
+	if !ok {
+		return Policy{}, false
+	}
+	return *r.policy.Load(), true
+}
+
+// Match returns the route pattern and params of a clean URL path.
+func (e *Engine) Match(path string) (pattern string, params render.Params, ok bool) {
+	r, ps := e.match(path)
+	if r == nil {
+		return "", nil, false
+	}
+	return r.pattern, ps, true
+}
+
+func (e *Engine) match(path string) (*route, render.Params) {
+	var ps render.Params
+	r := e.tree.match(splitPath(path), &ps)
+	return r, ps
+}
+
+// RevalidateTag marks every route and data entry carrying tag stale (mode
+// RevalidateStale: served once more while regenerating) or expired
+// (RevalidateExpire: the next request waits for fresh content). It is O(1)
+// in the number of entries.
+func (e *Engine) RevalidateTag(ctx context.Context, tag string, mode regen.RevalidateMode) error {
+	if err := regen.ValidateTags([]string{tag}); err != nil {
+		return fmt.Errorf("engine: revalidate tag: %w", err)
+	}
+	return e.routes.RevalidateTag(ctx, tag, mode, e.now())
+}
+
+// PathKind says what RevalidatePath's path names.
+type PathKind = routecache.PathKind
+
+const (
+	// PagePath names one concrete path ("/blog/hello"), or one page route
+	// ("/blog/[slug]") for all its paths.
+	PagePath = routecache.Page
+	// LayoutPath names a layout ("/blog"): every path under it.
+	LayoutPath = routecache.Layout
+)
+
+// RevalidatePath marks one path, a page route's paths, or every path under
+// a layout stale or expired, with the data fetched while rendering them.
+func (e *Engine) RevalidatePath(ctx context.Context, path string, kind PathKind, mode regen.RevalidateMode) error {
+	if len(path) == 0 || path[0] != '/' {
+		return fmt.Errorf("engine: revalidate path %q: must start with \"/\"", path)
+	}
+	return e.routes.RevalidatePath(ctx, path, kind, mode, e.now())
+}
+
+// ServeHTTP serves a request: HIT from a fresh entry, STALE from an old one
+// while one background regeneration runs, MISS after rendering, BYPASS for
+// dynamic routes.
+func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := e.now()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header()["Allow"] = allowGetHead
+		e.writeError(w, http.StatusMethodNotAllowed)
+		return
+	}
+	path := r.URL.Path
+	switch checkPath(path) {
+	case pathBad:
+		e.writeError(w, http.StatusBadRequest)
+		return
+	case pathNotFound:
+		e.serveNotFound(w, r)
+		return
+	case pathTrailingSlash:
+		target := trimTrailingSlash(path)
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+		return
+	}
+	ctx := r.Context()
+	ent, st, err := e.routes.Get(ctx, path, now)
+	if err != nil {
+		e.log.Warn("regen: route cache read failed; rendering", "path", path, "error", err)
+	}
+	if ent != nil {
+		if st == regen.Stale {
+			e.regenerate(path, now)
+		}
+		writeEntry(w, r, ent, st)
+		return
+	}
+	e.serveMiss(w, r, path, now)
+}
+
+func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, now time.Time) {
+	rt, params := e.match(path)
+	if rt == nil {
+		e.serveNotFound(w, r)
+		return
+	}
+	if rt.policy.Load().Kind == Dynamic {
+		e.serveDynamic(w, r, rt, path, params, now)
+		return
+	}
+	if rt.staticParamsOnly && len(rt.params) > 0 {
+		if _, ok := rt.staticPaths[path]; !ok {
+			e.serveNotFound(w, r)
+			return
+		}
+	}
+	out, err := e.renderFlight(r.Context(), rt, path, params, now, r)
+	switch {
+	case err != nil:
+		if r.Context().Err() == nil {
+			e.log.Error("regen: render failed", "path", path, "route", rt.pattern, "error", err)
+		}
+		e.writeError(w, http.StatusInternalServerError)
+	case out.dynamic && out.res != nil:
+		writeRendered(w, r, out.res, regen.Bypass)
+	case out.dynamic:
+		e.serveDynamic(w, r, rt, path, params, now)
+	default:
+		writeEntry(w, r, out.entry, out.status)
+	}
+}
+
+// renderFlight renders path for a MISS: one render per path at a time,
+// shared by concurrent requests; a request that gives up does not cancel it.
+func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request) (*outcome, error) {
+	c, leader := e.flights.Start(path)
+	if !leader {
+		out, err := c.Wait(ctx)
+		if err == nil && out.dynamic {
+			// The leader's output was its own; render ours.
+			return &outcome{dynamic: true}, nil
+		}
+		if err == nil && out.entry != nil {
+			return &outcome{entry: out.entry, status: regen.Miss}, nil
+		}
+		return out, err
+	}
+	return e.flights.Run(path, c, func() (*outcome, error) {
+		// Another flight may have stored the path since we looked.
+		if ent, st, _ := e.routes.Get(ctx, path, now); ent != nil && st == regen.Hit {
+			return &outcome{entry: ent, status: regen.Hit}, nil
+		}
+		return e.renderStore(context.WithoutCancel(ctx), rt, path, params, now, req)
+	})
+}
+
+// renderStore renders a cacheable path and stores the result.
+func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params render.Params, start time.Time, req *http.Request) (*outcome, error) {
+	res, err := e.render(ctx, rt, path, params, start, req, true)
+	if err != nil {
+		return nil, err
+	}
+	before := rt.policy.Load()
+	pol := rt.refine(&res.Record, e.in)
+	if pol.Kind == Dynamic {
+		if before.Kind != Dynamic {
+			// The route turned dynamic: its cached paths must not be served.
+			e.log.Info("regen: route is dynamic", "route", rt.pattern, "why", pol.String())
+			_ = e.store.RevalidateTags(ctx, []string{routecache.TagPrefix + trimTrailingSlash(rt.pattern) + "/page"}, regen.RevalidateExpire, start)
+		}
+		return &outcome{dynamic: true, res: res}, nil
+	}
+	ent, err := e.newEntry(rt, path, pol, res, start)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.routes.Set(ctx, path, ent); err != nil {
+		e.log.Warn("regen: route cache write failed", "path", path, "error", err)
+	}
+	return &outcome{entry: ent, status: regen.Miss}, nil
+}
+
+// render runs one render of path. cacheable renders refresh stale data
+// before use, so a new entry never bakes in stale data.
+func (e *Engine) render(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request, cacheable bool) (*render.Result, error) {
+	e.renders.Add(1)
+	job := &render.Job{
+		Route:    rt.pattern,
+		Path:     path,
+		Params:   params,
+		Segments: rt.renderSegs,
+		Mode:     rt.policy.Load().Mode,
+		Request:  req,
+		Data:     e.data,
+		Call: fetchcache.Call{
+			Now:               now,
+			ImplicitTags:      routecache.ImplicitTags(rt.pattern, path),
+			DefaultRevalidate: regen.Revalidate(rt.fetchDefault.Load()),
+			RefreshStale:      cacheable,
+		},
+	}
+	return render.Render(ctx, job)
+}
+
+// newEntry builds the route cache entry of a render.
+func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Result, start time.Time) (*routecache.Entry, error) {
+	// The path's own interval: the route's declarations and this render's
+	// fetches (another path of the route may fetch with a lower one).
+	rev := rt.base
+	tags := make([]string, 0, 8)
+	for _, f := range res.Record.Fetches {
+		if !f.Uncached && f.Declared.Declared() && pol.Mode != regen.ForceDynamic {
+			rev = rev.Min(f.Declared)
+		}
+		for _, t := range f.Tags {
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+		}
+	}
+	tags = append(tags, routecache.ImplicitTags(rt.pattern, path)...)
+	kind := Static
+	var expire time.Duration
+	if _, finite := rev.Interval(); finite {
+		kind, expire = ISR, e.in.expire
+	} else {
+		rev = regen.Forever
+	}
+	if err := regen.ValidateTags(tags); err != nil {
+		return nil, fmt.Errorf("engine: route %q: %w", rt.pattern, err)
+	}
+	return &routecache.Entry{
+		Status: res.Status,
+		Header: http.Header{
+			"Content-Type":   {"text/html; charset=utf-8"},
+			"Content-Length": {strconv.Itoa(len(res.Body))},
+			"Cache-Control":  {cacheControl(kind, rev, e.in.expire)},
+			"Etag":           {etag(res.Body)},
+		},
+		Body:       res.Body,
+		Tags:       tags,
+		Created:    start,
+		Revalidate: rev,
+		Expire:     expire,
+	}, nil
+}
+
+// serveDynamic renders for this request only: BYPASS.
+func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route, path string, params render.Params, now time.Time) {
+	res, err := e.render(r.Context(), rt, path, params, now, r, false)
+	if err != nil {
+		if r.Context().Err() == nil {
+			e.log.Error("regen: render failed", "path", path, "route", rt.pattern, "error", err)
+		}
+		e.writeError(w, http.StatusInternalServerError)
+		return
+	}
+	rt.refine(&res.Record, e.in)
+	writeRendered(w, r, res, regen.Bypass)
+}
+
+// regenerate starts one background regeneration of path, unless one is in
+// flight or the path is in its back-off after a failure.
+func (e *Engine) regenerate(path string, now time.Time) {
+	if e.closed.Load() || e.inBackoff(path, now) {
+		return
+	}
+	c, leader := e.flights.Start(path)
+	if !leader {
+		return
+	}
+	e.sched.Go(func() {
+		e.flights.Run(path, c, func() (*outcome, error) { return e.regen(path) })
+	})
+}
+
+// regen is one background regeneration. On failure the old entry stays and
+// goes on being served as STALE; the path waits its back-off.
+func (e *Engine) regen(path string) (*outcome, error) {
+	ctx := context.Background()
+	start := e.now()
+	if ent, st, _ := e.routes.Get(ctx, path, start); ent != nil && st == regen.Hit {
+		return &outcome{entry: ent, status: regen.Hit}, nil
+	}
+	rt, params := e.match(path)
+	if rt == nil || rt.policy.Load().Kind == Dynamic {
+		_ = e.routes.Delete(ctx, path)
+		return &outcome{dynamic: true}, nil
+	}
+	out, err := e.renderStore(ctx, rt, path, params, start, nil)
+	if err != nil {
+		e.failed(path, err)
+		return nil, err
+	}
+	e.mu.Lock()
+	delete(e.retries, path)
+	e.mu.Unlock()
+	return out, nil
+}
+
+func (e *Engine) inBackoff(path string, now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, ok := e.retries[path]
+	return ok && now.Before(r.at)
+}
+
+func (e *Engine) failed(path string, err error) {
+	now := e.now()
+	e.mu.Lock()
+	r := e.retries[path]
+	r.failures++
+	wait := e.backoff0 << min(r.failures-1, 20)
+	if wait > MaxRetryBackoff || wait <= 0 {
+		wait = MaxRetryBackoff
+	}
+	r.at = now.Add(wait)
+	e.retries[path] = r
+	e.mu.Unlock()
+	e.log.Error("regen: regeneration failed; serving the last good entry", "path", path, "error", err,
+		"failures", r.failures, "retry_in", wait)
+}
+
+func (e *Engine) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
+	e.notFound.ServeHTTP(w, r)
+}
+
+func defaultNotFound(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["Content-Type"] = textPlain
+	h["Cache-Control"] = ccDynamic
+	w.WriteHeader(http.StatusNotFound)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte("404 page not found\n"))
+	}
+}
+
+func (e *Engine) writeError(w http.ResponseWriter, code int) {
+	h := w.Header()
+	h["Content-Type"] = textPlain
+	h["Cache-Control"] = ccDynamic
+	h["X-Cache-Status"] = xCacheStatus[regen.Bypass]
+	w.WriteHeader(code)
+	_, _ = fmt.Fprintf(w, "%d %s\n", code, http.StatusText(code))
+}
+
+// Header values shared by every response; never modified.
+var (
+	allowGetHead = []string{"GET, HEAD"}
+	textPlain    = []string{"text/plain; charset=utf-8"}
+	ccDynamic    = []string{"private, no-cache, no-store, max-age=0, must-revalidate"}
+	xCacheStatus = [...][]string{
+		regen.Hit: {"HIT"}, regen.Stale: {"STALE"}, regen.Miss: {"MISS"}, regen.Bypass: {"BYPASS"},
+	}
+	// RFC 9211 Cache-Status.
+	cacheStatus = [...][]string{
+		regen.Hit:    {"regen; hit"},
+		regen.Stale:  {"regen; hit; detail=stale-while-revalidate"},
+		regen.Miss:   {"regen; fwd=miss; stored"},
+		regen.Bypass: {"regen; fwd=bypass"},
+	}
+)
+
+// cacheControl is the Cache-Control value for a route of kind.
+func cacheControl(kind Kind, rev regen.Revalidate, expire time.Duration) string {
+	switch kind {
+	case Static:
+		return "s-maxage=31536000"
+	case ISR:
+		secs := int64(rev)
+		swr := int64(expire/time.Second) - secs
+		return "s-maxage=" + strconv.FormatInt(secs, 10) + ", stale-while-revalidate=" + strconv.FormatInt(swr, 10)
+	}
+	return ccDynamic[0]
+}
+
+// etag is a strong validator over the body.
+func etag(body []byte) string {
+	return `"` + strconv.FormatUint(xxhash.Sum64(body), 36) + `"`
+}
+
+// writeEntry writes a cached entry without allocating.
+func writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, st regen.Status) {
+	h := w.Header()
+	for k, v := range ent.Header {
+		h[k] = v
+	}
+	h["X-Cache-Status"] = xCacheStatus[st]
+	h["Cache-Status"] = cacheStatus[st]
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
+		if tag := ent.Header["Etag"]; len(tag) > 0 && etagMatch(inm, tag[0]) {
+			delete(h, "Content-Length")
+			delete(h, "Content-Type")
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	w.WriteHeader(ent.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(ent.Body)
+	}
+}
+
+// writeRendered writes a render that is not cached.
+func writeRendered(w http.ResponseWriter, r *http.Request, res *render.Result, st regen.Status) {
+	h := w.Header()
+	h["Content-Type"] = []string{"text/html; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+	h["Cache-Control"] = ccDynamic
+	h["X-Cache-Status"] = xCacheStatus[st]
+	h["Cache-Status"] = cacheStatus[st]
+	w.WriteHeader(res.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(res.Body)
+	}
+}

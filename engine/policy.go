@@ -1,0 +1,290 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/render"
+)
+
+// Kind is how a route is served.
+type Kind uint8
+
+const (
+	// Static: cached until revalidated on demand (○ in the route table).
+	Static Kind = iota + 1
+	// ISR: cached, regenerated in the background after its revalidate.
+	ISR
+	// Dynamic: rendered on every request (ƒ).
+	Dynamic
+)
+
+var kindNames = [...]string{"", "static", "isr", "dynamic"}
+
+// String returns "static", "isr" or "dynamic".
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Policy is how a route is cached, and why (rule 8 of the design).
+type Policy struct {
+	Route string
+	Kind  Kind
+	// Revalidate is the effective interval: Forever for Static, Never for
+	// Dynamic, a number of seconds for ISR.
+	Revalidate regen.Revalidate
+	// Expire is the age at which a stale entry is dropped.
+	Expire time.Duration
+	// Mode is the effective dynamic mode (Auto when none is declared).
+	Mode regen.Dynamic
+	// DynamicParams is false when only the static params are served.
+	DynamicParams bool
+	// Prerender lists the paths built ahead of time, sorted; empty for
+	// dynamic routes.
+	Prerender []string
+	// Reasons say which segment or fetch decided the kind and interval.
+	Reasons []string
+}
+
+// String joins the reasons: "revalidate 60 from layout /shop".
+func (p *Policy) String() string { return strings.Join(p.Reasons, "; ") }
+
+// route is one page with its layouts, compiled.
+type route struct {
+	pattern          string
+	parts            []part // as registered, groups included
+	url              []part // what the URL sees
+	params           []part // the dynamic parts
+	segs             []*segment
+	page             Page
+	staticParamsOnly bool
+	staticPaths      map[string]render.Params
+	prerender        []string
+	renderSegs       []render.Segment
+	base             regen.Revalidate // the declared interval, before any render
+
+	mu  sync.Mutex // protects obs
+	obs observed
+
+	policy       atomic.Pointer[Policy]
+	fetchDefault atomic.Int64 // regen.Revalidate for fetches that declare none
+}
+
+// observed is what renders of a route revealed. Fetches are kept once per
+// segment and caching behavior (not per URL), so the set stays small
+// however many paths a route renders.
+type observed struct {
+	reads   []render.Read
+	fetches []render.Fetch
+}
+
+// observe merges what a render revealed, reporting whether it is new.
+func (o *observed) observe(rec *render.Record) bool {
+	changed := false
+	for _, rd := range rec.Reads {
+		found := false
+		for _, x := range o.reads {
+			if x == rd {
+				found = true
+				break
+			}
+		}
+		if !found {
+			o.reads = append(o.reads, rd)
+			changed = true
+		}
+	}
+	for _, f := range rec.Fetches {
+		found := false
+		for _, x := range o.fetches {
+			if x.Segment == f.Segment && x.Declared == f.Declared && x.Cache == f.Cache && x.Uncached == f.Uncached && x.Revalidate == f.Revalidate {
+				found = true
+				break
+			}
+		}
+		if !found {
+			o.fetches = append(o.fetches, render.Fetch{Segment: f.Segment, URL: f.URL, Declared: f.Declared,
+				Cache: f.Cache, Uncached: f.Uncached, Revalidate: f.Revalidate})
+			changed = true
+		}
+	}
+	return changed
+}
+
+// policyInput is what derive needs besides the route.
+type policyInput struct {
+	expire          time.Duration
+	uncachedDefault bool // fetches without revalidate or cache mode are not cached
+}
+
+// derive computes a route's policy from its declarations and what its
+// renders revealed (rules 1-8). It also returns the violations of rule 5
+// that the declarations show, and the default revalidate of fetches that
+// declare none.
+func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate, []error) {
+	p := &Policy{Route: r.pattern, Expire: in.expire, DynamicParams: !r.staticParamsOnly}
+	var errs []error
+
+	// Rule 3: modes are read root to page, the deepest declared wins, but
+	// force-dynamic cannot be undone deeper.
+	mode, modeSeg := regen.Auto, (*segment)(nil)
+	for _, s := range r.segs {
+		if s.dynamic == regen.DynamicNotDeclared || (modeSeg != nil && modeSeg.dynamic == regen.ForceDynamic) {
+			continue
+		}
+		mode, modeSeg = s.dynamic, s
+	}
+	p.Mode = mode
+
+	// Rule 2: what makes the route dynamic.
+	var dyn []string
+	addDyn := func(s string) {
+		for _, d := range dyn {
+			if d == s {
+				return
+			}
+		}
+		dyn = append(dyn, s)
+	}
+	if mode == regen.ForceDynamic {
+		addDyn("dynamic because " + modeSeg.name() + " declares dynamic force-dynamic")
+	}
+	fetchDefault := regen.NotDeclared
+	for _, s := range r.segs {
+		if s.revalidate == regen.Never {
+			addDyn("dynamic because " + s.name() + " declares revalidate 0")
+		}
+		fetchDefault = fetchDefault.Min(s.revalidate)
+	}
+	if mode == regen.ForceDynamic || in.uncachedDefault {
+		fetchDefault = regen.Never
+	}
+	// An uncached fetch: no-store, revalidate 0, or no declaration where
+	// fetches default to uncached.
+	uncached := func(f Fetch) bool {
+		return f.Cache == regen.NoStore || f.Revalidate == regen.Never ||
+			(f.Cache == regen.CacheDefault && !f.Revalidate.Declared() && fetchDefault == regen.Never && mode != regen.ForceStatic)
+	}
+	switch mode {
+	case regen.Auto:
+		for _, s := range r.segs {
+			for _, a := range s.uses {
+				addDyn("dynamic because " + s.name() + " reads " + a.String())
+			}
+		}
+		for _, rd := range obs.reads {
+			addDyn("dynamic because " + segmentName(rd.Segment) + " reads " + rd.API.String())
+		}
+		for _, s := range r.segs {
+			for _, f := range s.fetches {
+				if uncached(f) {
+					addDyn("dynamic because " + s.name() + " fetches " + f.URL + " " + uncachedWhy(f))
+				}
+			}
+		}
+		for _, f := range obs.fetches {
+			if f.Uncached {
+				addDyn("dynamic because " + segmentName(f.Segment) + " fetches " + f.URL + " " + uncachedWhy(Fetch{Revalidate: f.Declared, Cache: f.Cache}))
+			}
+		}
+	case regen.DynamicError:
+		for _, s := range r.segs {
+			for _, a := range s.uses {
+				errs = append(errs, modeViolation(r, s, a.String()))
+			}
+			for _, f := range s.fetches {
+				if uncached(f) {
+					errs = append(errs, modeViolation(r, s, "uncached fetch "+f.URL))
+				}
+			}
+		}
+	}
+	if len(dyn) > 0 {
+		p.Kind, p.Revalidate, p.Reasons = Dynamic, regen.Never, dyn
+		return p, fetchDefault, errs
+	}
+	p.Prerender = r.prerender
+
+	// Rule 1: the lowest declared revalidate wins; false and "not declared"
+	// count as infinity. Segments first, root first, then fetches.
+	best, why := regen.NotDeclared, ""
+	consider := func(v regen.Revalidate, from string) {
+		if v.Declared() && v != regen.Never && (!best.Declared() || v < best) {
+			best, why = v, from
+		}
+	}
+	for _, s := range r.segs {
+		consider(s.revalidate, s.name())
+	}
+	for _, s := range r.segs {
+		for _, f := range s.fetches {
+			if !uncached(f) {
+				consider(f.Revalidate, "fetch "+f.URL+" in "+s.name())
+			}
+		}
+	}
+	for _, f := range obs.fetches {
+		if !f.Uncached {
+			consider(f.Declared, "fetch "+f.URL+" in "+segmentName(f.Segment))
+		}
+	}
+	switch {
+	case best.Declared() && best != regen.Forever:
+		p.Kind, p.Revalidate = ISR, best
+		p.Reasons = append(p.Reasons, fmt.Sprintf("revalidate %d from %s", int64(best), why))
+		if d, _ := best.Interval(); d >= in.expire {
+			errs = append(errs, &ConfigError{Route: r.pattern, Field: "revalidate", Rule: ErrExpire,
+				Msg: fmt.Sprintf("revalidate %d from %s is not below expire %d (lower revalidate or raise Options.Expire)", int64(best), why, int64(in.expire/time.Second))})
+		}
+	case best == regen.Forever:
+		p.Kind, p.Revalidate = Static, regen.Forever
+		p.Reasons = append(p.Reasons, "revalidate false from "+why)
+	default:
+		p.Kind, p.Revalidate = Static, regen.Forever
+		p.Reasons = append(p.Reasons, "static: no revalidate declared (cached until revalidated on demand)")
+	}
+	if mode == regen.ForceStatic {
+		p.Reasons = append(p.Reasons, "force-static from "+modeSeg.name()+" (dynamic APIs return empty values)")
+	}
+	return p, fetchDefault, errs
+}
+
+func uncachedWhy(f Fetch) string {
+	switch {
+	case f.Cache == regen.NoStore:
+		return "with no-store"
+	case f.Revalidate == regen.Never:
+		return "with revalidate 0"
+	}
+	return "uncached (fetches are uncached by default)"
+}
+
+// segmentName turns render's `layout "/blog"` into the reasons' `layout /blog`.
+func segmentName(s string) string { return strings.ReplaceAll(s, `"`, "") }
+
+// modeViolation is the error of rule 5 for a declared read or fetch.
+func modeViolation(r *route, s *segment, api string) error {
+	return &ConfigError{Route: r.pattern, Segment: s.name(), Field: "dynamic", Rule: ErrDynamicError,
+		Msg: fmt.Sprintf(`dynamic = "error" but the render reads %s (remove the read, or declare force-static or force-dynamic)`, api)}
+}
+
+// refine merges what a render revealed and re-derives the policy when
+// something is new (rule 7). It returns the policy in force.
+func (r *route) refine(rec *render.Record, in policyInput) *Policy {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.obs.observe(rec) {
+		return r.policy.Load()
+	}
+	p, fd, _ := derive(r, in, &r.obs)
+	r.policy.Store(p)
+	r.fetchDefault.Store(int64(fd))
+	return p
+}

@@ -1,0 +1,382 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/render"
+)
+
+// segment is one layout or page of a route, with its configuration.
+type segment struct {
+	kind       render.SegmentKind
+	pattern    string
+	revalidate regen.Revalidate
+	dynamic    regen.Dynamic
+	uses       []regen.API
+	fetches    []Fetch
+	layout     render.Layout
+	page       render.Page
+}
+
+// name is how reasons and messages name the segment: "layout /blog".
+func (s *segment) name() string {
+	if s.kind == render.LayoutSegment {
+		return "layout " + s.pattern
+	}
+	return "page " + s.pattern
+}
+
+// node is one level of the URL trie. Not safe for concurrent use while
+// being built; read-only afterwards.
+type node struct {
+	static      map[string]*node
+	param       *node
+	paramName   string
+	paramRoute  *route // the route that first put the param here, for messages
+	catchAll    *route
+	optCatchAll *route
+	page        *route
+}
+
+// insert adds r to the trie, or reports the route it conflicts with.
+func (n *node) insert(r *route) *ConfigError {
+	conflict := func(other *route, msg string) *ConfigError {
+		return &ConfigError{Route: r.pattern, Field: "pattern", Rule: ErrConflict,
+			Msg: fmt.Sprintf("conflicts with route %q: %s", other.pattern, msg)}
+	}
+	for i, p := range r.url {
+		last := i == len(r.url)-1
+		switch p.kind {
+		case partStatic:
+			if n.static == nil {
+				n.static = make(map[string]*node)
+			}
+			c := n.static[p.name]
+			if c == nil {
+				c = &node{}
+				n.static[p.name] = c
+			}
+			n = c
+		case partParam:
+			if n.param == nil {
+				n.param = &node{}
+				n.paramName = p.name
+				n.paramRoute = r
+			} else if n.paramName != p.name {
+				return conflict(n.paramRoute, fmt.Sprintf("param %q and %q at the same position (use one name for the same dynamic path)", p.name, n.paramName))
+			}
+			n = n.param
+		case partCatchAll, partOptCatchAll:
+			if !last {
+				// Reported by the pattern checks.
+				return nil
+			}
+			if o := n.catchAll; o != nil {
+				return conflict(o, "both catch all paths below "+quote(joinParts(r.url[:i])))
+			}
+			if o := n.optCatchAll; o != nil {
+				return conflict(o, "both catch all paths below "+quote(joinParts(r.url[:i])))
+			}
+			if p.kind == partOptCatchAll {
+				if o := n.page; o != nil {
+					return conflict(o, fmt.Sprintf("both match %q (an optional catch-all also matches its parent path)", joinParts(r.url[:i])))
+				}
+				n.optCatchAll = r
+			} else {
+				n.catchAll = r
+			}
+			return nil
+		}
+	}
+	if o := n.page; o != nil {
+		return conflict(o, fmt.Sprintf("both match %q (two pages cannot resolve to the same path)", joinParts(r.url)))
+	}
+	if o := n.optCatchAll; o != nil {
+		return conflict(o, fmt.Sprintf("both match %q (an optional catch-all also matches its parent path)", joinParts(r.url)))
+	}
+	n.page = r
+	return nil
+}
+
+// match finds the route for the URL path parts, filling params (which it
+// allocates only when the route has some). Static segments beat params,
+// params beat catch-alls, as in Next.js.
+func (n *node) match(parts []string, params *render.Params) *route {
+	if len(parts) == 0 {
+		if n.page != nil {
+			return n.page
+		}
+		if n.optCatchAll != nil {
+			return n.optCatchAll
+		}
+		return nil
+	}
+	if c := n.static[parts[0]]; c != nil {
+		if r := c.match(parts[1:], params); r != nil {
+			return r
+		}
+	}
+	if n.param != nil {
+		if r := n.param.match(parts[1:], params); r != nil {
+			setParam(params, n.paramName, parts[0])
+			return r
+		}
+	}
+	for _, r := range []*route{n.catchAll, n.optCatchAll} {
+		if r != nil {
+			setParam(params, r.url[len(r.url)-1].name, strings.Join(parts, "/"))
+			return r
+		}
+	}
+	return nil
+}
+
+func setParam(params *render.Params, name, value string) {
+	if *params == nil {
+		*params = make(render.Params, 2)
+	}
+	(*params)[name] = value
+}
+
+// splitPath splits a clean URL path into its parts: "/" has none.
+func splitPath(path string) []string {
+	if path == "/" || path == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimPrefix(path, "/"), "/")
+}
+
+// compile checks every registration and builds the routes and the trie. It
+// reports every problem it finds.
+func compile(site *Site) (routes []*route, root *node, errs []error) {
+	type layoutInfo struct {
+		reg   layoutReg
+		parts []part
+		seg   *segment
+		used  string // first route under it, for messages
+	}
+	var layouts []*layoutInfo
+	seen := map[string]bool{}
+	for _, l := range site.layouts {
+		parts, err := parsePattern(l.pattern)
+		if err != nil {
+			errs = append(errs, &ConfigError{Route: l.pattern, Segment: "layout " + l.pattern, Field: "pattern", Rule: ErrPattern, Msg: err.Error()})
+			continue
+		}
+		if seen[l.pattern] {
+			errs = append(errs, &ConfigError{Route: l.pattern, Segment: "layout " + l.pattern, Field: "pattern", Rule: ErrConflict, Msg: "layout registered twice (register one layout per segment)"})
+			continue
+		}
+		seen[l.pattern] = true
+		layouts = append(layouts, &layoutInfo{reg: l, parts: parts, seg: &segment{
+			kind: render.LayoutSegment, pattern: l.pattern, revalidate: l.layout.Revalidate,
+			dynamic: l.layout.Dynamic, uses: l.layout.Uses, fetches: l.layout.Fetches, layout: l.layout.Render,
+		}})
+	}
+	// Layouts are applied root first.
+	slices.SortStableFunc(layouts, func(a, b *layoutInfo) int { return len(a.parts) - len(b.parts) })
+
+	root = &node{}
+	seenPages := map[string]bool{}
+	for _, p := range site.pages {
+		parts, err := parsePattern(p.pattern)
+		if err != nil {
+			errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern, Msg: err.Error()})
+			continue
+		}
+		if seenPages[p.pattern] {
+			errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrConflict, Msg: "page registered twice (register one page per segment)"})
+			continue
+		}
+		seenPages[p.pattern] = true
+		r := &route{pattern: p.pattern, parts: parts, url: urlParts(parts), page: p.page}
+		bad := false
+		names := map[string]bool{}
+		for i, pt := range parts {
+			if (pt.kind == partCatchAll || pt.kind == partOptCatchAll) && i != len(parts)-1 {
+				errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern,
+					Msg: fmt.Sprintf("catch-all %q must be the last segment", pt.raw)})
+				bad = true
+			}
+			if pt.kind == partParam || pt.kind == partCatchAll || pt.kind == partOptCatchAll {
+				if names[pt.name] {
+					errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern,
+						Msg: fmt.Sprintf("param %q appears twice (give each param its own name)", pt.name)})
+					bad = true
+				}
+				names[pt.name] = true
+				r.params = append(r.params, pt)
+			}
+		}
+		if bad {
+			continue
+		}
+		for _, l := range layouts {
+			if isPrefix(l.parts, parts) {
+				r.segs = append(r.segs, l.seg)
+				if l.used == "" {
+					l.used = p.pattern
+				}
+			}
+		}
+		r.segs = append(r.segs, &segment{
+			kind: render.PageSegment, pattern: p.pattern, revalidate: p.page.Revalidate, dynamic: p.page.Dynamic,
+			uses: p.page.Uses, fetches: p.page.Fetches, page: p.page.Render,
+		})
+		if cerr := root.insert(r); cerr != nil {
+			errs = append(errs, cerr)
+			continue
+		}
+		routes = append(routes, r)
+	}
+
+	// Segment configuration: each layout once, naming the first route under it.
+	for _, l := range layouts {
+		route := l.used
+		if route == "" {
+			route = l.reg.pattern
+		}
+		errs = append(errs, checkSegment(route, l.seg)...)
+	}
+	for _, r := range routes {
+		page := r.segs[len(r.segs)-1]
+		if page.page == nil {
+			errs = append(errs, &ConfigError{Route: r.pattern, Segment: page.name(), Field: "Render", Rule: ErrRender, Msg: "page has no Render (set Page.Render)"})
+		}
+		errs = append(errs, checkSegment(r.pattern, page)...)
+		errs = append(errs, r.setStaticParams(site.pageByPattern(r.pattern))...)
+	}
+	slices.SortFunc(routes, func(a, b *route) int { return strings.Compare(a.pattern, b.pattern) })
+	return routes, root, errs
+}
+
+func (s *Site) pageByPattern(pattern string) Page {
+	for _, p := range s.pages {
+		if p.pattern == pattern {
+			return p.page
+		}
+	}
+	return Page{}
+}
+
+// checkSegment checks one segment's fields.
+func checkSegment(route string, s *segment) []error {
+	var errs []error
+	add := func(field string, rule error, msg string) {
+		errs = append(errs, &ConfigError{Route: route, Segment: s.name(), Field: field, Rule: rule, Msg: msg})
+	}
+	if err := s.revalidate.Valid(); err != nil {
+		add("revalidate", ErrRevalidate, err.Error())
+	}
+	if err := s.dynamic.Valid(); err != nil {
+		add("dynamic", ErrDynamic, err.Error())
+	}
+	for _, a := range s.uses {
+		if a < regen.Cookies || a > regen.SearchParams {
+			add("uses", ErrDynamic, fmt.Sprintf("unknown dynamic API %d (use regen.Cookies, regen.Headers or regen.SearchParams)", a))
+		}
+	}
+	for i, f := range s.fetches {
+		field := fmt.Sprintf("fetches[%d]", i)
+		if f.URL == "" {
+			add(field+".url", ErrPattern, "fetch has no URL")
+		}
+		if err := f.Revalidate.Valid(); err != nil {
+			add(field+".revalidate", ErrRevalidate, err.Error())
+		}
+		if f.Cache > regen.NoStore {
+			add(field+".cache", ErrDynamic, fmt.Sprintf("unknown cache mode %d (use default, force-cache or no-store)", f.Cache))
+		}
+		if err := regen.ValidateTags(f.Tags); err != nil {
+			add(field+".tags", ErrTags, err.Error()+" (use fewer or shorter tags)")
+		}
+	}
+	return errs
+}
+
+// setStaticParams checks the page's static params and records the paths
+// they give.
+func (r *route) setStaticParams(p Page) []error {
+	var errs []error
+	r.staticParamsOnly = p.StaticParamsOnly
+	seg := "page " + r.pattern
+	if len(r.params) == 0 {
+		if len(p.StaticParams) > 0 {
+			errs = append(errs, &ConfigError{Route: r.pattern, Segment: seg, Field: "staticParams", Rule: ErrStaticParams,
+				Msg: "route has no dynamic segments (remove staticParams)"})
+		}
+		r.staticPaths = map[string]render.Params{joinURL(r.url, nil): nil}
+		r.prerender = []string{joinURL(r.url, nil)}
+		return nil
+	}
+	r.staticPaths = make(map[string]render.Params, len(p.StaticParams))
+	for i, ps := range p.StaticParams {
+		ok := true
+		fail := func(msg string) {
+			errs = append(errs, &ConfigError{Route: r.pattern, Segment: seg, Field: fmt.Sprintf("staticParams[%d]", i), Rule: ErrStaticParams, Msg: msg})
+			ok = false
+		}
+		for _, pt := range r.params {
+			v, has := ps[pt.name]
+			switch {
+			case !has && pt.kind != partOptCatchAll:
+				fail(fmt.Sprintf("missing param %q (every entry needs a value for each of %s)", pt.name, paramList(r.params)))
+			case has && v == "" && pt.kind != partOptCatchAll:
+				fail(fmt.Sprintf("param %q is empty (give it a value)", pt.name))
+			case pt.kind == partParam && strings.Contains(v, "/"):
+				fail(fmt.Sprintf("param %q = %q holds a slash (only catch-all params take several parts)", pt.name, v))
+			case has && (strings.Contains("/"+v+"/", "/../") || strings.Contains("/"+v+"/", "/./") || strings.Contains("/"+v+"/", "//") && v != ""):
+				fail(fmt.Sprintf("param %q = %q is not a clean path", pt.name, v))
+			}
+		}
+		for name := range ps {
+			if !slices.ContainsFunc(r.params, func(pt part) bool { return pt.name == name }) {
+				fail(fmt.Sprintf("unknown param %q (the route's params are %s)", name, paramList(r.params)))
+			}
+		}
+		if ok {
+			path := joinURL(r.url, ps)
+			if _, dup := r.staticPaths[path]; !dup {
+				r.staticPaths[path] = ps
+				r.prerender = append(r.prerender, path)
+			}
+		}
+	}
+	slices.Sort(r.prerender)
+	return errs
+}
+
+func paramList(ps []part) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = quote(p.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// joinURL builds the concrete path of url parts with params.
+func joinURL(url []part, ps render.Params) string {
+	var b strings.Builder
+	for _, p := range url {
+		switch p.kind {
+		case partStatic:
+			b.WriteByte('/')
+			b.WriteString(p.name)
+		case partParam, partCatchAll:
+			b.WriteByte('/')
+			b.WriteString(ps[p.name])
+		case partOptCatchAll:
+			if v := ps[p.name]; v != "" {
+				b.WriteByte('/')
+				b.WriteString(v)
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
