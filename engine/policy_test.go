@@ -176,14 +176,14 @@ func TestPolicy(t *testing.T) {
 				Reasons: []string{"static: no revalidate declared (cached until revalidated on demand)"}},
 		},
 		{
-			name: "a route group scopes its layout's config to its own pages: inside",
+			name:  "a route group scopes its layout's config to its own pages: inside",
 			build: groupSite,
 			route: "/(shop)/cart",
 			want: Policy{Kind: ISR, Revalidate: sec(60), Mode: regen.Auto, DynamicParams: true, Prerender: []string{"/cart"},
 				Reasons: []string{"revalidate 60 from layout /(shop)"}},
 		},
 		{
-			name: "a route group scopes its layout's config to its own pages: outside",
+			name:  "a route group scopes its layout's config to its own pages: outside",
 			build: groupSite,
 			route: "/(marketing)/about",
 			want: Policy{Kind: Static, Revalidate: regen.Forever, Mode: regen.Auto, DynamicParams: true, Prerender: []string{"/about"},

@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/routecache"
+)
+
+// PrerenderOptions configure Prerender. The zero value means all defaults.
+type PrerenderOptions struct {
+	// Concurrency bounds the renders running at once. If zero, GOMAXPROCS.
+	Concurrency int
+	// OnPage, if set, is called after each path is rendered and stored, one
+	// call at a time, in completion order.
+	OnPage func(Prerendered)
+}
+
+// Prerendered reports one path rendered ahead of time.
+type Prerendered struct {
+	Route    string
+	Path     string
+	Kind     Kind              // Dynamic when the render revealed a dynamic route: nothing was stored
+	Entry    *routecache.Entry // the stored entry; nil when Dynamic
+	Duration time.Duration     // how long the render took
+}
+
+// Paths returns every path Prerender renders, sorted: the paths of static
+// and ISR routes, with their static params.
+func (e *Engine) Paths() []string {
+	var out []string
+	for _, r := range e.list {
+		if r.policy.Load().Kind != Dynamic {
+			out = append(out, r.prerender...)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Prerender renders every static and ISR route ahead of time, static params
+// included, and stores the results, so later requests are HITs. It stops at
+// the first failure, which names the path: a render that breaks `dynamic =
+// "error"` fails with a *render.ModeError. The report is sorted by path.
+func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Prerendered, error) {
+	limit := opts.Concurrency
+	if limit <= 0 {
+		limit = runtime.GOMAXPROCS(0)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	var mu sync.Mutex // protects out and serializes OnPage
+	var out []Prerendered
+	for _, path := range e.Paths() {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			rt, params := e.match(path)
+			if rt == nil {
+				return fmt.Errorf("engine: prerender %s: no route matches", path)
+			}
+			start := e.now()
+			t0 := time.Now()
+			c, leader := e.flights.Start(path)
+			var res *outcome
+			var err error
+			if leader {
+				res, err = e.flights.Run(path, c, func() (*outcome, error) {
+					return e.renderStore(gctx, rt, path, params, start, nil)
+				})
+			} else {
+				res, err = c.Wait(gctx)
+			}
+			if err != nil {
+				return fmt.Errorf("engine: prerender %s: %w", path, err)
+			}
+			p := Prerendered{Route: rt.pattern, Path: path, Entry: res.entry, Duration: time.Since(t0)}
+			switch {
+			case res.dynamic:
+				p.Kind = Dynamic
+			case res.entry.Revalidate == regen.Forever:
+				p.Kind = Static
+			default:
+				p.Kind = ISR
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			out = append(out, p)
+			if opts.OnPage != nil {
+				opts.OnPage(p)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	slices.SortFunc(out, func(a, b Prerendered) int { return strings.Compare(a.Path, b.Path) })
+	return out, err
+}
