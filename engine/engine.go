@@ -29,8 +29,10 @@ const DefaultExpire = 365 * 24 * time.Hour
 
 // Options configure an Engine. The zero value means all defaults.
 type Options struct {
-	// Now returns the current time. If nil, time.Now is used. The engine
-	// reads it once per request and once when background work starts.
+	// Now returns the current time. If nil, the system clock is used (read
+	// from the monotonic clock, re-based on the wall clock every minute).
+	// The engine reads it once per request and once when background work
+	// starts.
 	Now func() time.Time
 	// Scheduler runs background regenerations and data refreshes. If nil,
 	// each runs in its own goroutine and Close waits for them.
@@ -125,7 +127,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 		retries:   map[string]retry{},
 	}
 	if e.now == nil {
-		e.now = time.Now
+		e.now = newClock().Now
 	}
 	if e.sched == nil {
 		e.group = &regen.Group{}
