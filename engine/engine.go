@@ -359,7 +359,17 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 		if ent, st, _ := e.routes.Get(ctx, path, now); ent != nil && st == regen.Hit {
 			return &outcome{entry: ent, status: regen.Hit}, nil
 		}
-		return e.renderStore(context.WithoutCancel(ctx), rt, path, params, now, req)
+		dctx := context.WithoutCancel(ctx)
+		unlock, ok := e.lock(dctx, path)
+		if !ok {
+			// Another instance renders the path: wait for its entry.
+			if ent := e.awaitElsewhere(dctx, path); ent != nil {
+				return &outcome{entry: ent, status: regen.Miss}, nil
+			}
+		} else {
+			defer unlock()
+		}
+		return e.renderStore(dctx, rt, path, params, now, req)
 	})
 }
 
@@ -496,6 +506,12 @@ func (e *Engine) regen(path string) (*outcome, error) {
 		_ = e.routes.Delete(ctx, path)
 		return &outcome{dynamic: true}, nil
 	}
+	unlock, ok := e.lock(ctx, path)
+	if !ok {
+		// Another instance is regenerating the path; its entry will replace ours.
+		return &outcome{}, errLockedElsewhere
+	}
+	defer unlock()
 	out, err := e.renderStore(ctx, rt, path, params, start, nil)
 	if err != nil {
 		e.failed(path, err)
@@ -505,6 +521,52 @@ func (e *Engine) regen(path string) (*outcome, error) {
 	delete(e.retries, path)
 	e.mu.Unlock()
 	return out, nil
+}
+
+// errLockedElsewhere ends a regeneration that another instance runs.
+var errLockedElsewhere = errors.New("engine: regenerating on another instance")
+
+// Lease of the shared lock on a path's render, and how long a MISS waits for
+// another instance's render before rendering itself.
+const (
+	lockLease       = 30 * time.Second
+	awaitElsewhere  = 5 * time.Second
+	awaitPollPeriod = 25 * time.Millisecond
+)
+
+// lock takes the shared lock on path when the store is shared (a
+// store.Locker). ok is false when another instance holds it. A store error
+// is logged and the render goes ahead: a store outage never blocks a render.
+func (e *Engine) lock(ctx context.Context, path string) (unlock func(), ok bool) {
+	l, shared := e.store.(store.Locker)
+	if !shared {
+		return func() {}, true
+	}
+	unlock, ok, err := l.TryLock(ctx, "render:"+path, lockLease)
+	if err != nil {
+		e.log.Warn("regen: shared lock unavailable; rendering", "path", path, "error", err)
+		return func() {}, true
+	}
+	return unlock, ok
+}
+
+// awaitElsewhere polls the store for the entry another instance is
+// rendering, for a bounded time.
+func (e *Engine) awaitElsewhere(ctx context.Context, path string) *routecache.Entry {
+	deadline := time.Now().Add(awaitElsewhere)
+	for time.Now().Before(deadline) {
+		t := time.NewTimer(awaitPollPeriod)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		if ent, st, _ := e.routes.Get(ctx, path, e.now()); ent != nil && st != regen.Miss {
+			return ent
+		}
+	}
+	return nil
 }
 
 func (e *Engine) inBackoff(path string, now time.Time) bool {

@@ -69,3 +69,15 @@ type Store interface {
 	// TagState reports whether any of tags was revalidated strictly after since.
 	TagState(ctx context.Context, tags []string, since time.Time) (TagState, error)
 }
+
+// Locker is implemented by stores that several engines share. An engine
+// whose store is a Locker takes a path's lock before rendering it, so one
+// instance renders a path at a time: when another instance holds the lock, a
+// stale path goes on being served as STALE, and a missing path waits for the
+// other instance's entry (up to a bound) before rendering itself.
+type Locker interface {
+	// TryLock takes the lock named key for lease, renewing the lease while
+	// it is held. ok is false when another holder has it. unlock releases
+	// it; a holder that crashes loses it when its lease ends.
+	TryLock(ctx context.Context, key string, lease time.Duration) (unlock func(), ok bool, err error)
+}
