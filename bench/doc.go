@@ -1,0 +1,2 @@
+// Package bench compares rendering strategies (SSG, SSR, ISR) on one site and one traffic pattern.
+package bench
