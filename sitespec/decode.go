@@ -1,0 +1,919 @@
+package sitespec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/render"
+)
+
+// Parse parses a spec written in YAML or JSON. filename names the data in
+// errors. Parse reports every problem it finds, joined with errors.Join, each
+// an *Error; it returns a nil Spec when there is any.
+//
+// Parse does not check the route tree as a whole (conflicting patterns, a
+// catch-all that is not last, a param named twice on one path): engine.New
+// reports those for the site Build registers.
+func Parse(filename string, data []byte) (*Spec, error) {
+	d := &decoder{file: filename, reported: map[string]bool{}}
+	var spec *Spec
+	if root := d.document(data); root != nil {
+		spec = d.spec(root)
+	}
+	if len(d.errs) > 0 {
+		// In file order; problems found through merge keys and aliases
+		// would come out of it otherwise.
+		slices.SortStableFunc(d.errs, func(a, b error) int {
+			return a.(*Error).Line - b.(*Error).Line
+		})
+		return nil, errors.Join(d.errs...)
+	}
+	return spec, nil
+}
+
+// maxNodes bounds the nodes of a document with its aliases expanded, so that
+// a few lines of nested aliases cannot make Parse walk billions of nodes.
+const maxNodes = 1_000_000
+
+// maxSeconds is the largest revalidate: the longest time.Duration.
+const maxSeconds = int64(math.MaxInt64 / int64(time.Second))
+
+const mustRevalidate = "must be false, 0 or a positive number of seconds"
+
+var (
+	specFields    = []string{"name", "origin", "segments"}
+	originFields  = []string{"latency"}
+	segmentFields = []string{"layout", "page"}
+	layoutFields  = []string{"revalidate", "dynamic", "uses", "cost", "fetches"}
+	pageFields    = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams"}
+	fetchFields   = []string{"url", "revalidate", "tags", "cache"}
+)
+
+// decoder walks a YAML node tree into a Spec, gathering every problem.
+// It is not safe for concurrent use.
+type decoder struct {
+	file     string
+	errs     []error         // each an *Error
+	reported map[string]bool // messages already in errs: an aliased node's problem is reported once
+}
+
+// loc is where a node sits in the spec: its segment and its field path.
+type loc struct {
+	seg   string
+	field string
+}
+
+func (l loc) dot(name string) loc {
+	if l.field == "" {
+		return loc{l.seg, name}
+	}
+	return loc{l.seg, l.field + "." + name}
+}
+
+func (l loc) index(i int) loc { return loc{l.seg, l.field + "[" + strconv.Itoa(i) + "]"} }
+
+func (d *decoder) fail(n *yaml.Node, l loc, err error) {
+	e := &Error{File: d.file, Segment: l.seg, Field: l.field, Err: err}
+	if n != nil {
+		e.Line = n.Line
+	}
+	msg := e.Error()
+	if d.reported[msg] {
+		return
+	}
+	d.reported[msg] = true
+	d.errs = append(d.errs, e)
+}
+
+func (d *decoder) failf(n *yaml.Node, l loc, format string, args ...any) {
+	d.fail(n, l, fmt.Errorf(format, args...))
+}
+
+// ruleError is a message that matches a sentinel with errors.Is without
+// repeating its text.
+type ruleError struct {
+	msg  string
+	rule error
+}
+
+func (e *ruleError) Error() string { return e.msg }
+func (e *ruleError) Unwrap() error { return e.rule }
+
+func tagErrorf(format string, args ...any) error {
+	return &ruleError{fmt.Sprintf(format, args...), regen.ErrTag}
+}
+
+var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parserProblems are the messages of yaml.v3's parser errors.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+// document parses data into its root node, or reports why it cannot.
+func (d *decoder) document(data []byte) (root *yaml.Node) {
+	defer func() {
+		// yaml.v3 turns its own failures into errors; this catches a bug
+		// in it, so that Parse never panics.
+		if r := recover(); r != nil {
+			d.fail(nil, loc{}, fmt.Errorf("not valid YAML or JSON: the YAML parser failed: %v", r))
+			root = nil
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.fail(nil, loc{}, errors.New("empty spec (a spec needs segments)"))
+		} else {
+			d.syntax(err)
+		}
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		at := &next
+		if len(next.Content) > 0 {
+			at = next.Content[0]
+		}
+		d.fail(at, loc{}, errors.New("a second YAML document (a spec is one document: remove the ---)"))
+	case !errors.Is(err, io.EOF):
+		d.syntax(err)
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		d.fail(nil, loc{}, errors.New("empty spec (a spec needs segments)"))
+		return nil
+	}
+	root = doc.Content[0]
+	if expandedSize(root, map[*yaml.Node]int{}) > maxNodes {
+		d.failf(root, loc{}, "aliases expand to more than %d nodes, or into themselves (write the spec out)", maxNodes)
+		return nil
+	}
+	return root
+}
+
+func (d *decoder) syntax(err error) {
+	e := &Error{File: d.file, Err: err}
+	msg := err.Error()
+	if m := syntaxLine.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		if parserProblems[msg] {
+			// yaml.v3 counts the lines of parser errors (not scanner
+			// errors) from 0.
+			e.Line++
+		}
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	e.Err = fmt.Errorf("not valid YAML or JSON: %s", msg)
+	d.errs = append(d.errs, e)
+}
+
+// expandedSize returns the number of nodes under n with aliases expanded,
+// saturating past maxNodes. An alias inside its own anchor counts as too
+// many.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if v, ok := memo[n]; ok {
+		if v < 0 {
+			return maxNodes + 1
+		}
+		return v
+	}
+	memo[n] = -1
+	size := 1
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		size += expandedSize(n.Alias, memo)
+	}
+	for _, c := range n.Content {
+		if size > maxNodes {
+			break
+		}
+		size += expandedSize(c, memo)
+	}
+	size = min(size, maxNodes+1)
+	memo[n] = size
+	return size
+}
+
+// resolve follows aliases to the node they name.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; i < 8 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// describe names a node in messages: "a mapping", "a list", "empty", a
+// quoted string or a scalar as written.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "empty"
+		case "!!str":
+			return strconv.Quote(n.Value)
+		}
+		return n.Value
+	}
+	return "a YAML node"
+}
+
+// field is one key-value pair of a mapping; val is resolved.
+type field struct {
+	name     string
+	key, val *yaml.Node
+}
+
+// fields returns the pairs of mapping n in order, with merge keys (<<)
+// applied: explicit keys first, then merged ones not given explicitly. It
+// reports keys that are not scalars and keys given twice, through dup when
+// not nil.
+func (d *decoder) fields(n *yaml.Node, l loc, dup func(f field, first *yaml.Node)) []field {
+	var out []field
+	first := map[string]*yaml.Node{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			d.failf(k, l, "%s as a key (keys are names)", describe(k))
+			continue
+		}
+		if k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		f := field{k.Value, k, v}
+		if prev, ok := first[f.name]; ok {
+			if dup != nil {
+				dup(f, prev)
+			} else {
+				d.failf(k, l.dot(f.name), "given twice (first at line %d; remove one)", prev.Line)
+			}
+			continue
+		}
+		first[f.name] = k
+		out = append(out, f)
+	}
+	for _, m := range merges {
+		srcs := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode {
+			srcs = srcs[:0]
+			for _, c := range m.Content {
+				srcs = append(srcs, resolve(c))
+			}
+		}
+		for _, src := range srcs {
+			if src.Kind != yaml.MappingNode {
+				d.failf(src, l.dot("<<"), "%s is not a mapping (merge a mapping, or a list of mappings)", describe(src))
+				continue
+			}
+			for _, f := range d.fields(src, l, dup) {
+				if _, ok := first[f.name]; ok {
+					continue
+				}
+				first[f.name] = f.key
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// unknown reports a field that is not in known.
+func (d *decoder) unknown(f field, l loc, known []string, what string) {
+	if s := suggest(f.name, known); s != "" {
+		d.failf(f.key, l.dot(f.name), "unknown field (did you mean %s?)", s)
+		return
+	}
+	d.failf(f.key, l.dot(f.name), "unknown field (%s has %s)", what, andList(known))
+}
+
+// suggest returns the known name closest to name, if it is close enough to
+// be a typo.
+func suggest(name string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+		if dist := editDistance(name, k); dist < bestDist && dist < len(k)/2+1 {
+			best, bestDist = k, dist
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return max(len(a), len(b))
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func andList(xs []string) string {
+	switch len(xs) {
+	case 0:
+		return "nothing"
+	case 1:
+		return xs[0]
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
+
+// mapping reports whether n is a mapping to walk. An empty value is an empty
+// mapping when emptyOK; anything else is reported with want.
+func (d *decoder) mapping(n *yaml.Node, l loc, emptyOK bool, want string) bool {
+	switch {
+	case n.Kind == yaml.MappingNode:
+		return true
+	case emptyOK && isNull(n):
+		return false
+	}
+	d.failf(n, l, "%s is not %s", describe(n), want)
+	return false
+}
+
+// text returns the text of a scalar, reporting anything else with want.
+func (d *decoder) text(n *yaml.Node, l loc, want string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.failf(n, l, "%s is not %s", describe(n), want)
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (d *decoder) spec(n *yaml.Node) *Spec {
+	s := &Spec{}
+	n = resolve(n)
+	if !d.mapping(n, loc{}, false, "a spec (a spec is a mapping with name, origin and segments)") {
+		return s
+	}
+	var hasSegments, unknown bool
+	for _, f := range d.fields(n, loc{}, nil) {
+		l := loc{field: f.name}
+		switch f.name {
+		case "name":
+			s.Name, _ = d.text(f.val, l, "a name (give the site's name, like name: shop)")
+		case "origin":
+			s.Origin = d.origin(f.val, l)
+		case "segments":
+			hasSegments = true
+			s.Segments = d.segments(f.val, l)
+		default:
+			unknown = true
+			d.unknown(f, loc{}, specFields, "a spec")
+		}
+	}
+	if !hasSegments && !unknown {
+		d.fail(n, loc{}, errors.New("no segments (a spec needs segments: a mapping of patterns to layouts and pages)"))
+	}
+	return s
+}
+
+func (d *decoder) origin(n *yaml.Node, l loc) OriginConfig {
+	var o OriginConfig
+	if !d.mapping(n, l, true, "an origin (write origin: {latency: 30ms})") {
+		return o
+	}
+	for _, f := range d.fields(n, l, nil) {
+		switch f.name {
+		case "latency":
+			o.Latency = d.duration(f.val, l.dot(f.name))
+		default:
+			d.unknown(f, l, originFields, "origin")
+		}
+	}
+	return o
+}
+
+func (d *decoder) segments(n *yaml.Node, l loc) []Segment {
+	if !d.mapping(n, l, true, "a mapping of patterns to segments (write segments: {/: {page: {}}})") {
+		if isNull(n) {
+			d.fail(n, l, errors.New("empty (a spec needs segments: a mapping of patterns to layouts and pages)"))
+		}
+		return nil
+	}
+	dup := func(f field, first *yaml.Node) {
+		d.failf(f.key, loc{seg: f.name}, "defined twice (first at line %d; merge them)", first.Line)
+	}
+	var segs []Segment
+	for _, f := range d.fields(n, l, dup) {
+		segs = append(segs, d.segment(f))
+	}
+	if len(segs) == 0 {
+		d.fail(n, l, errors.New("empty (a spec needs segments: a mapping of patterns to layouts and pages)"))
+	}
+	return segs
+}
+
+const neither = "has neither layout nor page (add page: {} to route its path, or a layout)"
+
+func (d *decoder) segment(f field) Segment {
+	l := loc{seg: f.name}
+	seg := Segment{Pattern: f.name}
+	if isNull(f.val) {
+		d.fail(f.key, l, errors.New(neither))
+		return seg
+	}
+	if !d.mapping(f.val, l, false, "a segment (a segment is a mapping with a layout, a page or both)") {
+		return seg
+	}
+	ps := routeParams(f.name)
+	var unknown bool
+	for _, g := range d.fields(f.val, l, nil) {
+		switch g.name {
+		case "layout":
+			p := d.config(g.val, l.dot(g.name), ps, false)
+			seg.Layout = &Layout{
+				Revalidate: p.Revalidate,
+				Dynamic:    p.Dynamic,
+				Uses:       p.Uses,
+				Cost:       p.Cost,
+				Fetches:    p.Fetches,
+			}
+		case "page":
+			seg.Page = d.config(g.val, l.dot(g.name), ps, true)
+		default:
+			unknown = true
+			d.unknown(g, l, segmentFields, "a segment")
+		}
+	}
+	if seg.Layout == nil && seg.Page == nil && !unknown {
+		d.fail(f.key, l, errors.New(neither))
+	}
+	return seg
+}
+
+// config decodes a layout's or a page's config.
+func (d *decoder) config(n *yaml.Node, l loc, ps []param, isPage bool) *Page {
+	p := &Page{}
+	what, known := "a layout", layoutFields
+	if isPage {
+		what, known = "a page", pageFields
+	}
+	if !d.mapping(n, l, true, fmt.Sprintf("%s (write %s config as a mapping, or {})", what, l.field)) {
+		return p
+	}
+	for _, f := range d.fields(n, l, nil) {
+		fl := l.dot(f.name)
+		switch f.name {
+		case "revalidate":
+			p.Revalidate = d.revalidate(f.val, fl)
+		case "dynamic":
+			p.Dynamic = d.dynamic(f.val, fl)
+		case "uses":
+			p.Uses = d.uses(f.val, fl)
+		case "cost":
+			p.Cost = d.duration(f.val, fl)
+		case "fetches":
+			p.Fetches = d.fetches(f.val, fl, ps)
+		case "dynamicParams", "staticParams":
+			if !isPage {
+				d.failf(f.key, fl, "only pages have %s (move it to the segment's page)", f.name)
+				continue
+			}
+			if f.name == "dynamicParams" {
+				p.DynamicParams = d.boolean(f.val, fl)
+			} else {
+				p.StaticParams = d.staticParams(f.val, fl, ps)
+			}
+		default:
+			d.unknown(f, l, known, what)
+		}
+	}
+	return p
+}
+
+func (d *decoder) revalidate(n *yaml.Node, l loc) regen.Revalidate {
+	if n.Kind != yaml.ScalarNode {
+		d.failf(n, l, "%s is not a revalidate value (%s)", describe(n), mustRevalidate)
+		return regen.NotDeclared
+	}
+	switch n.ShortTag() {
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err == nil && !b {
+			return regen.Forever
+		}
+		d.failf(n, l, "%s is not a revalidate value (%s)", n.Value, mustRevalidate)
+	case "!!int":
+		var v int64
+		if err := n.Decode(&v); err != nil {
+			if strings.HasPrefix(n.Value, "-") {
+				d.failf(n, l, "%s is negative (%s)", n.Value, mustRevalidate)
+			} else {
+				d.failf(n, l, "%s is too large (at most %d seconds; write false to cache forever)", n.Value, maxSeconds)
+			}
+			return regen.NotDeclared
+		}
+		return d.seconds(n, l, float64(v), v)
+	case "!!float":
+		var v float64
+		if err := n.Decode(&v); err != nil {
+			d.failf(n, l, "%s is not a number (%s)", n.Value, mustRevalidate)
+			return regen.NotDeclared
+		}
+		if math.IsNaN(v) || (!math.IsInf(v, 0) && v != math.Trunc(v)) {
+			d.failf(n, l, "%s is not a whole number of seconds (%s)", n.Value, mustRevalidate)
+			return regen.NotDeclared
+		}
+		var i int64
+		if v >= 0 && v <= float64(maxSeconds) {
+			i = int64(v)
+		}
+		return d.seconds(n, l, v, i)
+	case "!!null":
+		d.failf(n, l, "empty (%s; or remove the field)", mustRevalidate)
+	case "!!str":
+		d.failf(n, l, "%q is a string (%s)", n.Value, mustRevalidate)
+	default:
+		d.failf(n, l, "%s is not a revalidate value (%s)", n.Value, mustRevalidate)
+	}
+	return regen.NotDeclared
+}
+
+// seconds checks a whole number of seconds v (i when it fits).
+func (d *decoder) seconds(n *yaml.Node, l loc, v float64, i int64) regen.Revalidate {
+	switch {
+	case v < 0:
+		d.failf(n, l, "%s is negative (%s)", n.Value, mustRevalidate)
+	case v > float64(maxSeconds) || i > maxSeconds:
+		d.failf(n, l, "%s is too large (at most %d seconds; write false to cache forever)", n.Value, maxSeconds)
+	default:
+		return regen.Seconds(i)
+	}
+	return regen.NotDeclared
+}
+
+func (d *decoder) dynamic(n *yaml.Node, l loc) regen.Dynamic {
+	s, ok := d.text(n, l, "a dynamic mode (must be auto, force-dynamic, force-static or error)")
+	if !ok {
+		return regen.DynamicNotDeclared
+	}
+	m, err := regen.ParseDynamic(s)
+	if err != nil {
+		d.fail(n, l, err)
+	}
+	return m
+}
+
+func (d *decoder) uses(n *yaml.Node, l loc) []regen.API {
+	if n.Kind != yaml.SequenceNode {
+		d.failf(n, l, "%s is not a list (list the dynamic APIs the render reads, like [cookies, headers])", describe(n))
+		return nil
+	}
+	var apis []regen.API
+	for i, c := range n.Content {
+		c := resolve(c)
+		s, ok := d.text(c, l.index(i), "a dynamic API (must be cookies, headers or searchParams)")
+		if !ok {
+			continue
+		}
+		a, err := regen.ParseAPI(s)
+		if err != nil {
+			d.fail(c, l.index(i), err)
+			continue
+		}
+		apis = append(apis, a)
+	}
+	return apis
+}
+
+func (d *decoder) duration(n *yaml.Node, l loc) time.Duration {
+	const like = "write a duration like 2ms or 1.5s"
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.failf(n, l, "%s is not a duration (%s)", describe(n), like)
+		return 0
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(n.Value, 64); nerr == nil {
+			d.failf(n, l, "%s has no unit (%s)", n.Value, like)
+		} else {
+			d.failf(n, l, "%s is not a duration (%s)", describe(n), like)
+		}
+		return 0
+	}
+	if v < 0 {
+		d.failf(n, l, "%s is negative (must be 0 or more)", n.Value)
+		return 0
+	}
+	return v
+}
+
+func (d *decoder) boolean(n *yaml.Node, l loc) *bool {
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
+		d.failf(n, l, "%s is not true or false (must be true or false)", describe(n))
+		return nil
+	}
+	return &b
+}
+
+func (d *decoder) fetches(n *yaml.Node, l loc, ps []param) []Fetch {
+	if n.Kind != yaml.SequenceNode {
+		d.failf(n, l, "%s is not a list (list the fetches the render makes, like [{url: /api/nav}])", describe(n))
+		return nil
+	}
+	var fs []Fetch
+	for i, c := range n.Content {
+		fs = append(fs, d.fetch(resolve(c), l.index(i), ps))
+	}
+	return fs
+}
+
+func (d *decoder) fetch(n *yaml.Node, l loc, ps []param) Fetch {
+	var f Fetch
+	if !d.mapping(n, l, false, "a fetch (a fetch is a mapping with url, revalidate, tags and cache)") {
+		return f
+	}
+	var hasURL bool
+	var cache *yaml.Node
+	for _, g := range d.fields(n, l, nil) {
+		fl := l.dot(g.name)
+		switch g.name {
+		case "url":
+			hasURL = true
+			f.URL = d.url(g.val, fl, ps)
+		case "revalidate":
+			f.Revalidate = d.revalidate(g.val, fl)
+		case "tags":
+			f.Tags = d.tags(g.val, fl, ps)
+		case "cache":
+			cache = g.val
+			if s, ok := d.text(g.val, fl, "a cache mode (must be default, force-cache or no-store)"); ok {
+				m, err := regen.ParseCacheMode(s)
+				if err != nil {
+					d.fail(g.val, fl, err)
+				}
+				f.Cache = m
+			}
+		default:
+			d.unknown(g, l, fetchFields, "a fetch")
+		}
+	}
+	if !hasURL {
+		d.fail(n, l, errors.New("no url (every fetch needs one, like url: /api/nav)"))
+	}
+	switch {
+	case f.Cache == regen.NoStore && f.Revalidate.Declared() && f.Revalidate != regen.Never:
+		d.failf(cache, l.dot("cache"), "no-store conflicts with revalidate %s (give one of them)", f.Revalidate)
+	case f.Cache == regen.ForceCache && f.Revalidate == regen.Never:
+		d.fail(cache, l.dot("cache"), errors.New("force-cache conflicts with revalidate 0 (give one of them)"))
+	}
+	return f
+}
+
+func (d *decoder) url(n *yaml.Node, l loc, ps []param) string {
+	const want = "a relative URL like /api/nav or an absolute http:// or https:// URL"
+	s, ok := d.text(n, l, want)
+	if !ok {
+		return ""
+	}
+	lower := strings.ToLower(s)
+	switch {
+	case s == "":
+		d.failf(n, l, "empty (give %s)", want)
+		return s
+	case strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//"):
+	case strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://"):
+		u, err := url.Parse(s)
+		if err != nil {
+			d.failf(n, l, "%q is not a URL: %v (give %s)", s, errors.Unwrap(err), want)
+			return s
+		}
+		if u.Host == "" {
+			d.failf(n, l, "%q has no host (give %s)", s, want)
+			return s
+		}
+	default:
+		d.failf(n, l, "%q is neither relative nor http:// or https:// (give %s)", s, want)
+		return s
+	}
+	d.placeholders(n, l, s, ps)
+	return s
+}
+
+// placeholders reports {param} placeholders in s that are malformed or name
+// no param of the route.
+func (d *decoder) placeholders(n *yaml.Node, l loc, s string, ps []param) {
+	err := placeholders(s, func(name string) {
+		if _, ok := findParam(ps, name); !ok {
+			d.failf(n, l, "{%s} is not a param of the route (%s)", name, describeParams(ps))
+		}
+	})
+	if err != nil {
+		d.fail(n, l, err)
+	}
+}
+
+func findParam(ps []param, name string) (param, bool) {
+	for _, p := range ps {
+		if p.name == name {
+			return p, true
+		}
+	}
+	return param{}, false
+}
+
+func describeParams(ps []param) string {
+	if len(ps) == 0 {
+		return "the route has no params"
+	}
+	if len(ps) == 1 {
+		return "the route's only param is " + ps[0].name
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.name
+	}
+	return "the route's params are " + andList(names)
+}
+
+func (d *decoder) tags(n *yaml.Node, l loc, ps []param) []string {
+	if n.Kind != yaml.SequenceNode {
+		d.failf(n, l, "%s is not a list (write tags like [posts, \"post-{slug}\"])", describe(n))
+		return nil
+	}
+	if len(n.Content) > regen.MaxTags {
+		d.fail(n, l, tagErrorf("%d tags (at most %d per fetch; drop some)", len(n.Content), regen.MaxTags))
+	}
+	var tags []string
+	for i, c := range n.Content {
+		c := resolve(c)
+		li := l.index(i)
+		s, ok := d.text(c, li, "a tag (a tag is a string)")
+		if !ok {
+			continue
+		}
+		switch {
+		case s == "":
+			d.fail(c, li, tagErrorf("empty tag (remove it)"))
+		case len(s) > regen.MaxTagLen:
+			d.fail(c, li, tagErrorf("tag is %d bytes (at most %d; shorten it)", len(s), regen.MaxTagLen))
+		default:
+			d.placeholders(c, li, s, ps)
+		}
+		tags = append(tags, s)
+	}
+	return tags
+}
+
+func (d *decoder) staticParams(n *yaml.Node, l loc, ps []param) []render.Params {
+	if n.Kind != yaml.SequenceNode {
+		d.failf(n, l, "%s is not a list (list the params to prerender, like [{slug: shoe}, {slug: hat}])", describe(n))
+		return nil
+	}
+	if len(ps) == 0 && len(n.Content) > 0 {
+		d.fail(n, l, errors.New("the route has no params (remove staticParams)"))
+		return nil
+	}
+	var out []render.Params
+	for i, c := range n.Content {
+		c := resolve(c)
+		li := l.index(i)
+		if !d.mapping(c, li, false, "a map of params (write one like {slug: shoe})") {
+			continue
+		}
+		p := render.Params{}
+		given := map[string]bool{}
+		for _, f := range d.fields(c, li, nil) {
+			pm, ok := findParam(ps, f.name)
+			if !ok {
+				d.failf(f.key, li.dot(f.name), "not a param of the route (%s)", describeParams(ps))
+				continue
+			}
+			given[f.name] = true
+			if v, ok := d.paramValue(f.val, li.dot(f.name), pm); ok && (v != "" || pm.kind != optionalCatch) {
+				p[f.name] = v
+			}
+		}
+		for _, pm := range ps {
+			if !given[pm.name] && pm.kind != optionalCatch {
+				d.failf(c, li, "no %s (give every param of the route)", pm.name)
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// paramValue decodes a static param's value: a string, or for a catch-all a
+// string "a/b" or a list [a, b]. The empty value of an optional catch-all is
+// "".
+func (d *decoder) paramValue(n *yaml.Node, l loc, pm param) (string, bool) {
+	if n.Kind == yaml.SequenceNode {
+		if pm.kind == single {
+			d.fail(n, l, errors.New("a list is not a param value (only a catch-all takes a list of parts; give one string)"))
+			return "", false
+		}
+		if len(n.Content) == 0 {
+			if pm.kind == optionalCatch {
+				return "", true
+			}
+			d.fail(n, l, errors.New("an empty list (a catch-all needs one or more parts)"))
+			return "", false
+		}
+		parts := make([]string, 0, len(n.Content))
+		for i, c := range n.Content {
+			c := resolve(c)
+			s, ok := d.text(c, l.index(i), "a path part (give a string)")
+			switch {
+			case !ok:
+				return "", false
+			case s == "":
+				d.fail(c, l.index(i), errors.New("empty part (give a non-empty string)"))
+				return "", false
+			case strings.Contains(s, "/"):
+				d.failf(c, l.index(i), "%q has a / (give each part separately)", s)
+				return "", false
+			case s == "." || s == "..":
+				d.failf(c, l.index(i), "%q is not a path part (give a name)", s)
+				return "", false
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, "/"), true
+	}
+	s, ok := d.text(n, l, "a param value (give a string, or a list of parts for a catch-all)")
+	if !ok {
+		return "", false
+	}
+	switch pm.kind {
+	case single:
+		switch {
+		case s == "":
+			d.fail(n, l, errors.New("empty (give a value)"))
+			return "", false
+		case strings.Contains(s, "/"):
+			d.failf(n, l, "%q has a / (only a catch-all param spans path parts)", s)
+			return "", false
+		case s == "." || s == "..":
+			d.failf(n, l, "%q is not a path part (give a name)", s)
+			return "", false
+		}
+	default:
+		if s == "" && pm.kind == optionalCatch {
+			return "", true
+		}
+		parts := strings.Split(s, "/")
+		if slices.Contains(parts, "") {
+			d.failf(n, l, "%q has an empty part (a catch-all needs one or more parts, like a/b)", s)
+			return "", false
+		}
+		if slices.Contains(parts, ".") || slices.Contains(parts, "..") {
+			d.failf(n, l, "%q has a . or .. part (give names)", s)
+			return "", false
+		}
+	}
+	return s, true
+}

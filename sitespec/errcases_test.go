@@ -1,0 +1,469 @@
+package sitespec
+
+import "strings"
+
+// errorTests are specs with problems, and the exact messages Parse gives
+// for them, one a line, in file order.
+var errorTests = []struct {
+	name string
+	spec string
+	want []string
+}{
+	{"typo", `
+segments:
+  /:
+    page:
+      revalidte: 60
+`, []string{
+		`site.yaml:5: segment "/": page.revalidte: unknown field (did you mean revalidate?)`,
+	}},
+	{"revalidate negative", `
+segments:
+  /:
+    page:
+      revalidate: -5
+`, []string{
+		`site.yaml:5: segment "/": page.revalidate: -5 is negative (must be false, 0 or a positive number of seconds)`,
+	}},
+	{"revalidate fraction", `
+segments:
+  /products/[slug]:
+    page:
+      revalidate: 3.5
+`, []string{
+		`site.yaml:5: segment "/products/[slug]": page.revalidate: 3.5 is not a whole number of seconds (must be false, 0 or a positive number of seconds)`,
+	}},
+	{"revalidate string", `
+segments:
+  /:
+    page:
+      revalidate: "60"
+`, []string{
+		`site.yaml:5: segment "/": page.revalidate: "60" is a string (must be false, 0 or a positive number of seconds)`,
+	}},
+	{"revalidate true", `
+segments:
+  /:
+    layout:
+      revalidate: true
+    page: {}
+`, []string{
+		`site.yaml:5: segment "/": layout.revalidate: true is not a revalidate value (must be false, 0 or a positive number of seconds)`,
+	}},
+	{"revalidate too large", `
+segments:
+  /:
+    page: {revalidate: 99999999999}
+`, []string{
+		`site.yaml:4: segment "/": page.revalidate: 99999999999 is too large (at most 9223372036 seconds; write false to cache forever)`,
+	}},
+	{"revalidate huge int", `
+segments:
+  /:
+    page: {revalidate: 99999999999999999999999}
+`, []string{
+		`site.yaml:4: segment "/": page.revalidate: 99999999999999999999999 is too large (at most 9223372036 seconds; write false to cache forever)`,
+	}},
+	{"revalidate empty", `
+segments:
+  /:
+    page:
+      revalidate:
+`, []string{
+		`site.yaml:5: segment "/": page.revalidate: empty (must be false, 0 or a positive number of seconds; or remove the field)`,
+	}},
+	{"revalidate list", `
+segments:
+  /:
+    page: {revalidate: [60]}
+`, []string{
+		`site.yaml:4: segment "/": page.revalidate: a list is not a revalidate value (must be false, 0 or a positive number of seconds)`,
+	}},
+	{"revalidate nan", `
+segments:
+  /:
+    page: {revalidate: .nan}
+`, []string{
+		`site.yaml:4: segment "/": page.revalidate: .nan is not a whole number of seconds (must be false, 0 or a positive number of seconds)`,
+	}},
+	{"dynamic unknown", `
+segments:
+  /:
+    page: {dynamic: force_dynamic}
+`, []string{
+		`site.yaml:4: segment "/": page.dynamic: unknown dynamic mode "force_dynamic" (must be auto, force-dynamic, force-static or error)`,
+	}},
+	{"dynamic not a string", `
+segments:
+  /:
+    page: {dynamic: {mode: auto}}
+`, []string{
+		`site.yaml:4: segment "/": page.dynamic: a mapping is not a dynamic mode (must be auto, force-dynamic, force-static or error)`,
+	}},
+	{"uses unknown", `
+segments:
+  /:
+    layout: {uses: [cookies, cookie]}
+`, []string{
+		`site.yaml:4: segment "/": layout.uses[1]: unknown dynamic API "cookie" (must be cookies, headers or searchParams)`,
+	}},
+	{"uses not a list", `
+segments:
+  /:
+    layout: {uses: cookies}
+`, []string{
+		`site.yaml:4: segment "/": layout.uses: "cookies" is not a list (list the dynamic APIs the render reads, like [cookies, headers])`,
+	}},
+	{"cache unknown", `
+segments:
+  /:
+    page:
+      fetches:
+        - {url: /api/a, cache: nostore}
+`, []string{
+		`site.yaml:6: segment "/": page.fetches[0].cache: unknown cache mode "nostore" (must be default, force-cache or no-store)`,
+	}},
+	{"no-store with revalidate", `
+segments:
+  /:
+    page:
+      fetches:
+        - url: /api/a
+          revalidate: 60
+          cache: no-store
+`, []string{
+		`site.yaml:8: segment "/": page.fetches[0].cache: no-store conflicts with revalidate 60 (give one of them)`,
+	}},
+	{"force-cache with revalidate 0", `
+segments:
+  /:
+    page:
+      fetches:
+        - {url: /api/a, revalidate: 0, cache: force-cache}
+`, []string{
+		`site.yaml:6: segment "/": page.fetches[0].cache: force-cache conflicts with revalidate 0 (give one of them)`,
+	}},
+	{"latency bad", `
+origin:
+  latency: fast
+segments:
+  /: {page: {}}
+`, []string{
+		`site.yaml:3: origin.latency: "fast" is not a duration (write a duration like 2ms or 1.5s)`,
+	}},
+	{"latency no unit", `
+origin: {latency: 30}
+segments:
+  /: {page: {}}
+`, []string{
+		`site.yaml:2: origin.latency: 30 has no unit (write a duration like 2ms or 1.5s)`,
+	}},
+	{"cost negative", `
+segments:
+  /: {page: {cost: -1ms}}
+`, []string{
+		`site.yaml:3: segment "/": page.cost: -1ms is negative (must be 0 or more)`,
+	}},
+	{"origin unknown field", `
+origin: {latency: 1ms, latencty: 2ms}
+segments:
+  /: {page: {}}
+`, []string{
+		`site.yaml:2: origin.latencty: unknown field (did you mean latency?)`,
+	}},
+	{"tag too long", `
+segments:
+  /:
+    page:
+      fetches:
+        - url: /api/a
+          tags: [` + strings.Repeat("x", 257) + `]
+`, []string{
+		`site.yaml:7: segment "/": page.fetches[0].tags[0]: tag is 257 bytes (at most 256; shorten it)`,
+	}},
+	{"too many tags", `
+segments:
+  /:
+    page:
+      fetches:
+        - url: /api/a
+          tags: [` + strings.Repeat("t,", 128) + `t]
+`, []string{
+		`site.yaml:7: segment "/": page.fetches[0].tags: 129 tags (at most 128 per fetch; drop some)`,
+	}},
+	{"empty tag", `
+segments:
+  /:
+    page:
+      fetches:
+        - {url: /api/a, tags: [a, ""]}
+`, []string{
+		`site.yaml:6: segment "/": page.fetches[0].tags[1]: empty tag (remove it)`,
+	}},
+	{"tags not a list", `
+segments:
+  /:
+    page:
+      fetches:
+        - {url: /api/a, tags: posts}
+`, []string{
+		`site.yaml:6: segment "/": page.fetches[0].tags: "posts" is not a list (write tags like [posts, "post-{slug}"])`,
+	}},
+	{"placeholder not a param", `
+segments:
+  /products/[slug]:
+    page:
+      fetches:
+        - url: /api/products/{id}
+          tags: ["product-{slug}", "p-{id}"]
+`, []string{
+		`site.yaml:6: segment "/products/[slug]": page.fetches[0].url: {id} is not a param of the route (the route's only param is slug)`,
+		`site.yaml:7: segment "/products/[slug]": page.fetches[0].tags[1]: {id} is not a param of the route (the route's only param is slug)`,
+	}},
+	{"placeholder in static route", `
+segments:
+  /about:
+    layout:
+      fetches:
+        - url: /api/{page}
+`, []string{
+		`site.yaml:6: segment "/about": layout.fetches[0].url: {page} is not a param of the route (the route has no params)`,
+	}},
+	{"placeholder unclosed", `
+segments:
+  /[slug]:
+    page:
+      fetches:
+        - url: /api/{slug
+`, []string{
+		`site.yaml:6: segment "/[slug]": page.fetches[0].url: unclosed { (write a placeholder as {param})`,
+	}},
+	{"url missing", `
+segments:
+  /:
+    page:
+      fetches:
+        - tags: [a]
+`, []string{
+		`site.yaml:6: segment "/": page.fetches[0]: no url (every fetch needs one, like url: /api/nav)`,
+	}},
+	{"url relative without slash", `
+segments:
+  /:
+    page:
+      fetches:
+        - url: api/nav
+`, []string{
+		`site.yaml:6: segment "/": page.fetches[0].url: "api/nav" is neither relative nor http:// or https:// (give a relative URL like /api/nav or an absolute http:// or https:// URL)`,
+	}},
+	{"url other scheme", `
+segments:
+  /:
+    page:
+      fetches:
+        - url: ftp://example.com/nav
+`, []string{
+		`site.yaml:6: segment "/": page.fetches[0].url: "ftp://example.com/nav" is neither relative nor http:// or https:// (give a relative URL like /api/nav or an absolute http:// or https:// URL)`,
+	}},
+	{"fetch not a mapping", `
+segments:
+  /:
+    page:
+      fetches: [/api/nav]
+`, []string{
+		`site.yaml:5: segment "/": page.fetches[0]: "/api/nav" is not a fetch (a fetch is a mapping with url, revalidate, tags and cache)`,
+	}},
+	{"dynamicParams not a bool", `
+segments:
+  /[slug]:
+    page: {dynamicParams: "yes"}
+`, []string{
+		`site.yaml:4: segment "/[slug]": page.dynamicParams: "yes" is not true or false (must be true or false)`,
+	}},
+	{"staticParams not a list", `
+segments:
+  /[slug]:
+    page: {staticParams: {slug: shoe}}
+`, []string{
+		`site.yaml:4: segment "/[slug]": page.staticParams: a mapping is not a list (list the params to prerender, like [{slug: shoe}, {slug: hat}])`,
+	}},
+	{"staticParams entry not a map", `
+segments:
+  /[slug]:
+    page: {staticParams: [shoe]}
+`, []string{
+		`site.yaml:4: segment "/[slug]": page.staticParams[0]: "shoe" is not a map of params (write one like {slug: shoe})`,
+	}},
+	{"staticParams unknown and missing param", `
+segments:
+  /[slug]:
+    page:
+      staticParams:
+        - {id: shoe}
+`, []string{
+		`site.yaml:6: segment "/[slug]": page.staticParams[0].id: not a param of the route (the route's only param is slug)`,
+		`site.yaml:6: segment "/[slug]": page.staticParams[0]: no slug (give every param of the route)`,
+	}},
+	{"staticParams slash in param", `
+segments:
+  /[slug]:
+    page: {staticParams: [{slug: a/b}]}
+`, []string{
+		`site.yaml:4: segment "/[slug]": page.staticParams[0].slug: "a/b" has a / (only a catch-all param spans path parts)`,
+	}},
+	{"staticParams list for single param", `
+segments:
+  /[slug]:
+    page: {staticParams: [{slug: [a, b]}]}
+`, []string{
+		`site.yaml:4: segment "/[slug]": page.staticParams[0].slug: a list is not a param value (only a catch-all takes a list of parts; give one string)`,
+	}},
+	{"staticParams empty catch-all", `
+segments:
+  /docs/[...path]:
+    page: {staticParams: [{path: []}, {path: ""}, {path: "a//b"}]}
+`, []string{
+		`site.yaml:4: segment "/docs/[...path]": page.staticParams[0].path: an empty list (a catch-all needs one or more parts)`,
+		`site.yaml:4: segment "/docs/[...path]": page.staticParams[1].path: "" has an empty part (a catch-all needs one or more parts, like a/b)`,
+		`site.yaml:4: segment "/docs/[...path]": page.staticParams[2].path: "a//b" has an empty part (a catch-all needs one or more parts, like a/b)`,
+	}},
+	{"staticParams on a route without params", `
+segments:
+  /about:
+    page: {staticParams: [{}]}
+`, []string{
+		`site.yaml:4: segment "/about": page.staticParams: the route has no params (remove staticParams)`,
+	}},
+	{"staticParams on a layout", `
+segments:
+  /[slug]:
+    layout: {staticParams: [{slug: a}], dynamicParams: false}
+`, []string{
+		`site.yaml:4: segment "/[slug]": layout.staticParams: only pages have staticParams (move it to the segment's page)`,
+		`site.yaml:4: segment "/[slug]": layout.dynamicParams: only pages have dynamicParams (move it to the segment's page)`,
+	}},
+	{"neither layout nor page", `
+segments:
+  /about: {}
+  /contact:
+`, []string{
+		`site.yaml:3: segment "/about": has neither layout nor page (add page: {} to route its path, or a layout)`,
+		`site.yaml:4: segment "/contact": has neither layout nor page (add page: {} to route its path, or a layout)`,
+	}},
+	{"segment unknown field", `
+segments:
+  /:
+    pages: {}
+`, []string{
+		`site.yaml:4: segment "/": pages: unknown field (did you mean page?)`,
+	}},
+	{"segment defined twice", `
+segments:
+  /: {page: {}}
+  /: {layout: {}}
+`, []string{
+		`site.yaml:4: segment "/": defined twice (first at line 3; merge them)`,
+	}},
+	{"field given twice", `
+segments:
+  /:
+    page:
+      revalidate: 60
+      revalidate: 30
+`, []string{
+		`site.yaml:6: segment "/": page.revalidate: given twice (first at line 5; remove one)`,
+	}},
+	{"unknown top-level field", `
+name: shop
+segment:
+  /: {page: {}}
+`, []string{
+		`site.yaml:3: segment: unknown field (did you mean segments?)`,
+	}},
+	{"no segments", `
+name: shop
+`, []string{
+		`site.yaml:2: no segments (a spec needs segments: a mapping of patterns to layouts and pages)`,
+	}},
+	{"empty segments", `
+segments: {}
+`, []string{
+		`site.yaml:2: segments: empty (a spec needs segments: a mapping of patterns to layouts and pages)`,
+	}},
+	{"not a mapping", `
+- /
+`, []string{
+		`site.yaml:2: a list is not a spec (a spec is a mapping with name, origin and segments)`,
+	}},
+	{"empty file", ``, []string{
+		`site.yaml: empty spec (a spec needs segments)`,
+	}},
+	{"only comments", "# nothing\n", []string{
+		`site.yaml: empty spec (a spec needs segments)`,
+	}},
+	{"syntax error", `
+segments:
+  /:
+    page: {revalidate: 60
+`, []string{
+		`site.yaml:4: not valid YAML or JSON: did not find expected ',' or '}'`,
+	}},
+	{"tab indentation", "segments:\n\t/: {page: {}}\n", []string{
+		`site.yaml:2: not valid YAML or JSON: found character that cannot start any token`,
+	}},
+	{"second document", `
+segments:
+  /: {page: {}}
+---
+segments:
+  /a: {page: {}}
+`, []string{
+		`site.yaml:5: a second YAML document (a spec is one document: remove the ---)`,
+	}},
+	{"json", `{
+  "segments": {
+    "/": {"page": {"revalidate": "60"}}
+  }
+}`, []string{
+		`site.yaml:3: segment "/": page.revalidate: "60" is a string (must be false, 0 or a positive number of seconds)`,
+	}},
+	{"alias bomb", `
+segments:
+  /:
+    page:
+      fetches: &a [{url: /a}, {url: /a}, {url: /a}, {url: /a}, {url: /a}, {url: /a}, {url: /a}, {url: /a}, {url: /a}, {url: /a}]
+      staticParams: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+      uses: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+      cost: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+      dynamic: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+      revalidate: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+`, []string{
+		`site.yaml:2: aliases expand to more than 1000000 nodes, or into themselves (write the spec out)`,
+	}},
+	{"many problems", `
+name: shop
+origin: {latency: 30}
+segments:
+  /:
+    layout:
+      revalidate: -1
+      uses: [cookie]
+  /products/[slug]:
+    page:
+      revalidate: 3.5
+      dynamik: auto
+      fetches:
+        - url: /api/products/{id}
+          cache: none
+  /about: {}
+`, []string{
+		`site.yaml:3: origin.latency: 30 has no unit (write a duration like 2ms or 1.5s)`,
+		`site.yaml:7: segment "/": layout.revalidate: -1 is negative (must be false, 0 or a positive number of seconds)`,
+		`site.yaml:8: segment "/": layout.uses[0]: unknown dynamic API "cookie" (must be cookies, headers or searchParams)`,
+		`site.yaml:11: segment "/products/[slug]": page.revalidate: 3.5 is not a whole number of seconds (must be false, 0 or a positive number of seconds)`,
+		`site.yaml:12: segment "/products/[slug]": page.dynamik: unknown field (did you mean dynamic?)`,
+		`site.yaml:14: segment "/products/[slug]": page.fetches[0].url: {id} is not a param of the route (the route's only param is slug)`,
+		`site.yaml:15: segment "/products/[slug]": page.fetches[0].cache: unknown cache mode "none" (must be default, force-cache or no-store)`,
+		`site.yaml:16: segment "/about": has neither layout nor page (add page: {} to route its path, or a layout)`,
+	}},
+}

@@ -1,0 +1,221 @@
+package sitespec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/render"
+)
+
+// Format writes s as YAML in the layout of DESIGN.md's example. For a spec
+// that Parse returned, Parse(Format()) gives an equal Spec.
+//
+// Format reports, joined, the values a spec cannot write: revalidate values
+// that are not valid, unknown dynamic modes, APIs and cache modes, negative
+// durations and strings that are not UTF-8. It does not validate what Parse
+// would reject in a well-formed spec (unknown params, tag limits).
+func (s *Spec) Format() ([]byte, error) {
+	f := &formatter{}
+	root := mappingNode()
+	if s.Name != "" {
+		add(root, "name", f.str(s.Name, loc{field: "name"}))
+	}
+	if s.Origin.Latency != 0 {
+		add(root, "origin", mappingNode("latency", f.duration(s.Origin.Latency, loc{field: "origin.latency"})))
+	}
+	segs := mappingNode()
+	for _, seg := range s.Segments {
+		l := loc{seg: seg.Pattern}
+		n := mappingNode()
+		if seg.Layout != nil {
+			p := &Page{
+				Revalidate: seg.Layout.Revalidate,
+				Dynamic:    seg.Layout.Dynamic,
+				Uses:       seg.Layout.Uses,
+				Cost:       seg.Layout.Cost,
+				Fetches:    seg.Layout.Fetches,
+			}
+			add(n, "layout", f.config(p, l.dot("layout")))
+		}
+		if seg.Page != nil {
+			add(n, "page", f.config(seg.Page, l.dot("page")))
+		}
+		if len(n.Content) == 0 {
+			n.Style = yaml.FlowStyle
+		}
+		add(segs, seg.Pattern, n)
+		f.checkUTF8(seg.Pattern, l)
+	}
+	add(root, "segments", segs)
+	if len(f.errs) > 0 {
+		return nil, errors.Join(f.errs...)
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// formatter builds the node tree of a spec, gathering the values it cannot
+// write.
+type formatter struct {
+	errs []error
+}
+
+func (f *formatter) fail(l loc, err error) {
+	f.errs = append(f.errs, &Error{Segment: l.seg, Field: l.field, Err: err})
+}
+
+func (f *formatter) config(p *Page, l loc) *yaml.Node {
+	n := mappingNode()
+	if p.Revalidate.Declared() {
+		add(n, "revalidate", f.revalidate(p.Revalidate, l.dot("revalidate")))
+	}
+	if p.Dynamic != regen.DynamicNotDeclared {
+		if err := p.Dynamic.Valid(); err != nil {
+			f.fail(l.dot("dynamic"), err)
+		}
+		add(n, "dynamic", scalar("!!str", p.Dynamic.String()))
+	}
+	if len(p.Uses) > 0 {
+		uses := flowSequence()
+		for i, a := range p.Uses {
+			if _, err := regen.ParseAPI(a.String()); err != nil {
+				f.fail(l.dot("uses").index(i), fmt.Errorf("unknown dynamic API %d (must be regen.Cookies, Headers or SearchParams)", a))
+			}
+			uses.Content = append(uses.Content, scalar("!!str", a.String()))
+		}
+		add(n, "uses", uses)
+	}
+	if p.Cost != 0 {
+		add(n, "cost", f.duration(p.Cost, l.dot("cost")))
+	}
+	if p.DynamicParams != nil {
+		add(n, "dynamicParams", scalar("!!bool", strconv.FormatBool(*p.DynamicParams)))
+	}
+	if len(p.StaticParams) > 0 {
+		sp := flowSequence()
+		for i, ps := range p.StaticParams {
+			sp.Content = append(sp.Content, f.params(ps, l.dot("staticParams").index(i)))
+		}
+		add(n, "staticParams", sp)
+	}
+	if len(p.Fetches) > 0 {
+		fetches := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		for i, fe := range p.Fetches {
+			fetches.Content = append(fetches.Content, f.fetch(fe, l.dot("fetches").index(i)))
+		}
+		add(n, "fetches", fetches)
+	}
+	if len(n.Content) == 0 {
+		n.Style = yaml.FlowStyle
+	}
+	return n
+}
+
+func (f *formatter) fetch(fe Fetch, l loc) *yaml.Node {
+	n := mappingNode("url", f.str(fe.URL, l.dot("url")))
+	if fe.Revalidate.Declared() {
+		add(n, "revalidate", f.revalidate(fe.Revalidate, l.dot("revalidate")))
+	}
+	if len(fe.Tags) > 0 {
+		tags := flowSequence()
+		for i, t := range fe.Tags {
+			tags.Content = append(tags.Content, f.str(t, l.dot("tags").index(i)))
+		}
+		add(n, "tags", tags)
+	}
+	if fe.Cache != regen.CacheDefault {
+		if _, err := regen.ParseCacheMode(fe.Cache.String()); err != nil {
+			f.fail(l.dot("cache"), fmt.Errorf("unknown cache mode %d (must be regen.CacheDefault, ForceCache or NoStore)", fe.Cache))
+		}
+		add(n, "cache", scalar("!!str", fe.Cache.String()))
+	}
+	return n
+}
+
+func (f *formatter) params(ps render.Params, l loc) *yaml.Node {
+	n := mappingNode()
+	n.Style = yaml.FlowStyle
+	keys := make([]string, 0, len(ps))
+	for k := range ps {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		add(n, k, f.str(ps[k], l.dot(k)))
+		f.checkUTF8(k, l)
+	}
+	return n
+}
+
+func (f *formatter) revalidate(r regen.Revalidate, l loc) *yaml.Node {
+	switch {
+	case r == regen.Forever:
+		return scalar("!!bool", "false")
+	case r.Valid() != nil:
+		f.fail(l, r.Valid())
+	case r != regen.Never && r > regen.Revalidate(maxSeconds):
+		f.fail(l, fmt.Errorf("revalidate %d is too large (at most %d seconds; use regen.Forever)", int64(r), maxSeconds))
+	}
+	return scalar("!!int", r.String())
+}
+
+func (f *formatter) duration(d time.Duration, l loc) *yaml.Node {
+	if d < 0 {
+		f.fail(l, fmt.Errorf("%v is negative (must be 0 or more)", d))
+	}
+	return scalar("!!str", d.String())
+}
+
+func (f *formatter) str(s string, l loc) *yaml.Node {
+	f.checkUTF8(s, l)
+	return scalar("!!str", s)
+}
+
+func (f *formatter) checkUTF8(s string, l loc) {
+	if !utf8.ValidString(s) {
+		f.fail(l, fmt.Errorf("%q is not valid UTF-8", s))
+	}
+}
+
+func scalar(tag, value string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
+	if tag == "!!str" && value == "<<" {
+		// yaml.v3 quotes strings that would read as another type, but
+		// not "<<", which reads as a merge key.
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
+
+func flowSequence() *yaml.Node {
+	return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+}
+
+// mappingNode returns a mapping of the given string keys and values.
+func mappingNode(kv ...any) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		add(n, kv[i].(string), kv[i+1].(*yaml.Node))
+	}
+	return n
+}
+
+func add(m *yaml.Node, key string, val *yaml.Node) {
+	m.Content = append(m.Content, scalar("!!str", key), val)
+}

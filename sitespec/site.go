@@ -1,0 +1,251 @@
+package sitespec
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/engine"
+	"github.com/regen-dev/regen/fetchcache"
+	"github.com/regen-dev/regen/render"
+)
+
+// Options configure Build and Register. The zero value means all defaults.
+type Options struct {
+	// Sleep waits out the origin's latency and each render's cost. If nil,
+	// a timer that honors ctx is used. A simulation passes one that runs on
+	// virtual time; unit tests may pass one that returns at once.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Client makes the requests for absolute fetch URLs. If nil,
+	// http.DefaultClient is used.
+	Client *http.Client
+}
+
+// Built is what Build makes of a spec: a site to pass to engine.New, and the
+// origin and fetcher its renders' fetches go to (pass Fetcher to the engine's
+// Data Cache).
+type Built struct {
+	Site    *engine.Site
+	Origin  *Origin
+	Fetcher fetchcache.Fetcher
+}
+
+// Build registers the spec's segments with a new engine.Site and makes its
+// synthetic origin (with the spec's latency) and a Fetcher over it. The
+// site's route tree is checked by engine.New.
+func (s *Spec) Build(opts Options) *Built {
+	site := new(engine.Site)
+	s.Register(site, opts)
+	origin := &Origin{Latency: s.Origin.Latency, Sleep: opts.Sleep}
+	return &Built{
+		Site:    site,
+		Origin:  origin,
+		Fetcher: &Fetcher{Origin: origin, Client: opts.Client},
+	}
+}
+
+// Registrar takes layouts and pages at patterns; *engine.Site is one.
+type Registrar interface {
+	Layout(pattern string, l engine.Layout)
+	Page(pattern string, p engine.Page)
+}
+
+var _ Registrar = (*engine.Site)(nil)
+
+// Register registers each segment of the spec with r, in the spec's order,
+// layout before page: its config, its declarations (Uses, and Fetches with
+// their {param} placeholders left in) and a synthetic renderer.
+//
+// A synthetic render reads each declared dynamic API through its
+// render.Scope, makes each declared fetch in order through Scope.Fetch with
+// the placeholders of its URL and tags filled in from the path's params,
+// waits out its cost through opts.Sleep, and writes its HTML. A fetch that
+// fails or answers a non-2xx status fails the render.
+//
+// A layout writes
+//
+//	<div data-layout="/shop">
+//	<pre data-fetch="/api/nav">{"url":"/api/nav","version":1}</pre>
+//	(its child)
+//	</div>
+//
+// and a page
+//
+//	<main data-page="/products/[slug]">
+//	<p data-param="slug">shoe</p>
+//	<pre data-fetch="/api/products/shoe">{"url":"/api/products/shoe","version":1}</pre>
+//	</main>
+//
+// with params sorted by name, and &, < and > escaped in param values and
+// fetch bodies.
+func (s *Spec) Register(r Registrar, opts Options) {
+	for _, seg := range s.Segments {
+		if l := seg.Layout; l != nil {
+			sy := synthetic{seg.Pattern, l.Uses, l.Cost, l.Fetches, opts.Sleep}
+			r.Layout(seg.Pattern, engine.Layout{
+				Revalidate: l.Revalidate,
+				Dynamic:    l.Dynamic,
+				Render:     render.LayoutFunc(sy.layout),
+				Uses:       slices.Clone(l.Uses),
+				Fetches:    engineFetches(l.Fetches),
+			})
+		}
+		if p := seg.Page; p != nil {
+			sy := synthetic{seg.Pattern, p.Uses, p.Cost, p.Fetches, opts.Sleep}
+			r.Page(seg.Pattern, engine.Page{
+				Revalidate:       p.Revalidate,
+				Dynamic:          p.Dynamic,
+				Render:           render.PageFunc(sy.page),
+				StaticParams:     cloneParams(p.StaticParams),
+				StaticParamsOnly: p.DynamicParams != nil && !*p.DynamicParams,
+				Uses:             slices.Clone(p.Uses),
+				Fetches:          engineFetches(p.Fetches),
+			})
+		}
+	}
+}
+
+func engineFetches(fs []Fetch) []engine.Fetch {
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make([]engine.Fetch, len(fs))
+	for i, f := range fs {
+		out[i] = engine.Fetch{
+			URL:        f.URL,
+			Revalidate: f.Revalidate,
+			Cache:      f.Cache,
+			Tags:       slices.Clone(f.Tags),
+		}
+	}
+	return out
+}
+
+func cloneParams(ps []render.Params) []render.Params {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]render.Params, len(ps))
+	for i, p := range ps {
+		out[i] = make(render.Params, len(p))
+		for k, v := range p {
+			out[i][k] = v
+		}
+	}
+	return out
+}
+
+// synthetic is the renderer of one layout or page. Its fields are copies
+// taken at registration and never change.
+type synthetic struct {
+	pattern string
+	uses    []regen.API
+	cost    time.Duration
+	fetches []Fetch
+	sleep   func(context.Context, time.Duration) error
+}
+
+func (sy synthetic) layout(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	var b bytes.Buffer
+	b.WriteString(`<div data-layout="` + html.EscapeString(sy.pattern) + `">` + "\n")
+	if err := sy.run(ctx, s, &b); err != nil {
+		return err
+	}
+	b.Write(child)
+	b.WriteString("</div>\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func (sy synthetic) page(ctx context.Context, s *render.Scope, w io.Writer) error {
+	var b bytes.Buffer
+	b.WriteString(`<main data-page="` + html.EscapeString(sy.pattern) + `">` + "\n")
+	params := s.Params()
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		b.WriteString(`<p data-param="` + html.EscapeString(k) + `">` + textEscaper.Replace(params[k]) + "</p>\n")
+	}
+	if err := sy.run(ctx, s, &b); err != nil {
+		return err
+	}
+	b.WriteString("</main>\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// run reads the declared dynamic APIs, makes the declared fetches, writing
+// their bodies to b, and spends the cost.
+func (sy synthetic) run(ctx context.Context, s *render.Scope, b *bytes.Buffer) error {
+	for _, a := range sy.uses {
+		switch a {
+		case regen.Cookies:
+			s.Cookies()
+		case regen.Headers:
+			s.Headers()
+		case regen.SearchParams:
+			s.SearchParams()
+		}
+	}
+	params := s.Params()
+	for _, f := range sy.fetches {
+		req := &fetchcache.Request{
+			URL:        fillURL(f.URL, params),
+			Revalidate: f.Revalidate,
+			Cache:      f.Cache,
+		}
+		if len(f.Tags) > 0 {
+			req.Tags = make([]string, len(f.Tags))
+			for i, t := range f.Tags {
+				req.Tags[i] = substitute(t, params, identity)
+			}
+		}
+		resp, err := s.Fetch(ctx, req)
+		if err != nil {
+			return err
+		}
+		if resp.Status < 200 || resp.Status > 299 {
+			return &fetchcache.StatusError{URL: req.URL, Status: resp.Status}
+		}
+		b.WriteString(`<pre data-fetch="` + html.EscapeString(req.URL) + `">`)
+		textEscaper.WriteString(b, string(resp.Body))
+		b.WriteString("</pre>\n")
+	}
+	return sleep(ctx, sy.sleep, sy.cost)
+}
+
+// textEscaper escapes text content: the synthetic origin's JSON bodies have
+// none of these characters and show as they are.
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func identity(s string) string { return s }
+
+// fillURL fills in the {param} placeholders of a fetch URL: path-escaped
+// before the query (each part of a catch-all on its own), query-escaped in
+// it.
+func fillURL(u string, params render.Params) string {
+	path, query, hasQuery := strings.Cut(u, "?")
+	path = substitute(path, params, escapePath)
+	if !hasQuery {
+		return path
+	}
+	return path + "?" + substitute(query, params, url.QueryEscape)
+}
+
+func escapePath(v string) string {
+	parts := strings.Split(v, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
