@@ -1,14 +1,20 @@
-// Package fetchcache memoizes tagged fetch calls, each with its own revalidate interval.
 package fetchcache
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/internal/flight"
 	"github.com/regen-dev/regen/store"
 )
 
@@ -30,6 +36,9 @@ type Request struct {
 }
 
 // Response is what an origin answered.
+//
+// A Response returned by a Cache shares its Header and Body with the cache
+// entry and with every other caller: callers must not modify them.
 type Response struct {
 	Status int
 	Header http.Header
@@ -37,6 +46,9 @@ type Response struct {
 }
 
 // Fetcher asks an origin. Implementations must be safe for concurrent use.
+//
+// The Response a Fetcher returns belongs to the cache, which may store it
+// and hand it to many callers: the Fetcher must not modify it afterwards.
 type Fetcher interface {
 	Fetch(ctx context.Context, req *Request) (*Response, error)
 }
@@ -54,7 +66,13 @@ type StatusError struct {
 	Status int
 }
 
-func (e *StatusError) Error() string { return "fetchcache: " + e.URL + ": status " + http.StatusText(e.Status) }
+func (e *StatusError) Error() string {
+	msg := "fetchcache: fetch " + strconv.Quote(e.URL) + ": status " + strconv.Itoa(e.Status)
+	if text := http.StatusText(e.Status); text != "" {
+		msg += " " + text
+	}
+	return msg
+}
 
 // ErrTooManyTags is wrapped by errors for requests whose tags break
 // regen.MaxTags or regen.MaxTagLen.
@@ -103,23 +121,145 @@ type Options struct {
 	// key is refreshed again; it doubles on each failure up to 5 minutes.
 	// If zero, 2 seconds.
 	RetryBackoff time.Duration
+	// Now is the clock of background refreshes: the Created time of the
+	// entries they store, and the start of their back-off after a failure.
+	// If nil, time.Now is used; read when a background refresh starts.
+	// Foreground calls take their time from Call.Now.
+	Now func() time.Time
 }
+
+// Defaults of Options.
+const (
+	defaultStoreBytes   = 64 << 20
+	defaultRetryBackoff = 2 * time.Second
+	maxRetryBackoff     = 5 * time.Minute
+)
 
 // Cache is the Data Cache. It is safe for concurrent use.
 type Cache struct {
-	// TODO: implement.
+	store   store.Store
+	fetcher Fetcher
+	sched   regen.Scheduler
+	group   *regen.Group // the default scheduler, owned by the cache; nil when Options.Scheduler is set
+	logger  *slog.Logger
+	retry   time.Duration
+	now     func() time.Time
+
+	flight flight.Group[loaded] // origin calls in flight: at most one per key
+	fg     sync.WaitGroup       // foreground origin calls running detached from their caller
+
+	mu       sync.Mutex         // protects failures
+	failures map[string]backoff // keys whose last refresh failed
+}
+
+// backoff is the state of a key whose refreshes fail.
+type backoff struct {
+	wait  time.Duration // the last wait; doubled on the next failure
+	until time.Time     // no background refresh before this time
+}
+
+// loaded is the outcome of an origin call in flight: the entry, stored or
+// found fresh in the store by the re-check, and how it was obtained (Miss
+// when fetched, Hit when found).
+type loaded struct {
+	it     *store.Item
+	status regen.Status
 }
 
 // New returns a Cache.
-func New(opts Options) *Cache { panic("TODO") }
+func New(opts Options) *Cache {
+	c := &Cache{
+		store:   opts.Store,
+		fetcher: opts.Fetcher,
+		sched:   opts.Scheduler,
+		logger:  opts.Logger,
+		retry:   opts.RetryBackoff,
+		now:     opts.Now,
+	}
+	if c.store == nil {
+		c.store = store.NewMemory(store.MemoryOptions{MaxBytes: defaultStoreBytes})
+	}
+	if c.fetcher == nil {
+		c.fetcher = httpFetcher{client: http.DefaultClient, maxBody: maxBodyBytes}
+	}
+	if c.sched == nil {
+		c.group = new(regen.Group)
+		c.sched = c.group
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	if c.retry <= 0 {
+		c.retry = defaultRetryBackoff
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c
+}
 
-// Key returns the cache key of req: a hash (xxhash, 128 bits, hex) over its
-// method, URL, headers and body, prefixed "fetch:".
-func Key(req *Request) string { panic("TODO") }
+// job is one cacheable origin call: a fetch or a memoized function, under
+// its key, with how to judge and store its entry.
+type job struct {
+	key   string
+	url   string           // the request URL
+	parts []string         // the key parts of a Memoize call
+	rev   regen.Revalidate // the effective revalidate; never Never
+	tags  []string         // the explicit tags
+	call  Call             // with Now set
+
+	req *Request                                  // the fetch to make, or
+	fn  func(ctx context.Context) ([]byte, error) // the function to memoize
+}
+
+// name names j in errors and logs: its URL, or "memoize:" and its key parts.
+func (j *job) name() string {
+	if j.req == nil {
+		return memoName(j.parts)
+	}
+	return j.url
+}
+
+func memoName(parts []string) string { return "memoize:" + strings.Join(parts, ",") }
 
 // Fetch answers req from the cache or the origin.
+//
+// A fresh entry is returned without calling the origin (Hit). A stale one is
+// returned at once (Stale) while one background refresh per key runs, or,
+// with call.RefreshStale, after a synchronous refresh, falling back to the
+// stale entry if the refresh fails. Without a usable entry, Fetch waits for
+// the origin (Miss), sharing one call per key among concurrent callers; a
+// caller whose ctx ends stops waiting with ctx.Err(), without canceling the
+// call. An uncached request calls the origin every time (Bypass).
+//
+// A non-2xx answer is returned as a *StatusError and not stored; an origin
+// error (or panic) is returned wrapped with the URL. See the package
+// documentation for the rules.
 func (c *Cache) Fetch(ctx context.Context, req *Request, call Call) (*Response, Result, error) {
-	panic("TODO")
+	res := Result{Key: Key(req), Tags: req.Tags}
+	rev, err := effectiveRevalidate(req.Revalidate, req.Cache, call.DefaultRevalidate)
+	if err == nil {
+		err = regen.ValidateTags(req.Tags)
+	}
+	if err != nil {
+		return nil, res, fmt.Errorf("fetchcache: fetch %q: %w", req.URL, err)
+	}
+	res.Revalidate = rev
+	if call.Now.IsZero() {
+		call.Now = c.now()
+	}
+	j := job{key: res.Key, url: req.URL, rev: rev, tags: req.Tags, call: call, req: req}
+	if rev == regen.Never {
+		res.Status = regen.Bypass
+		resp, err := c.callOrigin(ctx, &j)
+		return resp, res, err
+	}
+	it, st, err := c.serve(ctx, j)
+	res.Status = st
+	if err != nil {
+		return nil, res, err
+	}
+	return &Response{Status: it.Status, Header: it.Header, Body: it.Body}, res, nil
 }
 
 // MemoOptions configure one Memoize call.
@@ -132,11 +272,324 @@ type MemoOptions struct {
 // like Next.js's unstable_cache: fresh values are returned without calling fn,
 // stale ones are returned and refreshed once in the background, a failed
 // refresh keeps the last good value.
+//
+// It follows Fetch's rules, with fn as the origin: an error from fn is
+// returned wrapped and nothing is stored. The returned bytes are shared with
+// the cache entry: callers must not modify them.
 func (c *Cache) Memoize(ctx context.Context, keyParts []string, opts MemoOptions, call Call, fn func(ctx context.Context) ([]byte, error)) ([]byte, Result, error) {
-	panic("TODO")
+	res := Result{Key: memoKey(keyParts), Tags: opts.Tags}
+	rev, err := effectiveRevalidate(opts.Revalidate, regen.CacheDefault, call.DefaultRevalidate)
+	if err == nil {
+		err = regen.ValidateTags(opts.Tags)
+	}
+	if err != nil {
+		return nil, res, fmt.Errorf("fetchcache: fetch %q: %w", memoName(keyParts), err)
+	}
+	res.Revalidate = rev
+	if call.Now.IsZero() {
+		call.Now = c.now()
+	}
+	j := job{key: res.Key, parts: keyParts, rev: rev, tags: opts.Tags, call: call, fn: fn}
+	if rev == regen.Never {
+		res.Status = regen.Bypass
+		resp, err := c.callOrigin(ctx, &j)
+		if err != nil {
+			return nil, res, err
+		}
+		return resp.Body, res, nil
+	}
+	it, st, err := c.serve(ctx, j)
+	res.Status = st
+	if err != nil {
+		return nil, res, err
+	}
+	return it.Body, res, nil
 }
 
-// Close waits for background refreshes started with the default scheduler.
-func (c *Cache) Close() error { panic("TODO") }
+// Close waits for the origin calls that callers gave up on and for
+// background refreshes started with the default scheduler. The Cache must
+// not be used after Close. Close always returns nil.
+func (c *Cache) Close() error {
+	c.fg.Wait()
+	if c.group != nil {
+		c.group.Wait()
+	}
+	return nil
+}
 
-var _ = errors.New
+// effectiveRevalidate returns the revalidate a request is cached by: Never
+// (uncached) for NoStore, whatever it declares; else its own Revalidate if
+// declared; else for ForceCache the default if it caches (positive or
+// Forever), Forever otherwise; else the default, NotDeclared meaning Forever.
+func effectiveRevalidate(r regen.Revalidate, mode regen.CacheMode, def regen.Revalidate) (regen.Revalidate, error) {
+	if err := r.Valid(); err != nil {
+		return 0, err
+	}
+	if err := def.Valid(); err != nil {
+		return 0, fmt.Errorf("default %w", err)
+	}
+	switch {
+	case mode > regen.NoStore:
+		return 0, fmt.Errorf("unknown cache mode %d (must be default, force-cache or no-store)", mode)
+	case mode == regen.NoStore:
+		return regen.Never, nil
+	case r.Declared():
+		return r, nil
+	case mode == regen.ForceCache:
+		if def > 0 { // a number of seconds, or Forever
+			return def, nil
+		}
+		return regen.Forever, nil
+	case def.Declared():
+		return def, nil
+	}
+	return regen.Forever, nil
+}
+
+// freshness is the status of an entry at now for a caller whose effective
+// revalidate is rev, given the state of its tags: Miss when a tag was
+// revalidated in expire mode after the entry was made; Stale when one was in
+// stale mode, or when the entry is at least rev old; Hit otherwise.
+func freshness(it *store.Item, now time.Time, rev regen.Revalidate, tags store.TagState) regen.Status {
+	if tags.Expired {
+		return regen.Miss
+	}
+	if tags.Stale {
+		return regen.Stale
+	}
+	if d, ok := rev.Interval(); ok && now.Sub(it.Created) >= d {
+		return regen.Stale
+	}
+	return regen.Hit
+}
+
+// serve answers a cacheable job from the store or its origin.
+func (c *Cache) serve(ctx context.Context, j job) (*store.Item, regen.Status, error) {
+	it, st, err := c.lookup(ctx, j.key, j.rev, j.call)
+	if err != nil {
+		return nil, regen.Miss, err
+	}
+	switch {
+	case st == regen.Hit:
+		return it, regen.Hit, nil
+	case st == regen.Stale && !j.call.RefreshStale:
+		c.refreshInBackground(ctx, j)
+		return it, regen.Stale, nil
+	case st == regen.Stale:
+		l, err, canceled := c.load(ctx, j, true)
+		if err != nil && !canceled {
+			// The refresh failed and was logged by whoever ran it: keep
+			// the last good value.
+			return it, regen.Stale, nil
+		}
+		if err != nil {
+			return nil, regen.Stale, err
+		}
+		return l.it, l.status, nil
+	}
+	l, err, _ := c.load(ctx, j, false)
+	if err != nil {
+		return nil, regen.Miss, err
+	}
+	return l.it, l.status, nil
+}
+
+// lookup returns key's entry and its status for call. A failing store is
+// logged and counts as empty, so that callers still get the origin's answer;
+// only the end of ctx is an error.
+func (c *Cache) lookup(ctx context.Context, key string, rev regen.Revalidate, call Call) (*store.Item, regen.Status, error) {
+	it, ok, err := c.store.Get(ctx, key)
+	if err == nil && (!ok || it == nil) {
+		return nil, regen.Miss, nil
+	}
+	var ts store.TagState
+	if err == nil {
+		ts, err = c.store.TagState(ctx, it.Tags, it.Created)
+	}
+	if err == nil && len(call.ImplicitTags) > 0 {
+		var its store.TagState
+		its, err = c.store.TagState(ctx, call.ImplicitTags, it.Created)
+		ts.Stale = ts.Stale || its.Stale
+		ts.Expired = ts.Expired || its.Expired
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, regen.Miss, ctx.Err()
+		}
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "fetchcache: store lookup failed; calling the origin",
+			slog.String("key", key), slog.Any("error", err))
+		return nil, regen.Miss, nil
+	}
+	return it, freshness(it, call.Now, rev, ts), nil
+}
+
+// load makes j's origin call, or joins the one in flight for j.key, and
+// waits for it or for ctx. canceled reports that ctx ended first, in which
+// case err is ctx.Err() and the call goes on without this caller.
+//
+// A new call runs in its own goroutine, detached from ctx, unless ctx can
+// never be canceled; refresh says whether it refreshes a stale entry, whose
+// failure is logged and backs the key off.
+func (c *Cache) load(ctx context.Context, j job, refresh bool) (l loaded, err error, canceled bool) {
+	fc, leader := c.flight.Start(j.key)
+	if leader {
+		c.lead(ctx, fc, j, refresh)
+	}
+	select {
+	case <-fc.Done():
+	default:
+		select {
+		case <-fc.Done():
+		case <-ctx.Done():
+			return loaded{}, ctx.Err(), true
+		}
+	}
+	l, err = fc.Result()
+	return l, err, false
+}
+
+// lead runs the new call fc for a caller of load.
+func (c *Cache) lead(ctx context.Context, fc *flight.Call[loaded], j job, refresh bool) {
+	j = detach(j)
+	if ctx.Done() == nil {
+		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	c.fg.Go(func() {
+		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
+	})
+}
+
+// refreshInBackground starts a refresh of j's stale entry through the
+// scheduler, unless one is in flight or the key is backing off.
+func (c *Cache) refreshInBackground(ctx context.Context, j job) {
+	if c.backingOff(j.key, j.call.Now) {
+		return
+	}
+	fc, leader := c.flight.Start(j.key)
+	if !leader {
+		return
+	}
+	j = detach(j)
+	ctx = context.WithoutCancel(ctx)
+	c.sched.Go(func() {
+		now := c.now()
+		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, now, true) })
+	})
+}
+
+// fill is the body of an origin call in flight, started at now. It re-checks
+// the store first, at the time of the caller that started it: another call
+// may have stored a fresh entry between that caller's lookup and the start of
+// this one. It stores a successful answer, dated now; for a refresh it
+// records the outcome in the key's back-off and logs a failure. Everything is
+// done before the waiters wake.
+func (c *Cache) fill(ctx context.Context, j job, now time.Time, refresh bool) (loaded, error) {
+	if it, st, _ := c.lookup(ctx, j.key, j.rev, j.call); st == regen.Hit {
+		return loaded{it: it, status: regen.Hit}, nil
+	}
+	resp, err := c.callOrigin(ctx, &j)
+	if err != nil {
+		if refresh {
+			c.failed(ctx, j, now, err)
+		}
+		return loaded{}, err
+	}
+	tags := make([]string, 0, len(j.tags)+len(j.call.ImplicitTags))
+	tags = append(append(tags, j.tags...), j.call.ImplicitTags...)
+	it := &store.Item{
+		Status:     resp.Status,
+		Header:     resp.Header,
+		Body:       resp.Body,
+		Tags:       tags,
+		Created:    now,
+		Revalidate: j.rev,
+	}
+	if err := c.store.Set(ctx, j.key, it); err != nil {
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "fetchcache: store set failed",
+			slog.String("key", j.key), slog.String("url", j.name()), slog.Any("error", err))
+	}
+	c.succeeded(j.key)
+	return loaded{it: it, status: regen.Miss}, nil
+}
+
+// callOrigin asks j's origin: the Fetcher or the memoized function. It
+// returns a non-2xx answer as a *StatusError, and an error or a panic
+// wrapped with j.name().
+func (c *Cache) callOrigin(ctx context.Context, j *job) (resp *Response, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			resp, err = nil, fmt.Errorf("fetchcache: fetch %q: panic: %v\n%s", j.name(), r, debug.Stack())
+		}
+	}()
+	if j.req == nil {
+		b, err := j.fn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fetchcache: fetch %q: %w", j.name(), err)
+		}
+		return &Response{Status: http.StatusOK, Body: b}, nil
+	}
+	resp, err = c.fetcher.Fetch(ctx, j.req)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("fetchcache: fetch %q: %w", j.name(), err)
+	case resp == nil:
+		return nil, fmt.Errorf("fetchcache: fetch %q: fetcher returned neither a response nor an error", j.name())
+	case resp.Status < 200 || resp.Status > 299:
+		return nil, &StatusError{URL: j.name(), Status: resp.Status}
+	}
+	return resp, nil
+}
+
+// detach returns j with copies of what its caller may reuse once it
+// returns: the request, its header and body, and the tag slices.
+func detach(j job) job {
+	if j.req != nil {
+		r := *j.req
+		r.Header = j.req.Header.Clone()
+		r.Body = bytes.Clone(j.req.Body)
+		r.Tags = slices.Clone(j.req.Tags)
+		j.req = &r
+	}
+	j.parts = slices.Clone(j.parts)
+	j.tags = slices.Clone(j.tags)
+	j.call.ImplicitTags = slices.Clone(j.call.ImplicitTags)
+	return j
+}
+
+// backingOff reports whether key's last refresh failed and its back-off
+// lasts beyond now.
+func (c *Cache) backingOff(key string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.failures[key]
+	return ok && now.Before(b.until)
+}
+
+// failed records a failed refresh of j's key, started at now, and logs it.
+func (c *Cache) failed(ctx context.Context, j job, now time.Time, err error) {
+	c.mu.Lock()
+	b := c.failures[j.key]
+	if b.wait == 0 {
+		b.wait = c.retry
+	} else {
+		b.wait = min(2*b.wait, max(maxRetryBackoff, c.retry))
+	}
+	b.until = now.Add(b.wait)
+	if c.failures == nil {
+		c.failures = make(map[string]backoff)
+	}
+	c.failures[j.key] = b
+	c.mu.Unlock()
+	c.logger.LogAttrs(ctx, slog.LevelError, "fetchcache: refresh failed; keeping the last good value",
+		slog.String("key", j.key), slog.String("url", j.name()), slog.Any("error", err),
+		slog.Duration("retry_after", b.wait))
+}
+
+// succeeded forgets key's back-off.
+func (c *Cache) succeeded(key string) {
+	c.mu.Lock()
+	delete(c.failures, key)
+	c.mu.Unlock()
+}
