@@ -205,7 +205,9 @@ func effective(cache regen.CacheMode, declared, def regen.Revalidate) regen.Reva
 		return regen.Never
 	case declared.Declared():
 		return declared
-	case cache == regen.ForceCache || !def.Declared():
+	case cache == regen.ForceCache && def <= 0: // the default does not cache
+		return regen.Forever
+	case !def.Declared():
 		return regen.Forever
 	}
 	return def
