@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -61,6 +62,10 @@ type Options struct {
 	// NotFound answers paths no route matches, and params a route does not
 	// serve. If nil, a plain 404.
 	NotFound http.Handler
+	// DebugCache logs every cache decision (path, status, age, revalidate,
+	// why) at Info level, so a user can prove the caching works. The
+	// environment variable REGEN_DEBUG_CACHE=1 turns it on too.
+	DebugCache bool
 }
 
 // MaxRetryBackoff caps the wait between failed regenerations of a path.
@@ -90,6 +95,7 @@ type Engine struct {
 
 	renders atomic.Int64
 	closed  atomic.Bool
+	debug   bool
 }
 
 // retry is the back-off state of a path whose regeneration failed.
@@ -122,6 +128,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 		log:       opts.Logger,
 		notFound:  opts.NotFound,
 		backoff0:  opts.RetryBackoff,
+		debug:     opts.DebugCache || os.Getenv("REGEN_DEBUG_CACHE") == "1",
 		in:        policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault},
 		byPattern: map[string]*route{},
 		retries:   map[string]retry{},
@@ -299,7 +306,12 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ent != nil {
 		if st == regen.Stale {
-			e.regenerate(path, now)
+			started := e.regenerate(path, now)
+			if e.debug {
+				e.logDecision(path, st, ent, now, started)
+			}
+		} else if e.debug {
+			e.logDecision(path, st, ent, now, "fresh")
 		}
 		writeEntry(w, r, ent, st)
 		return
@@ -307,23 +319,57 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.serveMiss(w, r, path, now)
 }
 
+// logDecision logs one cache decision when DebugCache is on.
+func (e *Engine) logDecision(path string, st regen.Status, ent *routecache.Entry, now time.Time, why string) {
+	attrs := []any{"path", path, "status", st.String(), "why", why}
+	if ent != nil {
+		attrs = append(attrs, "age", now.Sub(ent.Created).Round(time.Millisecond), "revalidate", ent.Revalidate.String())
+	}
+	e.log.Info("regen: cache", attrs...)
+}
+
 func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, now time.Time) {
 	rt, params := e.match(path)
 	if rt == nil {
+		if e.debug {
+			e.logDecision(path, regen.Bypass, nil, now, "no route matches: 404")
+		}
 		e.serveNotFound(w, r)
 		return
 	}
-	if rt.policy.Load().Kind == Dynamic {
+	if pol := rt.policy.Load(); pol.Kind == Dynamic {
+		if e.debug {
+			e.logDecision(path, regen.Bypass, nil, now, pol.String())
+		}
 		e.serveDynamic(w, r, rt, path, params, now)
 		return
 	}
 	if rt.staticParamsOnly && len(rt.params) > 0 {
 		if _, ok := rt.staticPaths[path]; !ok {
+			if e.debug {
+				e.logDecision(path, regen.Bypass, nil, now, "not in the static params of "+rt.pattern+" (dynamicParams false): 404")
+			}
 			e.serveNotFound(w, r)
 			return
 		}
 	}
 	out, err := e.renderFlight(r.Context(), rt, path, params, now, r)
+	if e.debug {
+		why := "no entry: rendered"
+		switch {
+		case err != nil:
+			why = "render failed: " + err.Error()
+		case out.dynamic:
+			why = "the render revealed a dynamic route"
+		case out.status == regen.Hit:
+			why = "no entry: another request's render stored it"
+		}
+		var ent *routecache.Entry
+		if out != nil {
+			ent = out.entry
+		}
+		e.logDecision(path, regen.Miss, ent, now, why)
+	}
 	switch {
 	case err != nil:
 		if r.Context().Err() == nil {
@@ -479,18 +525,22 @@ func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route,
 }
 
 // regenerate starts one background regeneration of path, unless one is in
-// flight or the path is in its back-off after a failure.
-func (e *Engine) regenerate(path string, now time.Time) {
-	if e.closed.Load() || e.inBackoff(path, now) {
-		return
+// flight or the path is in its back-off after a failure. It says which.
+func (e *Engine) regenerate(path string, now time.Time) string {
+	if e.closed.Load() {
+		return "stale; engine closing: no regeneration"
+	}
+	if e.inBackoff(path, now) {
+		return "stale; last regeneration failed: waiting its back-off"
 	}
 	c, leader := e.flights.Start(path)
 	if !leader {
-		return
+		return "stale; regeneration in flight"
 	}
 	e.sched.Go(func() {
 		e.flights.Run(path, c, func() (*outcome, error) { return e.regen(path) })
 	})
+	return "stale; regeneration started"
 }
 
 // regen is one background regeneration. On failure the old entry stays and

@@ -504,3 +504,32 @@ func TestHeaders(t *testing.T) {
 		t.Errorf("non-matching If-None-Match = %d; want 200", r.code)
 	}
 }
+
+// TestDebugCache logs every cache decision.
+func TestDebugCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var site Site
+		site.Page("/p", Page{Revalidate: sec(60), Render: nopPage})
+		site.Page("/d", Page{Dynamic: regen.ForceDynamic, Render: nopPage})
+		var logs logBuffer
+		e := newEngine(t, &site, Options{Logger: logs.logger(), DebugCache: true})
+		get(e, "/p")
+		get(e, "/p")
+		time.Sleep(60 * time.Second)
+		get(e, "/p")
+		synctest.Wait()
+		get(e, "/d")
+		get(e, "/nope")
+		for _, want := range []string{
+			`path=/p status=MISS why="no entry: rendered" age=0s revalidate=60`,
+			`path=/p status=HIT why=fresh age=0s revalidate=60`,
+			`path=/p status=STALE why="stale; regeneration started" age=1m0s revalidate=60`,
+			`path=/d status=BYPASS why="dynamic because page /d declares dynamic force-dynamic"`,
+			`path=/nope status=BYPASS why="no route matches: 404"`,
+		} {
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("log lacks %q:\n%s", want, logs.String())
+			}
+		}
+	})
+}

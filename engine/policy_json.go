@@ -1,0 +1,52 @@
+package engine
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/regen-dev/regen"
+)
+
+// policyJSON is the form `regen routes --json` prints, as DESIGN.md gives it.
+type policyJSON struct {
+	Route         string          `json:"route"`
+	Kind          string          `json:"kind"`
+	Revalidate    json.RawMessage `json:"revalidate"`
+	Expire        int64           `json:"expire"`
+	DynamicParams bool            `json:"dynamicParams"`
+	Prerender     []string        `json:"prerender"`
+	Reasons       []string        `json:"reasons"`
+}
+
+// MarshalJSON writes the policy as `regen routes --json` prints it:
+// {"route": "/products/[slug]", "kind": "isr", "revalidate": 60, "expire":
+// 31536000, "dynamicParams": true, "prerender": ["/products/hat"],
+// "reasons": [...]}, where revalidate is seconds for ISR, false for static
+// and 0 for dynamic.
+func (p Policy) MarshalJSON() ([]byte, error) {
+	var rev json.RawMessage
+	switch {
+	case p.Kind == Dynamic || p.Revalidate == regen.Never:
+		rev = json.RawMessage("0")
+	case p.Kind == Static || p.Revalidate == regen.Forever || !p.Revalidate.Declared():
+		rev = json.RawMessage("false")
+	default:
+		rev, _ = json.Marshal(int64(p.Revalidate))
+	}
+	out := policyJSON{
+		Route:         p.Route,
+		Kind:          p.Kind.String(),
+		Revalidate:    rev,
+		Expire:        int64(p.Expire / time.Second),
+		DynamicParams: p.DynamicParams,
+		Prerender:     p.Prerender,
+		Reasons:       p.Reasons,
+	}
+	if out.Prerender == nil {
+		out.Prerender = []string{}
+	}
+	if out.Reasons == nil {
+		out.Reasons = []string{}
+	}
+	return json.Marshal(out)
+}

@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/regen-dev/regen"
+)
+
+// MaxRevalidateBody bounds the revalidation endpoint's request body.
+const MaxRevalidateBody = 64 << 10
+
+// RevalidateHandlerOptions configure NewRevalidateHandler.
+type RevalidateHandlerOptions struct {
+	// Secret is the bearer token callers must send. Required: a handler
+	// without a secret refuses every call.
+	Secret string
+	// Logger receives one line per call. If nil, slog.Default().
+	Logger *slog.Logger
+}
+
+// RevalidateRequest is the body the revalidation endpoint accepts.
+type RevalidateRequest struct {
+	Tags  []string `json:"tags"`
+	Paths []string `json:"paths"`
+	// Mode is "stale" (the default) or "expire".
+	Mode string `json:"mode"`
+	// Type is "page" (the default) or "layout" for every path given in
+	// Paths, as in Next.js's revalidatePath(path, type).
+	Type string `json:"type"`
+}
+
+// NewRevalidateHandler returns the revalidation endpoint of DESIGN.md, to be
+// mounted where the user chooses (`regen serve` mounts it at
+// /api/revalidate): POST with `Authorization: Bearer <secret>` and a JSON
+// body {"tags": [...], "paths": [...], "mode": "stale"|"expire"}.
+//
+// It answers 405 for other methods, 401 for a missing or wrong secret
+// (compared in constant time), 413 for a body over 64 KiB, 400 with the
+// reason for a malformed body, and 200 {"revalidated": true, "now": <unix
+// ms>} once every tag and path is revalidated. A bad request revalidates
+// nothing. Each call is logged (what was revalidated, never the secret).
+func NewRevalidateHandler(e *Engine, opts RevalidateHandlerOptions) http.Handler {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	secret := []byte(opts.Secret)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail := func(code int, reason string) {
+			log.Warn("regen: revalidate refused", "status", code, "reason", reason, "remote", r.RemoteAddr)
+			writeJSON(w, code, map[string]any{"revalidated": false, "error": reason})
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			fail(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed (use POST)")
+			return
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || len(secret) == 0 || subtle.ConstantTimeCompare([]byte(token), secret) != 1 {
+			fail(http.StatusUnauthorized, "missing or wrong secret")
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRevalidateBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxRevalidateBody))
+				return
+			}
+			fail(http.StatusBadRequest, "reading body: "+err.Error())
+			return
+		}
+		req, mode, kind, err := ParseRevalidateRequest(body)
+		if err != nil {
+			fail(http.StatusBadRequest, err.Error())
+			return
+		}
+		ctx := r.Context()
+		for _, t := range req.Tags {
+			if err := e.RevalidateTag(ctx, t, mode); err != nil {
+				log.Error("regen: revalidate failed", "tag", t, "error", err)
+				writeJSON(w, http.StatusInternalServerError, map[string]any{"revalidated": false, "error": err.Error()})
+				return
+			}
+		}
+		for _, p := range req.Paths {
+			if err := e.RevalidatePath(ctx, p, kind, mode); err != nil {
+				log.Error("regen: revalidate failed", "path", p, "error", err)
+				writeJSON(w, http.StatusInternalServerError, map[string]any{"revalidated": false, "error": err.Error()})
+				return
+			}
+		}
+		now := e.now()
+		log.Info("regen: revalidated", "tags", req.Tags, "paths", req.Paths, "mode", mode.String(), "remote", r.RemoteAddr)
+		writeJSON(w, http.StatusOK, map[string]any{"revalidated": true, "now": now.UnixMilli()})
+	})
+}
+
+// ParseRevalidateRequest parses and checks a revalidation request body. It
+// refuses unknown fields, an empty request, bad tags, paths that do not
+// start with "/", and unknown modes and types.
+func ParseRevalidateRequest(body []byte) (RevalidateRequest, regen.RevalidateMode, PathKind, error) {
+	var req RevalidateRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return req, 0, 0, fmt.Errorf("malformed JSON body: %v", err)
+	}
+	if dec.More() {
+		return req, 0, 0, errors.New("malformed JSON body: more than one value")
+	}
+	if len(req.Tags) == 0 && len(req.Paths) == 0 {
+		return req, 0, 0, errors.New(`nothing to revalidate (give "tags" or "paths")`)
+	}
+	mode, err := regen.ParseRevalidateMode(req.Mode)
+	if err != nil {
+		return req, 0, 0, err
+	}
+	var kind PathKind
+	switch req.Type {
+	case "", "page":
+		kind = PagePath
+	case "layout":
+		kind = LayoutPath
+	default:
+		return req, 0, 0, fmt.Errorf("unknown type %q (must be page or layout)", req.Type)
+	}
+	if err := regen.ValidateTags(req.Tags); err != nil {
+		return req, 0, 0, err
+	}
+	for _, p := range req.Paths {
+		if p == "" || p[0] != '/' || len(p) > MaxPathLen || strings.ContainsAny(p, "\x00\r\n") {
+			return req, 0, 0, fmt.Errorf("bad path %q (must start with \"/\", at most %d bytes, no control characters)", p, MaxPathLen)
+		}
+	}
+	return req, mode, kind, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", ccDynamic[0])
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
