@@ -1,0 +1,277 @@
+// Command shop-go is regen's demo shop registered in Go: the routes of
+// examples/shop/site.yaml with hand-written renderers over a small catalog
+// API, served on 127.0.0.1:3000.
+//
+//	go run ./examples/shop-go
+//	curl -si http://127.0.0.1:3000/products/sneakers | grep -i cache
+//
+// The site declares what its renders read and fetch (Uses, Fetches), as the
+// spec does, so `regen routes examples/shop/site.yaml` prints the policies
+// this program computes; main_test.go checks that they are equal.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/engine"
+	"github.com/regen-dev/regen/fetchcache"
+	"github.com/regen-dev/regen/render"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "listen `address`")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	e, err := engine.New(newSite(), engine.Options{Fetcher: newCatalog(20 * time.Millisecond)})
+	if err != nil {
+		log.Fatal(err) // every configuration problem, one per line
+	}
+	for _, p := range e.Routes() {
+		log.Printf("%-32s %-7s %s", p.Route, p.Kind, p.String())
+	}
+	pages, err := e.Prerender(ctx, engine.PrerenderOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("prerendered %d pages", len(pages))
+
+	srv := &http.Server{Addr: *addr, Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Printf("listening on http://%s", *addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+	e.Close() // waits for the regenerations in flight
+}
+
+// The fetches the segments make, declared once and used both to register the
+// segment (so its policy is known before any render) and to make the fetch.
+// {param} placeholders are filled in from the path's params.
+var (
+	navFetch      = engine.Fetch{URL: "/api/nav", Tags: []string{"nav"}}
+	featuredFetch = engine.Fetch{URL: "/api/products?featured=1", Tags: []string{"products", "featured"}}
+	menuFetch     = engine.Fetch{URL: "/api/categories", Tags: []string{"categories"}}
+	listFetch     = engine.Fetch{URL: "/api/products", Tags: []string{"products"}}
+	productFetch  = engine.Fetch{URL: "/api/products/{slug}", Tags: []string{"products", "product-{slug}"}}
+	stockFetch    = engine.Fetch{URL: "/api/products/{slug}/stock", Revalidate: regen.Seconds(30), Tags: []string{"stock-{slug}"}}
+	categoryFetch = engine.Fetch{URL: "/api/categories/{category}", Tags: []string{"products", "category-{category}"}}
+	plansFetch    = engine.Fetch{URL: "/api/plans", Revalidate: regen.Seconds(3600), Tags: []string{"plans"}}
+	ordersFetch   = engine.Fetch{URL: "/api/orders", Revalidate: regen.Seconds(60), Tags: []string{"orders"}}
+	aboutFetch    = engine.Fetch{URL: "/api/pages/about", Tags: []string{"cms"}}
+)
+
+// newSite registers the shop: the same segments, configs and declarations as
+// examples/shop/site.yaml.
+func newSite() *engine.Site {
+	var site engine.Site
+
+	// The root layout: the navigation, cached until "nav" is revalidated.
+	site.Layout("/", engine.Layout{
+		Fetches: []engine.Fetch{navFetch},
+		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+			var nav []link
+			if err := fetchJSON(ctx, s, navFetch, &nav); err != nil {
+				return err
+			}
+			fmt.Fprint(w, "<!doctype html>\n<html><head><title>Shop</title></head><body>\n<nav>")
+			for _, l := range nav {
+				fmt.Fprintf(w, `<a href="%s">%s</a> `, html.EscapeString(l.Href), html.EscapeString(l.Title))
+			}
+			fmt.Fprint(w, "</nav>\n")
+			w.Write(child)
+			_, err := fmt.Fprint(w, "</body></html>\n")
+			return err
+		}),
+	})
+	// The home page: featured products, at most 10 minutes old.
+	site.Page("/", engine.Page{
+		Revalidate: regen.Seconds(600),
+		Fetches:    []engine.Fetch{featuredFetch},
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			var featured []product
+			if err := fetchJSON(ctx, s, featuredFetch, &featured); err != nil {
+				return err
+			}
+			fmt.Fprint(w, "<h1>Featured</h1>\n")
+			return productList(w, featured)
+		}),
+	})
+
+	// The shop section (a route group): the category menu, every hour.
+	site.Layout("/(shop)", engine.Layout{
+		Revalidate: regen.Seconds(3600),
+		Fetches:    []engine.Fetch{menuFetch},
+		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+			var cats []category
+			if err := fetchJSON(ctx, s, menuFetch, &cats); err != nil {
+				return err
+			}
+			fmt.Fprint(w, "<aside>")
+			for _, c := range cats {
+				fmt.Fprintf(w, `<a href="/categories/%s">%s</a> `, html.EscapeString(c.Slug), html.EscapeString(c.Title))
+			}
+			fmt.Fprint(w, "</aside>\n")
+			_, err := w.Write(child)
+			return err
+		}),
+	})
+	site.Page("/(shop)/products", engine.Page{
+		Revalidate: regen.Seconds(300),
+		Fetches:    []engine.Fetch{listFetch},
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			var all []product
+			if err := fetchJSON(ctx, s, listFetch, &all); err != nil {
+				return err
+			}
+			fmt.Fprint(w, "<h1>All products</h1>\n")
+			return productList(w, all)
+		}),
+	})
+	// Product pages: the best sellers are prerendered; others render on
+	// their first request. The 30-second stock fetch makes the route's
+	// revalidate 30.
+	site.Page("/(shop)/products/[slug]", engine.Page{
+		Revalidate: regen.Seconds(60),
+		StaticParams: []render.Params{
+			{"slug": "sneakers"}, {"slug": "sun-hat"}, {"slug": "rain-jacket"}, {"slug": "wool-socks"},
+		},
+		Fetches: []engine.Fetch{productFetch, stockFetch},
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			var p product
+			if err := fetchJSON(ctx, s, productFetch, &p); err != nil {
+				return err
+			}
+			var st stock
+			if err := fetchJSON(ctx, s, stockFetch, &st); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(w, "<h1>%s</h1>\n<p>%s</p>\n<p>$%d.%02d, %d in stock</p>\n",
+				html.EscapeString(p.Title), html.EscapeString(p.Description), p.Cents/100, p.Cents%100, st.InStock)
+			return err
+		}),
+	})
+	// Category pages: only the known categories; others are 404 without a
+	// render (dynamicParams: false).
+	site.Page("/(shop)/categories/[category]", engine.Page{
+		StaticParams:     []render.Params{{"category": "shoes"}, {"category": "hats"}, {"category": "outerwear"}},
+		StaticParamsOnly: true,
+		Fetches:          []engine.Fetch{categoryFetch},
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			var c category
+			if err := fetchJSON(ctx, s, categoryFetch, &c); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "<h1>%s</h1>\n", html.EscapeString(c.Title))
+			return productList(w, c.Products)
+		}),
+	})
+
+	// The dashboard reads the session cookie: rendered per request, while
+	// its fetches are still served by the Data Cache.
+	site.Layout("/dashboard", engine.Layout{
+		Uses:    []regen.API{regen.Cookies},
+		Fetches: []engine.Fetch{plansFetch},
+		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+			user, ok := s.Cookie("session")
+			if !ok {
+				user = "guest"
+			}
+			var plans []string
+			if err := fetchJSON(ctx, s, plansFetch, &plans); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "<header>Signed in as %s (plans: %s)</header>\n",
+				html.EscapeString(user), html.EscapeString(strings.Join(plans, ", ")))
+			_, err := w.Write(child)
+			return err
+		}),
+	})
+	site.Page("/dashboard", engine.Page{
+		Fetches: []engine.Fetch{ordersFetch},
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			var orders []string
+			if err := fetchJSON(ctx, s, ordersFetch, &orders); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(w, "<h1>Orders</h1>\n<p>%s</p>\n", html.EscapeString(strings.Join(orders, ", ")))
+			return err
+		}),
+	})
+	site.Page("/dashboard/settings", engine.Page{
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			_, err := fmt.Fprint(w, "<h1>Settings</h1>\n")
+			return err
+		}),
+	})
+
+	// Marketing pages (another route group): static until "cms" is revalidated.
+	site.Page("/(marketing)/about", engine.Page{
+		Fetches: []engine.Fetch{aboutFetch},
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			var pg struct{ Title, Body string }
+			if err := fetchJSON(ctx, s, aboutFetch, &pg); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(w, "<h1>%s</h1>\n<p>%s</p>\n", html.EscapeString(pg.Title), html.EscapeString(pg.Body))
+			return err
+		}),
+	})
+	return &site
+}
+
+// fetchJSON makes the declared fetch f through the Data Cache, with its
+// {param} placeholders filled in, and decodes the JSON answer into v. An
+// answer of 404 makes the page a 404 (Next.js's notFound()).
+func fetchJSON(ctx context.Context, s *render.Scope, f engine.Fetch, v any) error {
+	req := &fetchcache.Request{URL: fill(f.URL, s.Params()), Revalidate: f.Revalidate, Cache: f.Cache}
+	for _, t := range f.Tags {
+		req.Tags = append(req.Tags, fill(t, s.Params()))
+	}
+	resp, err := s.Fetch(ctx, req)
+	var se *fetchcache.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusNotFound {
+		return render.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(resp.Body, v)
+}
+
+// fill replaces each {name} in s with the param's value.
+func fill(s string, params render.Params) string {
+	for name, v := range params {
+		s = strings.ReplaceAll(s, "{"+name+"}", v)
+	}
+	return s
+}
+
+func productList(w io.Writer, ps []product) error {
+	fmt.Fprint(w, "<ul>\n")
+	for _, p := range ps {
+		fmt.Fprintf(w, "<li><a href=\"/products/%s\">%s</a></li>\n", html.EscapeString(p.Slug), html.EscapeString(p.Title))
+	}
+	_, err := fmt.Fprint(w, "</ul>\n")
+	return err
+}
