@@ -1,4 +1,3 @@
-// Package engine renders a route tree with Next.js-style caching and serves it over HTTP.
 package engine
 
 import (

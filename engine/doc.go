@@ -1,0 +1,82 @@
+/*
+Package engine renders a route tree with Next.js-style caching and serves it over HTTP.
+
+It is what users embed: it registers layouts and pages under
+segment patterns, validates the whole route tree at once, derives and
+explains each route's caching policy, serves requests as an http.Handler,
+regenerates pages in the background, revalidates on demand, and prerenders.
+
+# Registering routes
+
+A Site collects layouts and pages at patterns made of static names, [param],
+[...param] (catch-all), [[...param]] (optional catch-all) and (group) (no URL
+part). New validates everything and reports every problem at once, each a
+*ConfigError naming the route, the segment, the field and the fix; errors.Is
+matches the rule (ErrRevalidate, ErrConflict, ...).
+
+# Policy
+
+Each route's policy follows DESIGN.md's rules 1-8: the lowest declared
+revalidate wins across its layouts, page and fetches; force-dynamic,
+revalidate 0, or (in auto mode) a dynamic API read or an uncached fetch makes
+it dynamic; force-static empties dynamic APIs; error fails the render.
+Declarations (Layout.Uses, Page.Fetches, ...) decide the policy at New; what
+renders reveal refines it and the refined policy is kept (Routes, Policy).
+
+Where the design leaves a question open, the engine decides as follows.
+
+  - A fetch that declares neither revalidate nor cache mode is cached with the
+    lowest revalidate its route's segments declare (forever when none do), as
+    in Next.js 14. In a force-dynamic route, or one with revalidate 0, such
+    fetches are not cached. Options.UncachedFetchDefault makes them uncached
+    everywhere, as in Next.js 15.
+  - Each path's entry carries its own interval: the route's declared one,
+    lowered by the fetches that path's render made. The reported policy is
+    the lowest seen across the route's paths.
+  - An entry's age counts from the start of the render that made it, when its
+    data was read.
+  - A render whose output will be cached (a MISS, a regeneration, a
+    prerender) refreshes stale Data Cache entries before using them, so a new
+    page never bakes in stale data; a dynamic render serves stale data while
+    it refreshes in the background.
+  - A route that a render reveals to be dynamic (a cookie read, say) stops
+    being cached, and its cached paths are expired at once.
+  - A page that returns render.ErrNotFound is cached as a 404 under its
+    route's policy, as Next.js does for notFound() in ISR pages.
+  - A failed regeneration keeps the last good entry, logs, and waits
+    Options.RetryBackoff (2s by default) before the next try, doubling with
+    each consecutive failure up to MaxRetryBackoff (5 minutes).
+
+# Serving
+
+ServeHTTP answers GET and HEAD (other methods get 405). The path is checked
+before any lookup: control bytes and paths over MaxPathLen are 400, dot and
+empty segments are 404, and a trailing slash redirects (308) to the path
+without it, as Next.js does. The cache key is the path: query strings are
+ignored for static and ISR routes; a route that reads search params is
+dynamic and sees them.
+
+  - A fresh entry is a HIT. An entry past its revalidate is STALE: served at
+    once while one background regeneration runs. No entry is a MISS: one
+    render per path, shared by concurrent requests; a request that gives up
+    does not cancel it. Dynamic routes are BYPASS.
+  - Every response has X-Cache-Status and an RFC 9211 Cache-Status
+    ("regen; hit", "regen; hit; detail=stale-while-revalidate",
+    "regen; fwd=miss; stored", "regen; fwd=bypass"). Cached responses carry
+    an ETag and answer If-None-Match with 304, and a Cache-Control of
+    "s-maxage=31536000" (static), "s-maxage=N, stale-while-revalidate=E-N"
+    (ISR) or "private, no-cache, no-store, max-age=0, must-revalidate"
+    (dynamic).
+
+When several engines share a store that is a store.Locker (the Redis store),
+one instance renders a path at a time: the others keep serving STALE, and a
+MISS waits for the other instance's entry (up to 5 seconds) before rendering
+itself.
+
+# Time
+
+Options.Now is read once per request and once when background work starts;
+Options.Scheduler runs background work. Tests move time with testing/synctest,
+and simulations run the engine on virtual time through both.
+*/
+package engine
