@@ -1,4 +1,3 @@
-// Package render runs one route's layouts and page and records what the render reveals.
 package render
 
 import (
