@@ -190,6 +190,10 @@ func (d *decoder) syntax(err error) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
+	if strings.HasPrefix(msg, "did not find expected ',' or") {
+		// The likeliest cause in a spec: {param} in a flow collection.
+		msg += ` (inside [...] and {...}, quote values holding {param}: "/api/{slug}")`
+	}
 	e.Err = fmt.Errorf("not valid YAML or JSON: %s", msg)
 	d.errs = append(d.errs, e)
 }

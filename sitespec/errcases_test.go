@@ -406,7 +406,7 @@ segments:
   /:
     page: {revalidate: 60
 `, []string{
-		`site.yaml:4: not valid YAML or JSON: did not find expected ',' or '}'`,
+		"site.yaml:4: not valid YAML or JSON: did not find expected ',' or '}' (inside [...] and {...}, quote values holding {param}: \"/api/{slug}\")",
 	}},
 	{"tab indentation", "segments:\n\t/: {page: {}}\n", []string{
 		`site.yaml:2: not valid YAML or JSON: found character that cannot start any token`,
@@ -419,6 +419,14 @@ segments:
   /a: {page: {}}
 `, []string{
 		`site.yaml:5: a second YAML document (a spec is one document: remove the ---)`,
+	}},
+	{"unquoted placeholder in a flow collection", `
+segments:
+  /[slug]:
+    page:
+      fetches: [{url: /api/{slug}}]
+`, []string{
+		"site.yaml:5: not valid YAML or JSON: did not find expected ',' or '}' (inside [...] and {...}, quote values holding {param}: \"/api/{slug}\")",
 	}},
 	{"json", `{
   "segments": {

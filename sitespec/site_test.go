@@ -3,6 +3,7 @@ package sitespec
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -307,4 +308,57 @@ func TestEngine(t *testing.T) {
 			t.Errorf("origin calls after publishing = %d; want %d (only the product refetched)", got, calls+1)
 		}
 	})
+}
+
+// TestSamePoliciesAsGo checks that a spec and the same site registered in
+// Go code get the same policies from the engine.
+func TestSamePoliciesAsGo(t *testing.T) {
+	spec, err := Parse("site.yaml", []byte(`
+segments:
+  /shop:
+    layout: {revalidate: 60, fetches: [{url: /api/nav, revalidate: 30, tags: [nav]}]}
+  /shop/[slug]:
+    page:
+      revalidate: 3600
+      dynamicParams: false
+      staticParams: [{slug: shoe}, {slug: hat}]
+      fetches: [{url: "/api/products/{slug}", tags: ["product-{slug}"]}]
+  /account:
+    page: {uses: [cookies]}
+  /feed:
+    page: {fetches: [{url: /api/feed, cache: no-store}]}
+  /about:
+    page: {revalidate: false}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nop := render.PageFunc(func(context.Context, *render.Scope, io.Writer) error { return nil })
+	var site engine.Site
+	site.Layout("/shop", engine.Layout{Revalidate: 60, Fetches: []engine.Fetch{{URL: "/api/nav", Revalidate: 30, Tags: []string{"nav"}}}})
+	site.Page("/shop/[slug]", engine.Page{
+		Revalidate: 3600, Render: nop, StaticParamsOnly: true,
+		StaticParams: []render.Params{{"slug": "shoe"}, {"slug": "hat"}},
+		Fetches:      []engine.Fetch{{URL: "/api/products/{slug}", Tags: []string{"product-{slug}"}}},
+	})
+	site.Page("/account", engine.Page{Render: nop, Uses: []regen.API{regen.Cookies}})
+	site.Page("/feed", engine.Page{Render: nop, Fetches: []engine.Fetch{{URL: "/api/feed", Cache: regen.NoStore}}})
+	site.Page("/about", engine.Page{Revalidate: regen.Forever, Render: nop})
+
+	routes := func(site *engine.Site) []engine.Policy {
+		t.Helper()
+		e, err := engine.New(site, engine.Options{})
+		if err != nil {
+			t.Fatalf("engine.New error: %v", err)
+		}
+		defer e.Close()
+		return e.Routes()
+	}
+	fromSpec := routes(spec.Build(Options{Sleep: noSleep}).Site)
+	if diff := cmp.Diff(routes(&site), fromSpec); diff != "" {
+		t.Errorf("policies of the spec differ from Go's (-go +spec):\n%s", diff)
+	}
+	if len(fromSpec) != 4 {
+		t.Errorf("engine has %d routes; want 4", len(fromSpec))
+	}
 }
