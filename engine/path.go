@@ -22,28 +22,36 @@ func checkPath(p string) pathCheck {
 	if len(p) == 0 || p[0] != '/' || len(p) > MaxPathLen {
 		return pathBad
 	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c < 0x20 || c == 0x7f {
-			return pathBad
-		}
-	}
-	if p == "/" {
-		return pathOK
-	}
-	trailing := p[len(p)-1] == '/'
 	q := p
-	if trailing {
-		q = strings.TrimRight(p, "/")
+	for len(q) > 1 && q[len(q)-1] == '/' {
+		q = q[:len(q)-1]
 	}
-	for seg := range strings.SplitSeq(q[1:], "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return pathNotFound
+	result := pathOK
+	if len(q) != len(p) {
+		result = pathTrailingSlash
+	}
+	if q == "/" {
+		return result
+	}
+	// Scan the segments once: start is the index after the last slash,
+	// dots counts the dots in the segment.
+	start, dots := 1, 0
+	for i := 1; i <= len(q); i++ {
+		if i == len(q) || q[i] == '/' {
+			if n := i - start; n == 0 || (n == dots && n <= 2) {
+				return pathNotFound
+			}
+			start, dots = i+1, 0
+			continue
+		}
+		switch c := q[i]; {
+		case c < 0x20 || c == 0x7f:
+			return pathBad
+		case c == '.':
+			dots++
 		}
 	}
-	if trailing {
-		return pathTrailingSlash
-	}
-	return pathOK
+	return result
 }
 
 func trimTrailingSlash(p string) string {

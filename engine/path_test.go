@@ -1,0 +1,61 @@
+package engine
+
+import "testing"
+
+func TestCheckPath(t *testing.T) {
+	tests := []struct {
+		path string
+		want pathCheck
+	}{
+		{"/", pathOK},
+		{"/blog", pathOK},
+		{"/blog/hello", pathOK},
+		{"/blog/hello.html", pathOK},
+		{"/a/.../b", pathOK},
+		{"/.well-known/x", pathOK},
+		{"/blog/", pathTrailingSlash},
+		{"/blog//", pathTrailingSlash},
+		{"", pathBad},
+		{"blog", pathBad},
+		{"/a\x00b", pathBad},
+		{"/a\nb", pathBad},
+		{"/a\x7f", pathBad},
+		{"/" + string(make([]byte, MaxPathLen)), pathBad},
+		{"//", pathTrailingSlash},
+		{"/a\x00/", pathBad},
+		{"//a", pathNotFound},
+		{"/a//b", pathNotFound},
+		{"/..", pathNotFound},
+		{"/a/../b", pathNotFound},
+		{"/a/./b", pathNotFound},
+		{"/a/..", pathNotFound},
+		{"/a/../", pathNotFound},
+	}
+	for _, tt := range tests {
+		if got := checkPath(tt.path); got != tt.want {
+			t.Errorf("checkPath(%q) = %v; want %v", tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestEtagMatch(t *testing.T) {
+	tests := []struct {
+		inm  []string
+		etag string
+		want bool
+	}{
+		{[]string{`"a"`}, `"a"`, true},
+		{[]string{`"b", "a"`}, `"a"`, true},
+		{[]string{`W/"a"`}, `"a"`, true},
+		{[]string{`*`}, `"a"`, true},
+		{[]string{`"b"`, `"c", "a"`}, `"a"`, true},
+		{[]string{`"b"`}, `"a"`, false},
+		{[]string{``}, `"a"`, false},
+		{[]string{`"ab"`}, `"a"`, false},
+	}
+	for _, tt := range tests {
+		if got := etagMatch(tt.inm, tt.etag); got != tt.want {
+			t.Errorf("etagMatch(%q, %q) = %v; want %v", tt.inm, tt.etag, got, tt.want)
+		}
+	}
+}
