@@ -367,7 +367,11 @@ func freshness(it *store.Item, now time.Time, rev regen.Revalidate, tags store.T
 func (c *Cache) serve(ctx context.Context, j job) (*store.Item, regen.Status, error) {
 	it, st, err := c.lookup(ctx, j.key, j.rev, j.call)
 	if err != nil {
-		return nil, regen.Miss, err
+		if ctx.Err() != nil {
+			return nil, regen.Miss, ctx.Err()
+		}
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "fetchcache: store lookup failed; calling the origin",
+			slog.String("key", j.key), slog.String("url", j.name()), slog.Any("error", err))
 	}
 	switch {
 	case st == regen.Hit:
@@ -394,18 +398,15 @@ func (c *Cache) serve(ctx context.Context, j job) (*store.Item, regen.Status, er
 	return l.it, l.status, nil
 }
 
-// lookup returns key's entry and its status for call. A failing store is
-// logged and counts as empty, so that callers still get the origin's answer;
-// only the end of ctx is an error.
+// lookup returns key's entry and its status for call. A store that fails
+// counts as empty, with its error, so that callers still get the origin's
+// answer.
 func (c *Cache) lookup(ctx context.Context, key string, rev regen.Revalidate, call Call) (*store.Item, regen.Status, error) {
 	it, ok, err := c.store.Get(ctx, key)
-	if err == nil && (!ok || it == nil) {
-		return nil, regen.Miss, nil
+	if err != nil || !ok || it == nil {
+		return nil, regen.Miss, err
 	}
-	var ts store.TagState
-	if err == nil {
-		ts, err = c.store.TagState(ctx, it.Tags, it.Created)
-	}
+	ts, err := c.store.TagState(ctx, it.Tags, it.Created)
 	if err == nil && len(call.ImplicitTags) > 0 {
 		var its store.TagState
 		its, err = c.store.TagState(ctx, call.ImplicitTags, it.Created)
@@ -413,12 +414,7 @@ func (c *Cache) lookup(ctx context.Context, key string, rev regen.Revalidate, ca
 		ts.Expired = ts.Expired || its.Expired
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, regen.Miss, ctx.Err()
-		}
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "fetchcache: store lookup failed; calling the origin",
-			slog.String("key", key), slog.Any("error", err))
-		return nil, regen.Miss, nil
+		return nil, regen.Miss, err
 	}
 	return it, freshness(it, call.Now, rev, ts), nil
 }
@@ -482,7 +478,7 @@ func (c *Cache) refreshInBackground(ctx context.Context, j job) {
 // fill is the body of an origin call in flight, started at now. It re-checks
 // the store first, at the time of the caller that started it: another call
 // may have stored a fresh entry between that caller's lookup and the start of
-// this one. It stores a successful answer, dated now; for a refresh it
+// this one (a store failure there was logged by the caller). It stores a successful answer, dated now; for a refresh it
 // records the outcome in the key's back-off and logs a failure. Everything is
 // done before the waiters wake.
 func (c *Cache) fill(ctx context.Context, j job, now time.Time, refresh bool) (loaded, error) {

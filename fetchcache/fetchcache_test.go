@@ -16,6 +16,7 @@ import (
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
+	"github.com/regen-dev/regen/store"
 )
 
 const year = 365 * 24 * time.Hour
@@ -1043,5 +1044,99 @@ func TestMemoizeConcurrent(t *testing.T) {
 		if got := calls.Load(); got != 1 {
 			t.Errorf("fn called %d times; want 1", got)
 		}
+	})
+}
+
+// brokenStore is a real store with some of its methods failing, as a
+// remote store does when it cannot be reached.
+type brokenStore struct {
+	*store.Memory
+	get, tagState, set bool // which methods fail
+}
+
+var errStoreDown = errors.New("store down")
+
+func (s *brokenStore) Get(ctx context.Context, key string) (*store.Item, bool, error) {
+	if s.get {
+		return nil, false, errStoreDown
+	}
+	return s.Memory.Get(ctx, key)
+}
+
+func (s *brokenStore) TagState(ctx context.Context, tags []string, since time.Time) (store.TagState, error) {
+	if s.tagState {
+		return store.TagState{}, errStoreDown
+	}
+	return s.Memory.TagState(ctx, tags, since)
+}
+
+func (s *brokenStore) Set(ctx context.Context, key string, it *store.Item) error {
+	if s.set {
+		return errStoreDown
+	}
+	return s.Memory.Set(ctx, key, it)
+}
+
+func TestFetchStoreFailure(t *testing.T) {
+	tests := []struct {
+		name     string
+		broken   brokenStore
+		seeded   bool // an entry is there, though it may not be found
+		wantLogs int  // for three fetches: one each
+	}{
+		{"get fails", brokenStore{get: true}, true, 3},
+		{"tag state fails", brokenStore{tagState: true}, true, 3},
+		{"set fails", brokenStore{set: true}, false, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := tt.broken
+				st.Memory = store.NewMemory(store.MemoryOptions{})
+				if tt.seeded {
+					st.Memory.Set(t.Context(), fetchcache.Key(&fetchcache.Request{URL: "https://api.example.com/posts"}),
+						&store.Item{Status: 200, Body: []byte("old"), Tags: []string{"posts"}, Created: time.Now()})
+				}
+				e := newEnv(t, fetchcache.Options{Store: &st})
+				req := &fetchcache.Request{URL: "https://api.example.com/posts"}
+				for i := range 3 {
+					body, res := e.fetch(t, req, fetchcache.Call{})
+					if want := fmt.Sprint("v", i+1); res.Status != regen.Miss || body != want {
+						t.Errorf("Fetch %d = %v %q; want MISS %q, from the origin", i, res.Status, body, want)
+					}
+				}
+				e.checkCalls(t, 3)
+				if got := e.log.len(); got != tt.wantLogs {
+					t.Errorf("logged %d records; want %d", got, tt.wantLogs)
+				}
+				if a := e.log.attrs(0); a["error"] != errStoreDown.Error() || a["key"] != fetchcache.Key(req) {
+					t.Errorf("log record = %v; want the key and the store's error", a)
+				}
+			})
+		})
+	}
+}
+
+func TestFetchRefreshStaleCanceled(t *testing.T) {
+	// A regeneration that gives up while waiting for a refresh gets its
+	// ctx's error; the refresh goes on and is stored.
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, fetchcache.Options{})
+		req := &fetchcache.Request{URL: "https://api.example.com/posts", Revalidate: regen.Seconds(60)}
+		e.fetch(t, req, fetchcache.Call{})
+		time.Sleep(time.Minute)
+		e.origin.delay = time.Second
+
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		if resp, _, err := e.c.Fetch(ctx, req, fetchcache.Call{RefreshStale: true}); !errors.Is(err, context.DeadlineExceeded) || resp != nil {
+			t.Errorf("Fetch = %v, %v; want context.DeadlineExceeded", resp, err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if body, res := e.fetch(t, req, fetchcache.Call{}); res.Status != regen.Hit || body != "v2" {
+			t.Errorf("next Fetch = %v %q; want HIT v2", res.Status, body)
+		}
+		e.checkCalls(t, 2)
 	})
 }

@@ -111,9 +111,10 @@ func (h *hash128) writeBytes(b []byte) {
 	h.n += copy(h.buf[h.n:], b)
 }
 
-// headerName is a header's name as set, and canonicalized.
+// headerName is a header's name as set and canonicalized, with its values.
 type headerName struct {
 	canon, raw string
+	values     []string
 }
 
 // writeHeader writes the number of distinct canonical names in hdr, then for
@@ -130,7 +131,7 @@ func (h *hash128) writeHeader(hdr http.Header) {
 		if c == "Traceparent" || c == "Tracestate" {
 			continue
 		}
-		names = append(names, headerName{c, k})
+		names = append(names, headerName{c, k, vs})
 	}
 	slices.SortFunc(names, func(a, b headerName) int {
 		if c := cmp.Compare(a.canon, b.canon); c != 0 {
@@ -148,12 +149,12 @@ func (h *hash128) writeHeader(hdr http.Header) {
 	for i := 0; i < len(names); {
 		j, n := i, 0
 		for ; j < len(names) && names[j].canon == names[i].canon; j++ {
-			n += len(hdr[names[j].raw])
+			n += len(names[j].values)
 		}
 		h.writeString(names[i].canon)
 		h.writeLen(n)
 		for ; i < j; i++ {
-			for _, v := range hdr[names[i].raw] {
+			for _, v := range names[i].values {
 				h.writeString(v)
 			}
 		}

@@ -2,9 +2,16 @@ package fetchcache_test
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
@@ -136,5 +143,64 @@ func TestKeyAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { fetchcache.Key(req) }); n != 1 {
 		t.Errorf("Key allocates %v times; want 1, the key", n)
+	}
+}
+
+// referenceKey is Key written out plainly: the fields encoded into one
+// buffer, then hashed twice.
+func referenceKey(req *fetchcache.Request) string {
+	var b []byte
+	str := func(s string) {
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	method := req.Method
+	if method == "" {
+		method = "GET"
+	}
+	str(method)
+	str(req.URL)
+	canon := map[string][]string{}
+	for k, vs := range req.Header {
+		c := http.CanonicalHeaderKey(k)
+		if len(vs) > 0 && c != "Traceparent" && c != "Tracestate" {
+			canon[c] = append(canon[c], k)
+		}
+	}
+	names := slices.Sorted(maps.Keys(canon))
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(names)))
+	for _, c := range names {
+		raws := canon[c]
+		slices.Sort(raws)
+		var vs []string
+		for _, r := range raws {
+			vs = append(vs, req.Header[r]...)
+		}
+		str(c)
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(vs)))
+		for _, v := range vs {
+			str(v)
+		}
+	}
+	str(string(req.Body))
+	lo := xxhash.NewWithSeed(0x9e3779b97f4a7c15)
+	lo.Write(b)
+	return fmt.Sprintf("fetch:%016x%016x", xxhash.Sum64(b), lo.Sum64())
+}
+
+func TestKeyReference(t *testing.T) {
+	sizes := []int{0, 1, 7, 8, 100, 503, 504, 505, 511, 512, 513, 1000, 5000}
+	for _, n := range sizes {
+		for _, m := range []int{0, 3, 40} {
+			long := strings.Repeat("a", n)
+			req := &fetchcache.Request{Method: "PUT", URL: "https://x.example/" + long, Header: http.Header{}, Body: []byte(long + "!")}
+			for i := range m {
+				req.Header.Add(fmt.Sprintf("x-h%d", i%7), long[:min(n, i*13)])
+			}
+			got, want := fetchcache.Key(req), referenceKey(req)
+			if got != want {
+				t.Errorf("size %d, %d headers: Key = %s; reference %s", n, m, got, want)
+			}
+		}
 	}
 }
