@@ -552,9 +552,13 @@ func (d *decoder) revalidate(n *yaml.Node, l loc) regen.Revalidate {
 	case "!!int":
 		var v int64
 		if err := n.Decode(&v); err != nil {
-			if strings.HasPrefix(n.Value, "-") {
+			_, ferr := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+			switch {
+			case ferr != nil:
+				d.failf(n, l, "%s is not a number (%s)", n.Value, mustRevalidate)
+			case strings.HasPrefix(n.Value, "-"):
 				d.failf(n, l, "%s is negative (%s)", n.Value, mustRevalidate)
-			} else {
+			default:
 				d.failf(n, l, "%s is too large (at most %d seconds; write false to cache forever)", n.Value, maxSeconds)
 			}
 			return regen.NotDeclared

@@ -44,8 +44,8 @@
 // not fit their route, and {param} placeholders naming a param the
 // segment's route does not have. It also rejects a fetch that declares both
 // `cache: no-store` and a revalidate other than 0, or `cache: force-cache`
-// with revalidate 0: Next.js warns about such a pair and ignores both
-// options; a spec says what it means.
+// with revalidate 0, pairs that Next.js's documentation calls conflicting
+// (its runtime warns and drops both options): a spec says what it means.
 //
 // Problems of the route tree as a whole (two patterns matching the same
 // paths, a catch-all that is not last, a param named twice on one path,

@@ -64,6 +64,13 @@ segments:
 `, []string{
 		`site.yaml:4: segment "/": page.revalidate: 99999999999999999999999 is too large (at most 9223372036 seconds; write false to cache forever)`,
 	}},
+	{"revalidate tagged int that is not a number", `
+segments:
+  /:
+    page: {revalidate: !!int "soon"}
+`, []string{
+		`site.yaml:4: segment "/": page.revalidate: soon is not a number (must be false, 0 or a positive number of seconds)`,
+	}},
 	{"revalidate empty", `
 segments:
   /:

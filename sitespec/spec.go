@@ -98,7 +98,8 @@ func Load(path string) (*Spec, error) {
 }
 
 // Error is one problem in a spec. Parse returns every problem it finds,
-// joined with errors.Join; errors.As finds the first.
+// joined with errors.Join, in file order; errors.As finds the first. Format
+// reports the values it cannot write as Errors without a file or line.
 type Error struct {
 	File    string // as given to Parse
 	Line    int    // 1-based; 0 when the problem has no line (an empty file)
