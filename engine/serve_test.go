@@ -15,6 +15,7 @@ import (
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/render"
+	"github.com/regen-dev/regen/store"
 )
 
 // TestTimeBasedISR follows one ISR path through HIT, STALE, a background
@@ -532,4 +533,33 @@ func TestDebugCache(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEviction: memory is bounded in bytes; an evicted page is rendered
+// again on its next request, never served from nowhere.
+func TestEviction(t *testing.T) {
+	var c counter
+	var site Site
+	big := strings.Repeat("x", 4000)
+	site.Page("/p/[id]", Page{Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		fmt.Fprintf(w, "%s n=%d %s", s.Param("id"), c.inc(), big)
+		return nil
+	})})
+	st := store.NewMemory(store.MemoryOptions{MaxBytes: 3 * 4500, Shards: 1})
+	e := newEngine(t, &site, Options{Store: st})
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if r := get(e, "/p/"+id); r.status != "MISS" {
+			t.Fatalf("GET /p/%s = %s; want MISS", id, r.status)
+		}
+	}
+	if st.Evictions() == 0 || st.Bytes() > 3*4500 {
+		t.Fatalf("evictions = %d, bytes = %d; want the oldest page evicted within the bound", st.Evictions(), st.Bytes())
+	}
+	r := get(e, "/p/a")
+	if r.status != "MISS" || !strings.HasPrefix(r.body, "a n=5 ") {
+		t.Errorf("GET /p/a after eviction = %s %.10q; want MISS, rendered again", r.status, r.body)
+	}
+	if r := get(e, "/p/d"); r.status != "HIT" {
+		t.Errorf("GET /p/d = %s; want HIT (recently used)", r.status)
+	}
 }

@@ -51,7 +51,10 @@ func New(s store.Store) *Cache { return &Cache{store: s} }
 func (c *Cache) Store() store.Store { return c.store }
 
 // Get returns the entry for path and its status at now. A Miss returns a nil
-// entry; an expired entry is deleted. A store error is returned with a Miss.
+// entry. An expired entry is left in the store: the render that follows the
+// Miss replaces it, and the store's byte bound evicts it if none does.
+// Deleting it here could delete a fresh entry another request stored in
+// between. A store error is returned with a Miss.
 func (c *Cache) Get(ctx context.Context, path string, now time.Time) (*Entry, regen.Status, error) {
 	e, ok, err := c.store.Get(ctx, path)
 	if err != nil || !ok {
@@ -63,9 +66,6 @@ func (c *Cache) Get(ctx context.Context, path string, now time.Time) (*Entry, re
 	}
 	st := Freshness(e, now, ts)
 	if st == regen.Miss {
-		// Ignore the error: a failed delete only leaves an entry that the
-		// next Get finds expired again.
-		_ = c.store.Delete(ctx, path)
 		return nil, regen.Miss, nil
 	}
 	return e, st, nil

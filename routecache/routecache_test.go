@@ -94,7 +94,7 @@ func TestCacheGet(t *testing.T) {
 		{name: "missing", now: t0, want: regen.Miss},
 		{name: "fresh", stored: true, now: t0.Add(time.Second), want: regen.Hit, wantStored: true},
 		{name: "past revalidate", stored: true, now: t0.Add(time.Minute), want: regen.Stale, wantStored: true},
-		{name: "past expire is deleted", stored: true, now: t0.Add(time.Hour), want: regen.Miss},
+		{name: "past expire is a miss, left for the next render to replace", stored: true, now: t0.Add(time.Hour), want: regen.Miss, wantStored: true},
 		{
 			name:       "tag revalidated in stale mode",
 			stored:     true,
@@ -104,11 +104,12 @@ func TestCacheGet(t *testing.T) {
 			wantStored: true,
 		},
 		{
-			name:   "tag revalidated in expire mode is deleted",
-			stored: true,
-			revals: []reval{{"posts", regen.RevalidateExpire, t0.Add(time.Second)}},
-			now:    t0.Add(2 * time.Second),
-			want:   regen.Miss,
+			name:       "tag revalidated in expire mode is a miss",
+			stored:     true,
+			revals:     []reval{{"posts", regen.RevalidateExpire, t0.Add(time.Second)}},
+			now:        t0.Add(2 * time.Second),
+			wantStored: true,
+			want:       regen.Miss,
 		},
 		{
 			name:       "tag revalidated before the entry was made",
