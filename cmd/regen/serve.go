@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/regen-dev/regen/engine"
+)
+
+const serveHelp = `Serve serves the site over HTTP: cached pages at once (X-Cache-Status: HIT),
+stale ones while one background regeneration runs (STALE), new paths after
+rendering them (MISS), dynamic routes per request (BYPASS).
+
+With --dir, pages are kept in DIR (the disk store): the pages regen build wrote
+there are served as HIT without rendering, and regenerated pages are written
+back, so a restart keeps the latest versions. Without it they are kept in
+memory.
+
+When REGEN_REVALIDATE_SECRET is set, POST /api/revalidate revalidates tags
+and paths on demand:
+
+	curl -X POST -H "Authorization: Bearer $REGEN_REVALIDATE_SECRET" \
+	  -d '{"tags":["products"]}' http://127.0.0.1:3000/api/revalidate
+
+The body is {"tags": [...], "paths": [...], "mode": "stale" | "expire"}.
+
+It prints "listening on http://ADDR" once it accepts connections (with
+--addr 127.0.0.1:0, ADDR has the port the system chose). On SIGINT or SIGTERM
+it stops accepting connections, waits for the requests and the regenerations
+in flight, and exits 0; a second signal ends it at once.
+`
+
+// revalidatePath is where regen serve mounts the revalidation endpoint.
+const revalidatePath = "/api/revalidate"
+
+// shutdownTimeout bounds the wait for requests in flight on shutdown.
+const shutdownTimeout = 30 * time.Second
+
+type serveOptions struct {
+	addr, dir string
+	debug     bool
+}
+
+func serveFlags() (*flag.FlagSet, *serveOptions) {
+	var o serveOptions
+	fs := flag.NewFlagSet("regen serve", flag.ContinueOnError)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:3000", "listen on `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&o.dir, "dir", "", "keep pages in `directory` (the output of regen build); if empty, in memory")
+	fs.BoolVar(&o.debug, "debug", false, "log every cache decision (as REGEN_DEBUG_CACHE=1)")
+	return fs, &o
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, o := serveFlags()
+	pos, status, ok := parseArgs("serve", fs, args, stdout, stderr)
+	if !ok {
+		return status
+	}
+	s, err := loadSite(pos)
+	if err != nil {
+		return printError(stderr, "regen serve", err, exitUsage)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	opts := engine.Options{Logger: logger, DebugCache: o.debug}
+	var closeStore func() error
+	if o.dir != "" {
+		st, closer, err := openDisk(o.dir)
+		if err != nil {
+			return printError(stderr, "regen serve", err, exitFailure)
+		}
+		opts.Store, closeStore = st, closer
+	}
+	e, err := s.engine(opts)
+	if err != nil {
+		if closeStore != nil {
+			closeStore()
+		}
+		return printError(stderr, "regen serve", err, exitUsage)
+	}
+
+	var endpoint http.Handler
+	if secret := os.Getenv("REGEN_REVALIDATE_SECRET"); secret != "" {
+		endpoint = engine.NewRevalidateHandler(e, engine.RevalidateHandlerOptions{Secret: secret, Logger: logger})
+	}
+	srv := &http.Server{
+		Handler:           handler(e, endpoint),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	status = serve(ctx, srv, o.addr, s, endpoint != nil, stdout, stderr)
+	// Shut down: the server has stopped; wait for the regenerations in
+	// flight, then let go of the store.
+	if err := e.Close(); err != nil {
+		status = printError(stderr, "regen serve", err, exitFailure)
+	}
+	if closeStore != nil {
+		if err := closeStore(); err != nil {
+			status = printError(stderr, "regen serve", err, exitFailure)
+		}
+	}
+	return status
+}
+
+// serve listens on addr and serves srv until ctx is canceled, then shuts
+// srv down gracefully. It returns the exit status.
+func serve(ctx context.Context, srv *http.Server, addr string, s *site, endpoint bool, stdout, stderr io.Writer) int {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return printError(stderr, "regen serve", err, exitFailure)
+	}
+	fmt.Fprintf(stdout, "regen serve: %s\n", s.title())
+	if endpoint {
+		fmt.Fprintf(stdout, "revalidation endpoint: POST %s\n", revalidatePath)
+	} else {
+		fmt.Fprintf(stdout, "revalidation endpoint: off (set REGEN_REVALIDATE_SECRET to mount POST %s)\n", revalidatePath)
+	}
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		// Serve fails only for a broken listener.
+		return printError(stderr, "regen serve", err, exitFailure)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stdout, "shutting down: waiting for requests and regenerations in flight")
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		srv.Close()
+		return printError(stderr, "regen serve", fmt.Errorf("shutdown: %w", err), exitFailure)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return printError(stderr, "regen serve", err, exitFailure)
+	}
+	return exitOK
+}
+
+// handler serves the revalidation endpoint at revalidatePath when it is
+// not nil, and everything else with the engine. It does not use
+// http.ServeMux, whose path cleaning and redirects would answer paths the
+// engine checks itself.
+func handler(e *engine.Engine, endpoint http.Handler) http.Handler {
+	if endpoint == nil {
+		return e
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == revalidatePath {
+			endpoint.ServeHTTP(w, r)
+			return
+		}
+		e.ServeHTTP(w, r)
+	})
+}
