@@ -91,12 +91,12 @@ func plural(n int, one, many string) string {
 type progress struct {
 	w        io.Writer
 	terminal bool
-	last     int // the last tenth printed (plain) or the last width drawn (terminal)
+	last     int // the last tenth of the pages printed (plain)
 	drawn    bool
 }
 
 func newProgress(w io.Writer) *progress {
-	return &progress{w: w, terminal: isTerminal(w), last: -1}
+	return &progress{w: w, terminal: isTerminal(w)}
 }
 
 // isTerminal reports whether w is a terminal: a character device that is

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/regen-dev/regen"
+)
+
+func TestSeconds(t *testing.T) {
+	tests := []struct {
+		in   int64
+		want string
+	}{
+		{1, "1s"},
+		{30, "30s"},
+		{60, "1m"},
+		{90, "90s"},
+		{300, "5m"},
+		{3600, "1h"},
+		{5400, "90m"},
+		{86400, "1d"},
+		{31536000, "1y"},
+		{int64(regen.Forever), "false"},
+	}
+	for _, tt := range tests {
+		if got := seconds(tt.in); got != tt.want {
+			t.Errorf("seconds(%d) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestProgressPlain checks the progress of a build written to a file or a
+// pipe: one line at each tenth of the pages, none twice.
+func TestProgressPlain(t *testing.T) {
+	tests := []struct {
+		name  string
+		total int
+		want  []string
+	}{
+		{"3 pages", 3, []string{" 33%  1/3 pages", " 66%  2/3 pages", "100%  3/3 pages"}},
+		{"20 pages", 20, []string{
+			" 10%  2/20 pages", " 20%  4/20 pages", " 30%  6/20 pages", " 40%  8/20 pages", " 50%  10/20 pages",
+			" 60%  12/20 pages", " 70%  14/20 pages", " 80%  16/20 pages", " 90%  18/20 pages", "100%  20/20 pages",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			p := newProgress(&b)
+			for done := 1; done <= tt.total; done++ {
+				p.update(done, tt.total, "/x")
+			}
+			p.done()
+			got := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("progress lines (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestProgressTerminal checks the bar drawn in place on a terminal.
+func TestProgressTerminal(t *testing.T) {
+	var b bytes.Buffer
+	p := &progress{w: &b, terminal: true}
+	p.update(1, 2, "/a")
+	p.update(2, 2, "/b")
+	p.done()
+	want := "\r\033[K[" + strings.Repeat("█", 15) + strings.Repeat("░", 15) + "] 1/2 /a" +
+		"\r\033[K[" + strings.Repeat("█", 30) + "] 2/2 /b" +
+		"\r\033[K"
+	if got := b.String(); got != want {
+		t.Errorf("terminal progress = %q; want %q", got, want)
+	}
+}
