@@ -1,0 +1,299 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/render"
+	"github.com/regen-dev/regen/sitespec"
+)
+
+// Kind is a rendering strategy.
+type Kind uint8
+
+const (
+	// SSG prerenders every path at build and never regenerates; each content
+	// change triggers a full rebuild.
+	SSG Kind = iota + 1
+	// SSR renders every request and sends every fetch to the origin.
+	SSR
+	// SSRData renders every request; fetches go through the Data Cache, each
+	// by its own revalidate.
+	SSRData
+	// ISR caches pages and regenerates them in the background every
+	// Strategy.Interval, with on-demand revalidation if Strategy.OnDemand.
+	ISR
+	// Declared serves the site as its spec declares it.
+	Declared
+)
+
+// Strategy is one way of serving the workload's site.
+type Strategy struct {
+	Kind Kind
+	// Interval is ISR's revalidate interval, a whole number of seconds.
+	Interval time.Duration
+	// OnDemand adds a webhook that calls RevalidateTag on every content
+	// change (ISR and Declared).
+	OnDemand bool
+	// Mode is how the webhook revalidates: regen.RevalidateStale (the next
+	// request is served the old page once while it regenerates) or
+	// regen.RevalidateExpire (the next request waits for a fresh render).
+	Mode regen.RevalidateMode
+}
+
+// ParseStrategy reads a strategy as flags and workloads write it:
+//
+//	ssg
+//	ssr
+//	ssr+data                     SSR with the Data Cache
+//	isr:60s                      ISR, every 60 seconds (a Go duration or seconds)
+//	isr:60s+on-demand            ISR plus a webhook (also "+od")
+//	isr:60s+on-demand:expire     ... whose revalidations expire pages
+//	declared                     the site as its spec declares it
+//	declared+on-demand           ... plus the webhook
+func ParseStrategy(s string) (Strategy, error) {
+	in := s
+	s = strings.ToLower(strings.TrimSpace(s))
+	var st Strategy
+	base, od, hasOD := strings.Cut(s, "+")
+	if base == "ssr" && hasOD && (od == "data" || od == "datacache" || od == "data-cache") {
+		return Strategy{Kind: SSRData}, nil
+	}
+	if hasOD {
+		mode, m, hasMode := strings.Cut(od, ":")
+		if mode != "on-demand" && mode != "od" {
+			return st, fmt.Errorf("strategy %q: unknown %q (want +on-demand or +on-demand:expire)", in, "+"+od)
+		}
+		st.OnDemand = true
+		if hasMode {
+			rm, err := regen.ParseRevalidateMode(m)
+			if err != nil {
+				return st, fmt.Errorf("strategy %q: %w", in, err)
+			}
+			st.Mode = rm
+		}
+	}
+	name, arg, hasArg := strings.Cut(base, ":")
+	switch name {
+	case "ssg":
+		st.Kind = SSG
+	case "ssr":
+		st.Kind = SSR
+	case "isr":
+		st.Kind = ISR
+		if !hasArg {
+			return st, fmt.Errorf("strategy %q: ISR needs an interval (isr:60s)", in)
+		}
+		d, err := parseDuration(arg)
+		if err != nil {
+			return st, fmt.Errorf("strategy %q: %w", in, err)
+		}
+		if d < time.Second || d%time.Second != 0 {
+			return st, fmt.Errorf("strategy %q: interval %v (must be whole seconds, at least 1s)", in, d)
+		}
+		st.Interval = d
+	case "declared", "spec":
+		st.Kind = Declared
+	default:
+		return st, fmt.Errorf("strategy %q: unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand or declared)", in)
+	}
+	if name != "isr" && hasArg {
+		return st, fmt.Errorf("strategy %q: %s takes no interval", in, name)
+	}
+	if st.OnDemand && st.Kind != ISR && st.Kind != Declared {
+		return st, fmt.Errorf("strategy %q: on-demand revalidation applies to isr and declared only", in)
+	}
+	return st, nil
+}
+
+// Name is how reports name the strategy: "SSG", "SSR", "SSR+DataCache",
+// "ISR(60s)", "ISR(60s)+on-demand", "ISR(60s)+on-demand(expire)",
+// "declared".
+func (s Strategy) Name() string {
+	var n string
+	switch s.Kind {
+	case SSG:
+		n = "SSG"
+	case SSR:
+		n = "SSR"
+	case SSRData:
+		n = "SSR+DataCache"
+	case ISR:
+		n = "ISR(" + shortDuration(s.Interval) + ")"
+	case Declared:
+		n = "declared"
+	default:
+		n = fmt.Sprintf("strategy(%d)", s.Kind)
+	}
+	if s.OnDemand {
+		n += "+on-demand"
+		if s.Mode == regen.RevalidateExpire {
+			n += "(expire)"
+		}
+	}
+	return n
+}
+
+func (s Strategy) String() string { return s.Name() }
+
+// shortDuration writes 60s, 5m, 1h, 1h30m: no zero units.
+func shortDuration(d time.Duration) string {
+	str := d.String()
+	if strings.HasSuffix(str, "m0s") {
+		str = str[:len(str)-2]
+	}
+	if strings.HasSuffix(str, "h0m") {
+		str = str[:len(str)-2]
+	}
+	return str
+}
+
+// apply returns a copy of spec rewritten for the strategy. The rules, also
+// in the package documentation:
+//
+//   - SSG: every page is force-static with revalidate false; layouts and
+//     fetches declare nothing, so all data is cached until the next build.
+//   - ISR(N): every page is force-static with revalidate N; layouts and
+//     fetches declare nothing, so fetches are cached for N too.
+//   - SSR: every page is force-dynamic; every fetch is no-store.
+//   - SSR+DataCache: every page reads a request header (dynamic in auto
+//     mode, as a layout reading cookies makes it); declared modes are
+//     dropped; revalidates stay as declared, so each fetch is cached by its
+//     own revalidate, or its route's (Next.js 14's default).
+//   - Declared: unchanged.
+//
+// Under SSG and ISR, segments that read a dynamic API (cookies, headers,
+// search params), and pages below such a layout, keep their declarations:
+// per-user pages are rendered per request whatever the strategy.
+func (s Strategy) apply(spec *sitespec.Spec) *sitespec.Spec {
+	out := cloneSpec(spec)
+	if s.Kind == Declared {
+		return out
+	}
+	perUser := perUserSegments(out)
+	for i := range out.Segments {
+		seg := &out.Segments[i]
+		if l := seg.Layout; l != nil && !(perUser[seg.Pattern] && (s.Kind == SSG || s.Kind == ISR)) {
+			switch s.Kind {
+			case SSG, ISR, SSR:
+				l.Revalidate, l.Dynamic = regen.NotDeclared, regen.DynamicNotDeclared
+			case SSRData:
+				l.Dynamic = regen.DynamicNotDeclared
+				if l.Revalidate == regen.Never {
+					l.Revalidate = regen.NotDeclared
+				}
+			}
+			rewriteFetches(s.Kind, l.Fetches)
+		}
+		if p := seg.Page; p != nil && !(perUser["page:"+seg.Pattern] && (s.Kind == SSG || s.Kind == ISR)) {
+			switch s.Kind {
+			case SSG:
+				p.Revalidate, p.Dynamic = regen.Forever, regen.ForceStatic
+			case ISR:
+				p.Revalidate, p.Dynamic = regen.Revalidate(s.Interval/time.Second), regen.ForceStatic
+			case SSR:
+				p.Revalidate, p.Dynamic = regen.NotDeclared, regen.ForceDynamic
+			case SSRData:
+				p.Dynamic = regen.DynamicNotDeclared
+				if p.Revalidate == regen.Never {
+					p.Revalidate = regen.NotDeclared
+				}
+				if !slices.Contains(p.Uses, regen.Headers) {
+					p.Uses = append(p.Uses, regen.Headers)
+				}
+			}
+			rewriteFetches(s.Kind, p.Fetches)
+		}
+	}
+	return out
+}
+
+func rewriteFetches(k Kind, fs []sitespec.Fetch) {
+	for i := range fs {
+		f := &fs[i]
+		switch k {
+		case SSG, ISR:
+			f.Revalidate, f.Cache = regen.NotDeclared, regen.CacheDefault
+		case SSR:
+			f.Revalidate, f.Cache = regen.NotDeclared, regen.NoStore
+		case SSRData:
+			if f.Revalidate == regen.Never {
+				f.Revalidate, f.Cache = regen.NotDeclared, regen.NoStore
+			}
+		}
+	}
+}
+
+// perUserSegments returns the layout patterns that read a dynamic API, and
+// "page:"+pattern for each page that does or lies below such a layout.
+func perUserSegments(spec *sitespec.Spec) map[string]bool {
+	m := map[string]bool{}
+	var layouts []string
+	for _, seg := range spec.Segments {
+		if seg.Layout != nil && len(seg.Layout.Uses) > 0 {
+			m[seg.Pattern] = true
+			layouts = append(layouts, seg.Pattern)
+		}
+	}
+	for _, seg := range spec.Segments {
+		if seg.Page == nil {
+			continue
+		}
+		per := len(seg.Page.Uses) > 0
+		for _, l := range layouts {
+			if encloses(l, seg.Pattern) {
+				per = true
+			}
+		}
+		if per {
+			m["page:"+seg.Pattern] = true
+		}
+	}
+	return m
+}
+
+// encloses reports whether the layout at pattern l wraps the page at p.
+func encloses(l, p string) bool {
+	return l == "/" || l == p || strings.HasPrefix(p, strings.TrimSuffix(l, "/")+"/")
+}
+
+// cloneSpec copies spec deeply enough that apply's rewrites leave it alone.
+func cloneSpec(spec *sitespec.Spec) *sitespec.Spec {
+	out := *spec
+	out.Segments = make([]sitespec.Segment, len(spec.Segments))
+	for i, seg := range spec.Segments {
+		if seg.Layout != nil {
+			l := *seg.Layout
+			l.Uses = slices.Clone(l.Uses)
+			l.Fetches = cloneFetches(l.Fetches)
+			seg.Layout = &l
+		}
+		if seg.Page != nil {
+			p := *seg.Page
+			p.Uses = slices.Clone(p.Uses)
+			p.Fetches = cloneFetches(p.Fetches)
+			p.StaticParams = slices.Clone(p.StaticParams)
+			for j, ps := range p.StaticParams {
+				c := make(render.Params, len(ps))
+				for k, v := range ps {
+					c[k] = v
+				}
+				p.StaticParams[j] = c
+			}
+			seg.Page = &p
+		}
+		out.Segments[i] = seg
+	}
+	return &out
+}
+
+func cloneFetches(fs []sitespec.Fetch) []sitespec.Fetch {
+	out := slices.Clone(fs)
+	for i := range out {
+		out[i].Tags = slices.Clone(out[i].Tags)
+	}
+	return out
+}
