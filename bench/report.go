@@ -18,16 +18,16 @@ import (
 // Report is the outcome of a run: the workload, and the figures of each
 // strategy in the order the workload lists them.
 type Report struct {
-	Mode     string   `json:"mode"` // "simulate" or "live"
-	Seed     uint64   `json:"seed"`
-	Site     string   `json:"site"`
-	Paths    int      `json:"paths"`
-	URLs     int      `json:"data_urls"`
-	RPS      float64  `json:"rps"`
-	Duration float64  `json:"duration_s"`
-	Zipf     float64  `json:"zipf"`
-	Changes  float64  `json:"changes_per_hour"`
-	Workers  int      `json:"workers"`
+	Mode     string  `json:"mode"` // "simulate" or "live"
+	Seed     uint64  `json:"seed"`
+	Site     string  `json:"site"`
+	Paths    int     `json:"paths"`
+	URLs     int     `json:"data_urls"`
+	RPS      float64 `json:"rps"`
+	Duration float64 `json:"duration_s"`
+	Zipf     float64 `json:"zipf"`
+	Changes  float64 `json:"changes_per_hour"`
+	Workers  int     `json:"workers"`
 	// Strategies are the figures of each strategy.
 	Strategies []*Result `json:"strategies"`
 	// Sweep is the trade-off curve of ISR intervals, when one was run.

@@ -248,7 +248,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 		r.OriginPer1k = round(float64(calls)*1000/float64(r.Requests), 2)
 	}
 	if hours > 0 {
-		r.RenderCPUPerHour = round((s.cpuTotal - cpu0).Seconds()/hours, 3)
+		r.RenderCPUPerHour = round((s.cpuTotal-cpu0).Seconds()/hours, 3)
 	}
 	r.Builds = s.builds
 	if s.builds > 0 {
