@@ -72,9 +72,12 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	w := &Workload{}
+	w, err := DefaultWorkload()
+	if err != nil {
+		fmt.Fprintln(stderr, "regen bench:", err)
+		return 1
+	}
 	if *workloadFile != "" {
-		var err error
 		if w, err = LoadWorkload(*workloadFile); err != nil {
 			fmt.Fprintln(stderr, "regen bench:", err)
 			return 1
@@ -88,7 +91,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		w.Site, w.SiteFile = spec, *siteFile
 	}
-	if set["rps"] || w.Traffic.RPS == 0 {
+	if set["rps"] {
 		w.Traffic.RPS = *rps
 	}
 	if set["duration"] {
@@ -98,14 +101,11 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			w.Traffic.Duration = Duration(*duration)
 		}
 	}
-	if set["zipf"] || w.Traffic.Zipf == 0 {
+	if set["zipf"] {
 		w.Traffic.Zipf = *zipf
 	}
 	if set["changes"] {
 		w.Changes.PerHour = *changes
-		if *changes == 0 {
-			w.Changes.PerHour = -1
-		}
 	}
 	if set["change-tags"] {
 		w.Changes.Tags = splitList(*changeTags)
@@ -119,7 +119,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if set["hit"] {
 		w.Capacity.Hit = Duration(*hit)
 	}
-	if set["strategies"] || len(w.Strategies) == 0 {
+	if set["strategies"] {
 		w.Strategies = splitList(*strategies)
 	}
 	if set["sweep"] {
@@ -133,7 +133,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			w.Sweep = append(w.Sweep, Duration(d))
 		}
 	}
-	if set["seed"] || w.Seed == 0 {
+	if set["seed"] {
 		w.Seed = *seed
 	}
 	if err := w.fill(); err != nil {

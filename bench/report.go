@@ -254,9 +254,11 @@ func fmtFixed(x float64) string {
 
 func fmtShare(x float64) string { return strconv.FormatFloat(x*100, 'f', 1, 64) + "%" }
 
-// fmtMillis writes a time given in milliseconds: 0.9ms, 12ms, 1.2s.
+// fmtMillis writes a time given in milliseconds: 450µs, 1.5ms, 12ms, 1.2s.
 func fmtMillis(ms float64) string {
 	switch {
+	case ms < 1:
+		return strconv.FormatFloat(ms*1000, 'f', 0, 64) + "µs"
 	case ms < 10:
 		return strconv.FormatFloat(ms, 'f', 1, 64) + "ms"
 	case ms < 1000:

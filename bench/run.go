@@ -27,11 +27,15 @@ type Options struct {
 }
 
 // Run runs the workload against each of its strategies and reports their
-// figures. A nil workload is DefaultWorkload. In simulate mode the report is
+// figures. A nil workload is DefaultWorkload; in others, fields whose zero
+// value means nothing (no site, no traffic, no workers) take its defaults. In simulate mode the report is
 // a pure function of the workload (its seed included).
 func Run(ctx context.Context, w *Workload, opts Options) (*Report, error) {
 	if w == nil {
-		w = &Workload{}
+		var err error
+		if w, err = DefaultWorkload(); err != nil {
+			return nil, err
+		}
 	}
 	wc := *w
 	if err := wc.fill(); err != nil {

@@ -41,8 +41,6 @@ type Workload struct {
 	// against staleness) that --plot draws.
 	Sweep []Duration `yaml:"sweep"`
 	Live  Live       `yaml:"live"`
-
-	noChanges bool // changes.per_hour: 0 was given
 }
 
 // Traffic is the stream of page requests: Poisson arrivals, Zipf
@@ -64,8 +62,7 @@ type Traffic struct {
 // Changes are the content changes of the origin: Poisson arrivals, each
 // publishing a new version of one data URL the site fetches.
 type Changes struct {
-	// PerHour is the mean number of changes per hour. If zero,
-	// DefaultChanges; a negative value means none.
+	// PerHour is the mean number of changes per hour; 0: none.
 	PerHour float64 `yaml:"per_hour"`
 	// Tags restricts changes to URLs fetched with one of these tags
 	// ("products"). If empty, any URL the site fetches may change.
@@ -154,14 +151,17 @@ var DefaultSweep = []time.Duration{
 // day of 50 requests per second with Zipf popularity 1.1, 12 content changes
 // an hour, 2 render workers.
 func DefaultWorkload() (*Workload, error) {
-	w := &Workload{}
+	w := &Workload{Traffic: Traffic{Zipf: DefaultZipf}, Changes: Changes{PerHour: DefaultChanges}}
 	if err := w.fill(); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-// fill sets the defaults of the fields left zero and checks the result.
+// fill sets the defaults of the fields whose zero value has no meaning (a
+// nil site, no traffic, no workers...) and checks the result. Zipf and
+// PerHour mean what they say at zero (uniform, none): DefaultWorkload and
+// ParseWorkload set their defaults.
 func (w *Workload) fill() error {
 	if w.Site == nil {
 		spec, err := shop.Parse()
@@ -179,16 +179,6 @@ func (w *Workload) fill() error {
 	}
 	if w.Traffic.Duration == 0 {
 		w.Traffic.Duration = Duration(DefaultDuration)
-	}
-	if w.Traffic.Zipf == 0 {
-		w.Traffic.Zipf = DefaultZipf
-	}
-	switch {
-	case w.Changes.PerHour == 0:
-		w.Changes.PerHour = DefaultChanges
-	case w.Changes.PerHour < 0:
-		w.Changes.PerHour = 0
-		w.noChanges = true
 	}
 	if w.Capacity.Workers == 0 {
 		w.Capacity.Workers = DefaultWorkers
@@ -225,6 +215,9 @@ func (w *Workload) validate() error {
 	}
 	if w.Traffic.Duration < 0 {
 		bad("traffic.duration %v (must be positive)", w.Traffic.Duration)
+	}
+	if w.Changes.PerHour < 0 || w.Changes.PerHour > 1e7 {
+		bad("changes.per_hour %g (must be between 0 and 10,000,000)", w.Changes.PerHour)
 	}
 	if w.Traffic.Zipf < 0 || w.Traffic.Zipf > 10 {
 		bad("traffic.zipf %g (must be between 0 and 10; 0 is uniform)", w.Traffic.Zipf)
@@ -276,9 +269,10 @@ func LoadWorkload(path string) (*Workload, error) {
 }
 
 // ParseWorkload parses a workload in YAML; name is the file's path, used in
-// messages and to find a relative `site:`.
+// messages and to find a relative `site:`. Fields it leaves out take the
+// defaults of DefaultWorkload.
 func ParseWorkload(name string, data []byte) (*Workload, error) {
-	w := &Workload{}
+	w := &Workload{Traffic: Traffic{Zipf: DefaultZipf}, Changes: Changes{PerHour: DefaultChanges}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(w); err != nil && !errors.Is(err, io.EOF) {
