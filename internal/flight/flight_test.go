@@ -1,0 +1,91 @@
+package flight
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestDoOneCallPerKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g Group[int]
+		var calls atomic.Int32
+		var wg sync.WaitGroup
+		var shared atomic.Int32
+		for range 100 {
+			wg.Go(func() {
+				v, err, sh := g.Do(context.Background(), "k", func() (int, error) {
+					calls.Add(1)
+					time.Sleep(time.Second)
+					return 42, nil
+				})
+				if v != 42 || err != nil {
+					t.Errorf("Do = %d, %v; want 42, nil", v, err)
+				}
+				if sh {
+					shared.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if calls.Load() != 1 || shared.Load() != 99 {
+			t.Errorf("calls, shared = %d, %d; want 1, 99", calls.Load(), shared.Load())
+		}
+		if g.InFlight("k") {
+			t.Error("InFlight after the call = true; want false")
+		}
+	})
+}
+
+func TestWaiterGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g Group[string]
+		c, leader := g.Start("k")
+		if !leader {
+			t.Fatal("first Start is not the leader")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		w, leader2 := g.Start("k")
+		if leader2 || w != c {
+			t.Fatal("second Start made a new call")
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			g.Run("k", c, func() (string, error) {
+				time.Sleep(5 * time.Second)
+				return "done", nil
+			})
+		}()
+		if _, err := w.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Wait after the deadline = %v; want DeadlineExceeded", err)
+		}
+		<-done
+		if v, err := c.Result(); v != "done" || err != nil {
+			t.Errorf("Result = %q, %v; want the call to finish despite the waiter giving up", v, err)
+		}
+	})
+}
+
+func TestRunPanics(t *testing.T) {
+	var g Group[int]
+	c, _ := g.Start("k")
+	v, err := g.Run("k", c, func() (int, error) { panic("boom") })
+	if v != 0 || err == nil || !strings.Contains(err.Error(), "panic: boom") {
+		t.Errorf("Run = %d, %v; want the panic as an error", v, err)
+	}
+	select {
+	case <-c.Done():
+	default:
+		t.Error("Done not closed after a panic")
+	}
+	if g.InFlight("k") {
+		t.Error("call still in flight after a panic")
+	}
+}
