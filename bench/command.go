@@ -92,9 +92,17 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		w.Site, w.SiteFile = spec, *siteFile
 	}
 	if set["rps"] {
+		if *rps <= 0 {
+			fmt.Fprintf(stderr, "regen bench: --rps %g (must be above 0)\n", *rps)
+			return 2
+		}
 		w.Traffic.RPS = *rps
 	}
 	if set["duration"] {
+		if *duration <= 0 {
+			fmt.Fprintf(stderr, "regen bench: --duration %v (must be positive)\n", *duration)
+			return 2
+		}
 		if *live {
 			w.Live.Duration = Duration(*duration)
 		} else {
@@ -111,9 +119,17 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		w.Changes.Tags = splitList(*changeTags)
 	}
 	if set["workers"] {
+		if *workers < 1 {
+			fmt.Fprintf(stderr, "regen bench: --workers %d (must be at least 1)\n", *workers)
+			return 2
+		}
 		w.Capacity.Workers = *workers
 	}
 	if set["build-workers"] {
+		if *buildWorkers < 1 {
+			fmt.Fprintf(stderr, "regen bench: --build-workers %d (must be at least 1)\n", *buildWorkers)
+			return 2
+		}
 		w.Capacity.BuildWorkers = *buildWorkers
 	}
 	if set["hit"] {

@@ -28,7 +28,12 @@ func (r *Report) Plot(dir string) ([]string, error) {
 		return nil, fmt.Errorf("bench: plot: %w", err)
 	}
 	var files []string
-	save := func(p *plot.Plot, name string) error {
+	save := func(p *plot.Plot, name string) (err error) {
+		defer func() {
+			if r := recover(); r != nil { // gonum/plot panics on some degenerate data
+				err = fmt.Errorf("bench: plot %s: %v", name, r)
+			}
+		}()
 		for _, ext := range []string{".png", ".svg"} {
 			f := filepath.Join(dir, name+ext)
 			if err := p.Save(18*vg.Centimeter, 11*vg.Centimeter, f); err != nil {
@@ -70,10 +75,9 @@ func (r *Report) stalenessPlot() *plot.Plot {
 	p.Title.Text = r.title("Staleness")
 	p.X.Label.Text = "staleness of the served page (s)"
 	p.Y.Label.Text = "share of responses staler"
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
+	lines := 0
 	for i, s := range r.Strategies {
 		var xys plotter.XYs
 		n := float64(s.stale.TotalCount())
@@ -100,6 +104,12 @@ func (r *Report) stalenessPlot() *plot.Plot {
 			continue
 		}
 		addLine(p, s.Name, i, xys)
+		lines++
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	if lines == 0 { // nobody was served stale content
+		p.Title.Text += ": always fresh"
 	}
 	return p
 }
