@@ -348,3 +348,29 @@ func TestQueueBound(t *testing.T) {
 		t.Errorf("dropping logged %d times; want 1", n)
 	}
 }
+
+// TestOptionsClient: a Store over a client the caller made, which Close
+// leaves open.
+func TestOptionsClient(t *testing.T) {
+	srv := redistest.Start(t)
+	raw := rawClient(t, srv)
+	var log logBuffer
+	opts := testOptions(&log)
+	opts.Client = raw
+	opts.Prefix = "site2"
+	s, err := Open(context.Background(), "", opts)
+	if err != nil {
+		t.Fatalf("Open with Options.Client: %v", err)
+	}
+	ctx := context.Background()
+	s.Set(ctx, "/p", item("v1", t0))
+	if n, err := raw.Exists(ctx, "site2:item:{/p}").Result(); err != nil || n != 1 {
+		t.Errorf("EXISTS site2:item:{/p} = %d, %v; want 1", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := raw.Ping(ctx).Err(); err != nil {
+		t.Errorf("the caller's client after Close: %v; want it open", err)
+	}
+}

@@ -70,22 +70,20 @@ func (s *Store) step() bool {
 	return true
 }
 
-// probe checks that Redis answers PING. For a client of one server it
-// first dials the server itself, so that an outage does not make the
-// client's pool log a failed dial every RetryInterval.
+// probe checks that Redis answers PING. With the client Open made from a
+// URL, it first dials the server itself, so that an outage does not make
+// the client's pool log a failed dial every RetryInterval.
 func (s *Store) probe() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
 	defer cancel()
-	if c, ok := s.rdb.(*goredis.Client); ok {
+	if c, ok := s.rdb.(*goredis.Client); ok && s.ownRDB {
 		o := c.Options()
-		if o.Dialer == nil || o.Network == "tcp" || o.Network == "unix" {
-			var d net.Dialer
-			conn, err := d.DialContext(ctx, o.Network, o.Addr)
-			if err != nil {
-				return err
-			}
-			conn.Close()
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, o.Network, o.Addr)
+		if err != nil {
+			return err
 		}
+		conn.Close()
 	}
 	return s.rdb.Ping(ctx).Err()
 }
