@@ -372,6 +372,12 @@ func TestParseWorkload(t *testing.T) {
 			t.Errorf("ParseWorkload(%q) = nil error; want one", in)
 		}
 	}
+	samples, _ := filepath.Glob(filepath.Join("..", "examples", "workloads", "*.yaml"))
+	for _, f := range samples {
+		if _, err := LoadWorkload(f); err != nil {
+			t.Errorf("sample workload: %v", err)
+		}
+	}
 }
 
 func TestCommand(t *testing.T) {

@@ -148,13 +148,20 @@ func (r *Report) ttfbPlot() *plot.Plot {
 func (r *Report) tradeoffPlot() *plot.Plot {
 	p := plot.New()
 	p.Title.Text = r.title("Origin load against staleness")
-	p.X.Label.Text = "mean staleness of the served pages (s)"
+	p.X.Label.Text = "mean staleness of the served pages (s, at least 1ms)"
 	p.Y.Label.Text = "origin calls per 1,000 requests"
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
 	p.Add(plotter.NewGrid())
+	// Log scales: a strategy that is always fresh, or never calls the
+	// origin, is drawn at the axis' floor.
+	pt := func(r *Result) plotter.XY {
+		return plotter.XY{X: max(r.Staleness.Mean, 0.001), Y: max(r.OriginPer1k, 0.01)}
+	}
 	var xys plotter.XYs
 	var labels []string
 	for _, s := range r.Sweep {
-		xys = append(xys, plotter.XY{X: s.Staleness.Mean, Y: s.OriginPer1k})
+		xys = append(xys, pt(s))
 		labels = append(labels, "ISR "+shortDuration(secondsDuration(s.IntervalS)))
 	}
 	if len(xys) > 0 {
@@ -171,7 +178,7 @@ func (r *Report) tradeoffPlot() *plot.Plot {
 	var others plotter.XYs
 	var names []string
 	for _, s := range r.Strategies {
-		others = append(others, plotter.XY{X: s.Staleness.Mean, Y: s.OriginPer1k})
+		others = append(others, pt(s))
 		names = append(names, s.Name)
 	}
 	if len(others) > 0 {
