@@ -1,0 +1,116 @@
+package disk
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/routecache"
+	"github.com/regen-dev/regen/store"
+)
+
+// benchItem is a page as the engine stores it.
+func benchItem(body string) *store.Item {
+	it := htmlItem(body, regen.Seconds(60), append([]string{"posts"}, routecache.ImplicitTags("/blog/[slug]", "/blog/x")...)...)
+	it.Header = http.Header{
+		"Content-Type":   {"text/html; charset=utf-8"},
+		"Content-Length": {strconv.Itoa(len(body))},
+		"Cache-Control":  {"s-maxage=60, stale-while-revalidate=31535940"},
+		"Etag":           {`"3f9a0c2b7d1e5"`},
+	}
+	return it
+}
+
+// BenchmarkDiskGet measures the hit path: the disk store answers from its
+// memory tier, beside a bare store.Memory (the floor). "read-back" has a
+// memory tier too small for the pages, so most Gets read a file.
+func BenchmarkDiskGet(b *testing.B) {
+	const pages = 1000
+	keys := make([]string, pages)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("/blog/post-%d", i)
+	}
+	body := strings.Repeat("<p>regen</p>", 400) // 4.8 KB
+	fill := func(b *testing.B, s store.Store) {
+		for _, k := range keys {
+			if err := s.Set(context.Background(), k, benchItem(body)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	run := func(b *testing.B, s store.Store) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			i := 0
+			for pb.Next() {
+				if _, ok, err := s.Get(ctx, keys[i%pages]); !ok || err != nil {
+					b.Errorf("Get(%q) = %v, %v", keys[i%pages], ok, err)
+					return
+				}
+				i += 7
+			}
+		})
+	}
+	b.Run("store=memory", func(b *testing.B) {
+		m := store.NewMemory(store.MemoryOptions{})
+		fill(b, m)
+		run(b, m)
+	})
+	b.Run("store=disk", func(b *testing.B) {
+		dir := b.TempDir()
+		s := open(b, dir, Options{Batch: true})
+		fill(b, s)
+		s.Close()
+		run(b, open(b, dir, Options{})) // loaded by Open, as after a restart
+	})
+	b.Run("store=disk/read-back", func(b *testing.B) {
+		dir := b.TempDir()
+		s := open(b, dir, Options{Batch: true})
+		fill(b, s)
+		s.Close()
+		run(b, open(b, dir, Options{Memory: store.MemoryOptions{MaxBytes: 64 << 10, Shards: 1}}))
+	})
+}
+
+// BenchmarkDiskSet measures a page's write: its file and, unless batched,
+// the manifest of a store holding pages pages (each write synced).
+func BenchmarkDiskSet(b *testing.B) {
+	body := strings.Repeat("<p>regen</p>", 400)
+	for _, pages := range []int{10, 1000} {
+		for _, batch := range []bool{false, true} {
+			b.Run(fmt.Sprintf("pages=%d/batch=%v", pages, batch), func(b *testing.B) {
+				ctx := context.Background()
+				s := open(b, b.TempDir(), Options{Batch: batch})
+				for i := range pages {
+					mustSet(b, s, fmt.Sprintf("/p/%d", i), benchItem(body))
+				}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if err := s.Set(ctx, fmt.Sprintf("/p/%d", i%pages), benchItem(body)); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+	}
+	b.Run("data", func(b *testing.B) {
+		ctx := context.Background()
+		s := open(b, b.TempDir(), Options{})
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if err := s.Set(ctx, fmt.Sprintf("fetch:%d", i%100), benchItem(body)); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
