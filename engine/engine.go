@@ -405,7 +405,7 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 			return &outcome{entry: ent, status: regen.Hit}, nil
 		}
 		dctx := context.WithoutCancel(ctx)
-		unlock, ok := e.lock(dctx, path)
+		unlock, ok, shared := e.lock(dctx, path)
 		if !ok {
 			// Another instance renders the path: wait for its entry.
 			if ent := e.awaitElsewhere(dctx, path); ent != nil {
@@ -413,6 +413,11 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 			}
 		} else {
 			defer unlock()
+			// Another instance may have stored the path just before we
+			// took the lock.
+			if ent, st, _ := e.routes.Get(dctx, path, now); shared && ent != nil && st == regen.Hit {
+				return &outcome{entry: ent, status: regen.Hit}, nil
+			}
 		}
 		return e.renderStore(dctx, rt, path, params, now, req)
 	})
@@ -555,12 +560,18 @@ func (e *Engine) regen(path string) (*outcome, error) {
 		_ = e.routes.Delete(ctx, path)
 		return &outcome{dynamic: true}, nil
 	}
-	unlock, ok := e.lock(ctx, path)
+	unlock, ok, shared := e.lock(ctx, path)
 	if !ok {
 		// Another instance is regenerating the path; its entry will replace ours.
 		return &outcome{}, errLockedElsewhere
 	}
 	defer unlock()
+	if shared {
+		// Another instance may have regenerated it just before we took the lock.
+		if ent, st, _ := e.routes.Get(ctx, path, start); ent != nil && st == regen.Hit {
+			return &outcome{entry: ent, status: regen.Hit}, nil
+		}
+	}
 	out, err := e.renderStore(ctx, rt, path, params, start, nil)
 	if err != nil {
 		e.failed(path, err)
@@ -584,19 +595,25 @@ const (
 )
 
 // lock takes the shared lock on path when the store is shared (a
-// store.Locker). ok is false when another instance holds it. A store error
-// is logged and the render goes ahead: a store outage never blocks a render.
-func (e *Engine) lock(ctx context.Context, path string) (unlock func(), ok bool) {
-	l, shared := e.store.(store.Locker)
-	if !shared {
-		return func() {}, true
+// store.Locker). ok is false when another instance holds it; shared says
+// whether a lock was taken at all. A store error is logged (at Debug when the
+// store reports itself unavailable: it logs its outage once) and the render
+// goes ahead: a store outage never blocks a render.
+func (e *Engine) lock(ctx context.Context, path string) (unlock func(), ok, shared bool) {
+	l, isLocker := e.store.(store.Locker)
+	if !isLocker {
+		return func() {}, true, false
 	}
 	unlock, ok, err := l.TryLock(ctx, "render:"+path, lockLease)
 	if err != nil {
-		e.log.Warn("regen: shared lock unavailable; rendering", "path", path, "error", err)
-		return func() {}, true
+		level := slog.LevelWarn
+		if errors.Is(err, store.ErrUnavailable) {
+			level = slog.LevelDebug
+		}
+		e.log.Log(ctx, level, "regen: shared lock unavailable; rendering", "path", path, "error", err)
+		return func() {}, true, false
 	}
-	return unlock, ok
+	return unlock, ok, true
 }
 
 // awaitElsewhere polls the store for the entry another instance is
