@@ -108,6 +108,7 @@ func (r *Report) stalenessPlot() *plot.Plot {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
+	padLog(p)
 	if lines == 0 { // nobody was served stale content
 		p.Title.Text += ": always fresh"
 	}
@@ -142,7 +143,16 @@ func (r *Report) ttfbPlot() *plot.Plot {
 		}
 		addLine(p, s.Name, i, xys)
 	}
+	padLog(p)
 	return p
+}
+
+// padLog widens a log X axis whose data is flat: gonum pads a flat range
+// by ±1, which can reach below a log scale's zero.
+func padLog(p *plot.Plot) {
+	if _, ok := p.X.Scale.(plot.LogScale); ok && p.X.Max <= p.X.Min*1.01 && p.X.Min > 0 {
+		p.X.Min, p.X.Max = p.X.Min/2, p.X.Max*2
+	}
 }
 
 func (r *Report) tradeoffPlot() *plot.Plot {
@@ -193,6 +203,14 @@ func (r *Report) tradeoffPlot() *plot.Plot {
 		}
 	}
 	p.Legend.Top = true
+	// Pad the ranges by a factor: gonum pads a flat range by ±1, below a
+	// log scale's zero.
+	all := append(append(plotter.XYs(nil), xys...), others...)
+	if len(all) > 0 {
+		xmin, xmax, ymin, ymax := plotter.XYRange(all)
+		p.X.Min, p.X.Max = xmin/2, xmax*2
+		p.Y.Min, p.Y.Max = ymin/2, ymax*2
+	}
 	return p
 }
 
