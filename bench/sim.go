@@ -186,7 +186,14 @@ func (s *sim) build(ctx context.Context, e *engine.Engine) (cost, error) {
 
 // run simulates the workload and returns the strategy's figures.
 func (s *sim) run(ctx context.Context) (*Result, error) {
-	defer func() { s.eng.Close() }()
+	defer func() {
+		s.eng.Close()
+		for _, ev := range s.events { // a build the run ended before it was swapped in
+			if ev.kind == evSwap {
+				ev.eng.Close()
+			}
+		}
+	}()
 	// The deployment: every strategy starts from a build (SSR's is empty).
 	if _, err := s.build(ctx, s.eng); err != nil {
 		return nil, err
