@@ -103,7 +103,8 @@
 // requests per second for the cached strategies; SSR and SSR+DataCache
 // render every request and are bounded by the engine's render path (tens of
 // thousands per second). The default run, a simulated day of the demo
-// workload at 10 requests per second, takes about 20 seconds on two cores.
+// workload at 10 requests per second, takes 10 to 20 seconds on two cores
+// (about 11 on an idle machine).
 //
 // # Live mode
 //
