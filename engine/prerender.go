@@ -30,7 +30,7 @@ type Prerendered struct {
 	Path     string
 	Kind     Kind              // Dynamic when the render revealed a dynamic route: nothing was stored
 	Entry    *routecache.Entry // the stored entry; nil when Dynamic
-	Duration time.Duration     // how long the render took
+	Duration time.Duration     // how long the render took, by Options.Now
 }
 
 // Paths returns every path Prerender renders, sorted: the paths of static
@@ -69,7 +69,6 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 				return fmt.Errorf("engine: prerender %s: no route matches", path)
 			}
 			start := e.now()
-			t0 := time.Now()
 			c, leader := e.flights.Start(path)
 			var res *outcome
 			var err error
@@ -83,7 +82,7 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 			if err != nil {
 				return fmt.Errorf("engine: prerender %s: %w", path, err)
 			}
-			p := Prerendered{Route: rt.pattern, Path: path, Entry: res.entry, Duration: time.Since(t0)}
+			p := Prerendered{Route: rt.pattern, Path: path, Entry: res.entry, Duration: e.now().Sub(start)}
 			switch {
 			case res.dynamic:
 				p.Kind = Dynamic
