@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -64,18 +65,23 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	e.Close()
 
-	start := time.Now()
 	fmt.Fprintf(stdout, "Building %s into %s\n", s.title(), o.out)
 	bar := newProgress(stdout)
-	res, err := build(ctx, s, o.out, o.concurrency, bar.update)
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	res, err := build(ctx, s, o.out, o.concurrency, logger, bar.update)
 	bar.done()
 	if err != nil {
 		return printError(stderr, "regen build", err, exitFailure)
 	}
-	took := time.Since(start)
+	pages := 0
+	for _, p := range res.Pages {
+		if p.Kind != engine.Dynamic {
+			pages++
+		}
+	}
 	fmt.Fprintln(stdout)
-	writeTable(stdout, s.title(), res.routes)
-	fmt.Fprintf(stdout, "\nBuilt %d %s into %s in %s.\n", res.pages, plural(res.pages, "page", "pages"), o.out, took.Round(time.Millisecond))
+	writeTable(stdout, s.title(), res.Routes)
+	fmt.Fprintf(stdout, "\nBuilt %d %s into %s in %s.\n", pages, plural(pages, "page", "pages"), res.Dir, res.Duration.Round(time.Millisecond))
 	return exitOK
 }
 

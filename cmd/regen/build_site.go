@@ -2,18 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
+	"log/slog"
 
 	"github.com/regen-dev/regen/engine"
 )
 
-// buildResult is what the route table after a build shows.
-type buildResult struct {
-	pages  int
-	routes []engine.Policy
-}
-
-// build prerenders the site into dir.
-func build(ctx context.Context, s *site, dir string, concurrency int, onPage func(done, total int, path string)) (*buildResult, error) {
-	return nil, errors.New("engine.Build is not available yet")
+// build prerenders the site into dir with engine.Build, calling onPage after
+// each path.
+func build(ctx context.Context, s *site, dir string, concurrency int, logger *slog.Logger, onPage func(done, total int, path string)) (*engine.BuildResult, error) {
+	return engine.Build(ctx, s.built.Site, dir, engine.BuildOptions{
+		Options:     engine.Options{Fetcher: s.built.Fetcher, Logger: logger},
+		Concurrency: concurrency,
+		OnPage: func(done, total int, p engine.Prerendered) {
+			onPage(done, total, p.Path)
+		},
+	})
 }

@@ -72,7 +72,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts := engine.Options{Logger: logger, DebugCache: o.debug}
 	var closeStore func() error
 	if o.dir != "" {
-		st, closer, err := openDisk(o.dir)
+		st, closer, err := openDisk(o.dir, logger)
 		if err != nil {
 			return printError(stderr, "regen serve", err, exitFailure)
 		}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/regen-dev/regen/engine"
+	"github.com/regen-dev/regen/examples/shop"
+	"github.com/regen-dev/regen/sitespec"
+	"github.com/regen-dev/regen/store/disk"
+)
+
+// demoPaths are the paths regen build prerenders for the demo site.
+var demoPaths = []string{
+	"/", "/about", "/categories/hats", "/categories/outerwear", "/categories/shoes", "/products",
+	"/products/rain-jacket", "/products/sneakers", "/products/sun-hat", "/products/wool-socks",
+}
+
+// TestBuildThenServe builds the demo site into a directory, then serves it
+// from a fresh engine over the disk store: every prerendered path is a HIT
+// with no render.
+func TestBuildThenServe(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	status, stdout, stderr := runCLI(t, "build", "--out", dir)
+	if status != 0 {
+		t.Fatalf("regen build = %d; stderr:\n%s", status, stderr)
+	}
+	for _, want := range []string{
+		"Building shop (examples/shop/site.yaml) into " + dir,
+		"100%  10/10 pages",
+		"├ ● /(shop)/products/[slug]",
+		"ƒ  (Dynamic)",
+		"Built 10 pages into " + dir + " in ",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("regen build stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+		t.Errorf("build has no manifest: %v", err)
+	}
+
+	ds, err := disk.Open(dir, disk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	spec, err := shop.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := spec.Build(sitespec.Options{})
+	e, err := engine.New(built.Site, engine.Options{Store: ds, Fetcher: built.Fetcher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	if diff := cmp.Diff(demoPaths, e.Paths()); diff != "" {
+		t.Fatalf("demo site paths (-want +got):\n%s", diff)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	for _, path := range demoPaths {
+		resp, body := get(t, srv.URL+path, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("X-Cache-Status") != "HIT" {
+			t.Errorf("GET %s = %d %s; want 200 HIT", path, resp.StatusCode, resp.Header.Get("X-Cache-Status"))
+		}
+		if !strings.Contains(body, `<div data-layout="/">`) {
+			t.Errorf("GET %s body = %q; want the rendered page", path, body)
+		}
+	}
+	if n := e.Renders(); n != 0 {
+		t.Errorf("renders serving the build = %d; want 0", n)
+	}
+	if n := built.Origin.Calls(); n != 0 {
+		t.Errorf("origin calls serving the build = %d; want 0", n)
+	}
+}
+
+// TestServeDir runs regen serve --dir on a build: the built pages are HITs
+// from the first request.
+func TestServeDir(t *testing.T) {
+	t.Setenv("REGEN_REVALIDATE_SECRET", "")
+	dir := filepath.Join(t.TempDir(), "out")
+	if status, _, stderr := runCLI(t, "build", "--out", dir); status != 0 {
+		t.Fatalf("regen build = %d; stderr:\n%s", status, stderr)
+	}
+	base, stop, status := startServe(t, "--dir", dir)
+	resp, _ := get(t, base+"/products/sneakers", nil)
+	if got := resp.Header.Get("X-Cache-Status"); got != "HIT" {
+		t.Errorf("first GET /products/sneakers = %s; want HIT", got)
+	}
+	resp, _ = get(t, base+"/products/boots", nil)
+	if got := resp.Header.Get("X-Cache-Status"); got != "MISS" {
+		t.Errorf("first GET /products/boots = %s; want MISS", got)
+	}
+	stop()
+	if got := <-status; got != 0 {
+		t.Errorf("regen serve after cancel = %d; want 0", got)
+	}
+	// The page rendered while serving was written back to the build.
+	if _, err := os.Stat(filepath.Join(dir, "pages", "products", "boots.html")); err != nil {
+		t.Errorf("page rendered by regen serve not written back: %v", err)
+	}
+}
+
+// TestBuildFails checks that a build whose render fails exits 1 with the
+// error on stderr, and leaves the previous build as it was.
+func TestBuildFails(t *testing.T) {
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	t.Cleanup(broken.Close)
+	spec := writeSpec(t, fmt.Sprintf(`name: broken
+segments:
+  /:
+    page: {}
+  /news:
+    page:
+      fetches:
+        - url: %s/news
+`, broken.URL))
+
+	dir := filepath.Join(t.TempDir(), "out")
+	if status, _, stderr := runCLI(t, "build", "--out", dir); status != 0 {
+		t.Fatalf("regen build = %d; stderr:\n%s", status, stderr)
+	}
+	manifest, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	status, _, stderr := runCLI(t, "build", "--out", dir, spec)
+	if status != 1 {
+		t.Errorf("regen build of a failing site = %d; want 1", status)
+	}
+	if !strings.HasPrefix(stderr, "regen build: ") || !strings.Contains(stderr, "status 500") {
+		t.Errorf("stderr = %q; want regen build: and the failed fetch", stderr)
+	}
+	after, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatalf("previous build's manifest after a failed build: %v", err)
+	}
+	if string(after) != string(manifest) {
+		t.Errorf("a failed build changed the previous build's manifest")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pages", "news.html")); err == nil {
+		t.Errorf("a failed build left pages/news.html")
+	}
+	ents, err := os.ReadDir(filepath.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 {
+		t.Errorf("build's parent directory holds %d entries; want only the build (no staging left)", len(ents))
+	}
+}
+
+// TestBuildRefusesOtherDirectory checks that regen build never replaces a
+// directory that is not a build.
+func TestBuildRefusesOtherDirectory(t *testing.T) {
+	dir := t.TempDir()
+	keep := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(keep, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, _, stderr := runCLI(t, "build", "--out", dir)
+	if status != 1 || !strings.Contains(stderr, "refusing to replace it") {
+		t.Errorf("regen build into a directory with other files = %d, stderr %q; want 1 and a refusal", status, stderr)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("regen build removed a file it does not own: %v", err)
+	}
+}
