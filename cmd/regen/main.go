@@ -4,6 +4,7 @@
 //	regen routes [--json] [SPEC]                      the route table: what is static, ISR or dynamic, and why
 //	regen build [--out DIR] [SPEC]                    prerender every static and ISR page into DIR (.regen)
 //	regen serve [--addr ADDR] [--dir DIR] [SPEC]      serve the site; with --dir, the pages regen build wrote
+//	regen serve --redis URL [SPEC]                    serve the site, sharing pages with other instances
 //	regen bench [flags]                               compare SSG, SSR and ISR on one site and traffic pattern
 //
 // SPEC is a site spec in YAML or JSON (see the sitespec package). Without
@@ -64,7 +65,7 @@ func commands() []command {
 			routesHelp, runRoutes},
 		{"build", "build [--out DIR] [--concurrency N] [SPEC]", "prerender every static and ISR page into a directory",
 			buildHelp, runBuild},
-		{"serve", "serve [--addr ADDR] [--dir DIR] [--debug] [SPEC]", "serve the site over HTTP",
+		{"serve", "serve [--addr ADDR] [--dir DIR | --redis URL] [--debug] [SPEC]", "serve the site over HTTP",
 			serveHelp, runServe},
 		{"bench", "bench [flags]", "compare SSG, SSR and ISR on one site and traffic pattern",
 			"Run `regen bench -h` for its flags.\n", bench.Command},

@@ -177,6 +177,8 @@ func TestExitStatus(t *testing.T) {
 		{"bad spec to build", []string{"build", "--out", t.TempDir(), badSpec}, 2, "", "page.revalidate: -5 is negative"},
 		{"bad spec to serve", []string{"serve", badSpec}, 2, "", "page.revalidate: -5 is negative"},
 		{"bad route tree", []string{"routes", conflict}, 2, "", conflict + `: engine: route "/[b]": conflicts with route "/[a]"`},
+		{"serve with a malformed Redis URL", []string{"serve", "--redis", "http://127.0.0.1:1"}, 2, "", "regen serve: redis: "},
+		{"serve with two stores", []string{"serve", "--dir", t.TempDir(), "--redis", "redis://127.0.0.1:1/0"}, 2, "", "--dir and --redis cannot be used together"},
 		{"serve on a bad address", []string{"serve", "--addr", "127.0.0.1:http-alt-nope"}, 1, "", "regen serve: listen tcp"},
 	}
 	for _, tt := range tests {

@@ -21,8 +21,12 @@ rendering them (MISS), dynamic routes per request (BYPASS).
 
 With --dir, pages are kept in DIR (the disk store): the pages regen build wrote
 there are served as HIT without rendering, and regenerated pages are written
-back, so a restart keeps the latest versions. Without it they are kept in
-memory.
+back, so a restart keeps the latest versions. With --redis, pages are shared
+with every instance serving the same Redis (and --redis-prefix): a page one
+instance renders is a HIT on the others, a revalidation on one reaches all, and
+a path is rendered by one instance at a time; a Redis that is down is waited
+for in the background while pages are served from memory. Without either,
+pages are kept in memory.
 
 When REGEN_REVALIDATE_SECRET is set, POST /api/revalidate revalidates tags
 and paths on demand:
@@ -45,8 +49,9 @@ const revalidatePath = "/api/revalidate"
 const shutdownTimeout = 30 * time.Second
 
 type serveOptions struct {
-	addr, dir string
-	debug     bool
+	addr, dir          string
+	redis, redisPrefix string
+	debug              bool
 }
 
 func serveFlags() (*flag.FlagSet, *serveOptions) {
@@ -54,6 +59,8 @@ func serveFlags() (*flag.FlagSet, *serveOptions) {
 	fs := flag.NewFlagSet("regen serve", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:3000", "listen on `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&o.dir, "dir", "", "keep pages in `directory` (the output of regen build); if empty, in memory")
+	fs.StringVar(&o.redis, "redis", "", "share pages with other instances through Redis at `url` (redis://host:port/db)")
+	fs.StringVar(&o.redisPrefix, "redis-prefix", "regen", "start every Redis key with `prefix`, so that sites can share one Redis")
 	fs.BoolVar(&o.debug, "debug", false, "log every cache decision (as REGEN_DEBUG_CACHE=1)")
 	return fs, &o
 }
@@ -64,6 +71,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if !ok {
 		return status
 	}
+	if o.dir != "" && o.redis != "" {
+		return usageError(stderr, "serve", "--dir and --redis cannot be used together (pick one store)")
+	}
 	s, err := loadSite(pos)
 	if err != nil {
 		return printError(stderr, "regen serve", err, exitUsage)
@@ -71,10 +81,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	opts := engine.Options{Logger: logger, DebugCache: o.debug}
 	var closeStore func() error
-	if o.dir != "" {
+	switch {
+	case o.dir != "":
 		st, closer, err := openDisk(o.dir, logger)
 		if err != nil {
 			return printError(stderr, "regen serve", err, exitFailure)
+		}
+		opts.Store, closeStore = st, closer
+	case o.redis != "":
+		st, closer, err := openRedis(ctx, o.redis, o.redisPrefix, logger)
+		if err != nil {
+			// Only a malformed URL fails: a Redis that is down is waited for.
+			return printError(stderr, "regen serve", err, exitUsage)
 		}
 		opts.Store, closeStore = st, closer
 	}
