@@ -68,7 +68,7 @@ func commands() []command {
 		{"serve", "serve [--addr ADDR] [--dir DIR | --redis URL] [--debug] [SPEC]", "serve the site over HTTP",
 			serveHelp, runServe},
 		{"bench", "bench [flags]", "compare SSG, SSR and ISR on one site and traffic pattern",
-			"Run `regen bench -h` for its flags.\n", bench.Command},
+			"", bench.Command},
 	}
 }
 
@@ -86,6 +86,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if len(rest) == 0 {
 			usage(stdout)
 			return exitOK
+		}
+		if rest[0] == "bench" {
+			// bench.Command prints its help on its stderr: here it is the
+			// output asked for.
+			return bench.Command(ctx, []string{"-h"}, stdout, stdout)
 		}
 		for _, c := range commands() {
 			if c.name == rest[0] {
