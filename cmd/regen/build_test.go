@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -178,4 +180,63 @@ func TestBuildRefusesOtherDirectory(t *testing.T) {
 	if _, err := os.Stat(keep); err != nil {
 		t.Errorf("regen build removed a file it does not own: %v", err)
 	}
+}
+
+// TestServeShutdownWaitsForRegeneration makes a built page stale through the
+// revalidation endpoint, requests it (STALE: a background regeneration
+// starts) and shuts regen serve down at once: it returns after the
+// regeneration, whose page is in the build's manifest.
+func TestServeShutdownWaitsForRegeneration(t *testing.T) {
+	t.Setenv("REGEN_REVALIDATE_SECRET", "s3cret")
+	dir := filepath.Join(t.TempDir(), "out")
+	if status, _, stderr := runCLI(t, "build", "--out", dir); status != 0 {
+		t.Fatalf("regen build = %d; stderr:\n%s", status, stderr)
+	}
+	before := pageGeneratedAt(t, dir, "/about")
+
+	base, stop, status := startServe(t, "--dir", dir)
+	req, _ := http.NewRequest("POST", base+"/api/revalidate", strings.NewReader(`{"tags":["cms"]}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST /api/revalidate = %d; want 200", resp.StatusCode)
+	}
+	resp, _ = get(t, base+"/about", nil)
+	if got := resp.Header.Get("X-Cache-Status"); got != "STALE" {
+		t.Fatalf("GET /about after revalidating its tag = %s; want STALE", got)
+	}
+	stop()
+	if got := <-status; got != 0 {
+		t.Fatalf("regen serve after cancel = %d; want 0", got)
+	}
+	if after := pageGeneratedAt(t, dir, "/about"); !after.After(before) {
+		t.Errorf("/about generated at %v after shutdown, %v before; want the regeneration written before regen serve returned", after, before)
+	}
+}
+
+// pageGeneratedAt reads when the page at path was generated from the
+// manifest of the build in dir.
+func pageGeneratedAt(t *testing.T, dir, path string) time.Time {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Pages map[string]struct {
+			GeneratedAt time.Time `json:"generatedAt"`
+		} `json:"pages"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := m.Pages[path]
+	if !ok {
+		t.Fatalf("manifest has no page %s", path)
+	}
+	return p.GeneratedAt
 }
