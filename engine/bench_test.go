@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/render"
 )
 
@@ -106,6 +108,46 @@ func BenchmarkServeFloor(b *testing.B) {
 		w := &nopWriter{h: http.Header{}}
 		for pb.Next() {
 			floor.ServeHTTP(w, req)
+		}
+	})
+}
+
+// BenchmarkServeBypass is the rival: a dynamic route rendered on every
+// request (SSR), a layout around a page that reads a cached fetch.
+func BenchmarkServeBypass(b *testing.B) {
+	var site Site
+	site.Layout("/", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+		io.WriteString(w, "<html><body>")
+		w.Write(child)
+		_, err := io.WriteString(w, "</body></html>")
+		return err
+	})})
+	site.Page("/blog/[slug]", Page{Dynamic: regen.ForceDynamic, Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		res, err := s.Fetch(ctx, &fetchcache.Request{URL: "/api/posts/" + s.Param("slug"), Revalidate: sec(3600), Tags: []string{"posts"}})
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(res.Body)
+		return err
+	})})
+	origin := fetchcache.FetcherFunc(func(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
+		return &fetchcache.Response{Status: 200, Body: benchBody}, nil
+	})
+	e, err := New(&site, Options{Fetcher: origin})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	req, _ := http.NewRequest(http.MethodGet, "http://example.com/blog/hello", nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &nopWriter{h: http.Header{}}
+		for pb.Next() {
+			e.ServeHTTP(w, req)
+		}
+		if w.code != 0 && (w.code != 200 || w.h.Get("X-Cache-Status") != "BYPASS") {
+			b.Errorf("served %d %s; want 200 BYPASS", w.code, w.h.Get("X-Cache-Status"))
 		}
 	})
 }

@@ -173,7 +173,9 @@ func New(site *Site, opts Options) (*Engine, error) {
 		r.renderSegs = make([]render.Segment, len(r.segs))
 		for i, s := range r.segs {
 			r.renderSegs[i] = render.Segment{Kind: s.kind, Path: s.pattern, Layout: s.layout, Page: s.page}
+			r.renderSegs[i].Name = r.renderSegs[i].String()
 		}
+		r.tags = routecache.RouteTags(r.pattern)
 		e.byPattern[r.pattern] = r
 	}
 	if len(errs) > 0 {
@@ -463,7 +465,7 @@ func (e *Engine) render(ctx context.Context, rt *route, path string, params rend
 		Data:     e.data,
 		Call: fetchcache.Call{
 			Now:               now,
-			ImplicitTags:      routecache.ImplicitTags(rt.pattern, path),
+			ImplicitTags:      routecache.PathTags(rt.tags, path),
 			DefaultRevalidate: regen.Revalidate(rt.fetchDefault.Load()),
 			RefreshStale:      cacheable,
 		},
@@ -487,7 +489,8 @@ func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Resul
 			}
 		}
 	}
-	tags = append(tags, routecache.ImplicitTags(rt.pattern, path)...)
+	tags = append(tags, rt.tags...)
+	tags = append(tags, routecache.TagPrefix+path)
 	kind := Static
 	var expire time.Duration
 	if _, finite := rev.Interval(); finite {

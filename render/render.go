@@ -59,10 +59,16 @@ type Segment struct {
 	Path   string // the segment's pattern path: "/", "/blog", "/blog/[slug]", "/(shop)"
 	Layout Layout // set when Kind is LayoutSegment
 	Page   Page   // set when Kind is PageSegment
+	// Name, if set, is what String returns: callers that render a segment
+	// many times set it once (to Segment.String()) to spare the formatting.
+	Name string
 }
 
 // String names the segment as messages do: `layout "/blog"`, `page "/blog/[slug]"`.
 func (s Segment) String() string {
+	if s.Name != "" {
+		return s.Name
+	}
 	switch s.Kind {
 	case LayoutSegment:
 		return fmt.Sprintf("layout %q", s.Path)

@@ -143,6 +143,13 @@ func (c *Cache) RevalidatePath(ctx context.Context, path string, kind PathKind, 
 // "_N_T_/blog/layout"), the page route ("_N_T_/blog/[slug]/page") and the
 // path itself ("_N_T_/blog/hello").
 func ImplicitTags(route, path string) []string {
+	return PathTags(RouteTags(route), path)
+}
+
+// RouteTags returns the implicit tags of a route pattern, without the
+// path's own: what every path of the route shares. Callers that render a
+// route many times compute it once and pass it to PathTags.
+func RouteTags(route string) []string {
 	route = trimSlash(route)
 	tags := []string{TagPrefix + "/layout"}
 	if route != "/" {
@@ -156,8 +163,14 @@ func ImplicitTags(route, path string) []string {
 	} else {
 		tags = append(tags, TagPrefix+route+"/page")
 	}
-	tags = append(tags, TagPrefix+trimSlash(path))
 	return tags
+}
+
+// PathTags returns a new slice: routeTags (from RouteTags) and path's own tag.
+func PathTags(routeTags []string, path string) []string {
+	tags := make([]string, len(routeTags), len(routeTags)+1)
+	copy(tags, routeTags)
+	return append(tags, TagPrefix+trimSlash(path))
 }
 
 func trimSlash(p string) string {
