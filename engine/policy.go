@@ -68,7 +68,7 @@ type route struct {
 	staticPaths      map[string]render.Params
 	prerender        []string
 	renderSegs       []render.Segment
-	tags             []string // the implicit tags every path of the route carries
+	tags             []string         // the implicit tags every path of the route carries
 	base             regen.Revalidate // the declared interval, before any render
 
 	mu  sync.Mutex // protects obs
