@@ -61,6 +61,11 @@ type Options struct {
 	// NotFound answers paths no route matches, and params a route does not
 	// serve. If nil, a plain 404.
 	NotFound http.Handler
+	// ErrorPage writes the engine's other error answers: 400 for a bad
+	// path, 405 for a method other than GET and HEAD, 500 for a render that
+	// failed. The engine has set X-Cache-Status (BYPASS) and, for 405, Allow.
+	// If nil, a plain text page.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, code int)
 	// DebugCache logs every cache decision (path, status, age, revalidate,
 	// why) at Info level, so a user can prove the caching works. The
 	// environment variable REGEN_DEBUG_CACHE=1 turns it on too.
@@ -80,6 +85,7 @@ type Engine struct {
 	data     *fetchcache.Cache
 	log      *slog.Logger
 	notFound http.Handler
+	errPage  func(w http.ResponseWriter, r *http.Request, code int)
 	backoff0 time.Duration
 	in       policyInput
 
@@ -126,6 +132,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 		store:     opts.Store,
 		log:       opts.Logger,
 		notFound:  opts.NotFound,
+		errPage:   opts.ErrorPage,
 		backoff0:  opts.RetryBackoff,
 		debug:     opts.DebugCache || os.Getenv("REGEN_DEBUG_CACHE") == "1",
 		in:        policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault},
@@ -151,6 +158,9 @@ func New(site *Site, opts Options) (*Engine, error) {
 	}
 	if e.notFound == nil {
 		e.notFound = http.HandlerFunc(defaultNotFound)
+	}
+	if e.errPage == nil {
+		e.errPage = defaultErrorPage
 	}
 	if e.backoff0 <= 0 {
 		e.backoff0 = 2 * time.Second
@@ -281,13 +291,13 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := e.now()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header()["Allow"] = allowGetHead
-		e.writeError(w, http.StatusMethodNotAllowed)
+		e.writeError(w, r, http.StatusMethodNotAllowed)
 		return
 	}
 	path := r.URL.Path
 	switch checkPath(path) {
 	case pathBad:
-		e.writeError(w, http.StatusBadRequest)
+		e.writeError(w, r, http.StatusBadRequest)
 		return
 	case pathNotFound:
 		e.serveNotFound(w, r)
@@ -376,7 +386,7 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 		if r.Context().Err() == nil {
 			e.log.Error("regen: render failed", "path", path, "route", rt.pattern, "error", err)
 		}
-		e.writeError(w, http.StatusInternalServerError)
+		e.writeError(w, r, http.StatusInternalServerError)
 	case out.dynamic && out.res != nil:
 		writeRendered(w, r, out.res, regen.Bypass)
 	case out.dynamic:
@@ -524,7 +534,7 @@ func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route,
 		if r.Context().Err() == nil {
 			e.log.Error("regen: render failed", "path", path, "route", rt.pattern, "error", err)
 		}
-		e.writeError(w, http.StatusInternalServerError)
+		e.writeError(w, r, http.StatusInternalServerError)
 		return
 	}
 	rt.refine(&res.Record, e.in)
@@ -663,6 +673,7 @@ func (e *Engine) failed(path string, err error) {
 
 func (e *Engine) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
+	w.Header()["Cache-Status"] = cacheStatus[regen.Bypass]
 	e.notFound.ServeHTTP(w, r)
 }
 
@@ -676,13 +687,20 @@ func defaultNotFound(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (e *Engine) writeError(w http.ResponseWriter, code int) {
+func (e *Engine) writeError(w http.ResponseWriter, r *http.Request, code int) {
+	w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
+	w.Header()["Cache-Status"] = cacheStatus[regen.Bypass]
+	e.errPage(w, r, code)
+}
+
+func defaultErrorPage(w http.ResponseWriter, r *http.Request, code int) {
 	h := w.Header()
 	h["Content-Type"] = textPlain
 	h["Cache-Control"] = ccDynamic
-	h["X-Cache-Status"] = xCacheStatus[regen.Bypass]
 	w.WriteHeader(code)
-	_, _ = fmt.Fprintf(w, "%d %s\n", code, http.StatusText(code))
+	if r.Method != http.MethodHead {
+		_, _ = fmt.Fprintf(w, "%d %s\n", code, http.StatusText(code))
+	}
 }
 
 // Header values shared by every response; never modified.
