@@ -402,6 +402,11 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 	c, leader := e.flights.Start(path)
 	if !leader {
 		out, err := c.Wait(ctx)
+		if errors.Is(err, errLockedElsewhere) {
+			// We joined a regeneration that another instance runs: start
+			// our own flight, which waits for that instance's entry.
+			return e.renderFlight(ctx, rt, path, params, now, req)
+		}
 		if err == nil && out.dynamic {
 			// The leader's output was its own; render ours.
 			return &outcome{dynamic: true}, nil
@@ -548,7 +553,7 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 		return "stale; engine closing: no regeneration"
 	}
 	if e.inBackoff(path, now) {
-		return "stale; last regeneration failed: waiting its back-off"
+		return "stale; waiting a back-off (the last regeneration failed or ran on another instance)"
 	}
 	c, leader := e.flights.Start(path)
 	if !leader {
@@ -575,7 +580,13 @@ func (e *Engine) regen(path string) (*outcome, error) {
 	}
 	unlock, ok, shared := e.lock(ctx, path)
 	if !ok {
-		// Another instance is regenerating the path; its entry will replace ours.
+		// Another instance is regenerating the path; its entry will replace
+		// ours. Ask again after a pause, not on every STALE request.
+		e.mu.Lock()
+		r := e.retries[path]
+		r.at = start.Add(lockedElsewhereWait)
+		e.retries[path] = r
+		e.mu.Unlock()
 		return &outcome{}, errLockedElsewhere
 	}
 	defer unlock()
@@ -602,9 +613,10 @@ var errLockedElsewhere = errors.New("engine: regenerating on another instance")
 // Lease of the shared lock on a path's render, and how long a MISS waits for
 // another instance's render before rendering itself.
 const (
-	lockLease       = 30 * time.Second
-	awaitElsewhere  = 5 * time.Second
-	awaitPollPeriod = 25 * time.Millisecond
+	lockLease           = 30 * time.Second
+	lockedElsewhereWait = time.Second
+	awaitElsewhere      = 5 * time.Second
+	awaitPollPeriod     = 25 * time.Millisecond
 )
 
 // lock takes the shared lock on path when the store is shared (a
