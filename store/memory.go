@@ -40,7 +40,11 @@ type MemoryOptions struct {
 // recently used items first. It is safe for concurrent use.
 //
 // Items are split by a hash of their key into shards, each an LRU list with
-// its own lock and an equal share of MaxBytes. An item larger than a shard's
+// its own lock and an equal share of MaxBytes. Reads do not lock: they look
+// the item up in a concurrent index, and record its use in its shard's LRU
+// list only at its first read after each write to the store (recency only
+// matters when a write evicts). So between writes a read costs no lock, and
+// the eviction order is LRU by each item's first use since the latest write. An item larger than a shard's
 // share (MaxBytes/Shards) is not stored: Set drops it, removes any previous
 // item under its key, and returns nil, so the item is simply not cached.
 //
@@ -52,6 +56,8 @@ type MemoryOptions struct {
 // and 2262; times outside that range are clamped to it. Tag times are never
 // evicted: there is one small record per tag ever revalidated.
 type Memory struct {
+	index      sync.Map // key → *memEntry: the items of every shard, read without locks
+	epoch      atomic.Uint64
 	shards     []memShard
 	tagShards  []tagShard
 	mask       uint64
@@ -71,11 +77,14 @@ var _ Store = (*Memory)(nil)
 type memEntry struct {
 	it   *Item
 	size int64
+	// used is the store's epoch (its count of writes) when the entry's use
+	// was last recorded in its shard's LRU list.
+	used atomic.Uint64
 }
 
 type memShard struct {
-	mu    sync.Mutex // protects lru and bytes
-	lru   *simplelru.LRU[string, memEntry]
+	mu    sync.Mutex // protects lru and bytes, and the index entries of the shard's keys
+	lru   *simplelru.LRU[string, *memEntry]
 	bytes int64 // sum of the sizes of the entries in lru
 
 	_ [40]byte // pad to 64 bytes so neighbouring shards' locks rarely share a cache line
@@ -115,7 +124,7 @@ func NewMemory(opts MemoryOptions) *Memory {
 	}
 	for i := range m.shards {
 		// The count bound is never reached: shards are bounded in bytes.
-		lru, err := simplelru.NewLRU[string, memEntry](math.MaxInt, nil)
+		lru, err := simplelru.NewLRU[string, *memEntry](math.MaxInt, nil)
 		if err != nil {
 			panic(err) // unreachable: the size is positive
 		}
@@ -136,13 +145,22 @@ func (m *Memory) tagShard(tag string) *tagShard {
 }
 
 // Get returns the item stored under key and marks it recently used. It never
-// fails and does not allocate.
+// fails and does not allocate; it takes a lock only at the first read of the
+// item after a write to the store.
 func (m *Memory) Get(_ context.Context, key string) (*Item, bool, error) {
-	s := m.shard(key)
-	s.mu.Lock()
-	e, ok := s.lru.Get(key)
-	s.mu.Unlock()
-	return e.it, ok, nil
+	v, ok := m.index.Load(key)
+	if !ok {
+		return nil, false, nil
+	}
+	e := v.(*memEntry)
+	if epoch := m.epoch.Load(); e.used.Load() != epoch {
+		s := m.shard(key)
+		s.mu.Lock()
+		s.lru.Get(key) // move it to the front, if still there
+		s.mu.Unlock()
+		e.used.Store(epoch)
+	}
+	return e.it, true, nil
 }
 
 var errNilItem = errors.New("store: nil item")
@@ -158,6 +176,7 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 		return errNilItem
 	}
 	size := it.Size()
+	epoch := m.epoch.Add(1)
 	s := m.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,6 +187,7 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 	if size > m.shardBytes {
 		if exists {
 			s.lru.Remove(key)
+			m.index.CompareAndDelete(key, old)
 		}
 		return nil
 	}
@@ -175,14 +195,18 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 		// Do not let a key that is a slice of a larger string pin it.
 		key = strings.Clone(key)
 	}
-	s.lru.Add(key, memEntry{it: it, size: size})
+	e := &memEntry{it: it, size: size}
+	e.used.Store(epoch)
+	s.lru.Add(key, e)
+	m.index.Store(key, e)
 	s.bytes += size
 	for s.bytes > m.shardBytes {
-		_, e, ok := s.lru.RemoveOldest()
+		k, oldest, ok := s.lru.RemoveOldest()
 		if !ok {
 			break // unreachable: bytes > 0 means the list is not empty
 		}
-		s.bytes -= e.size
+		m.index.CompareAndDelete(k, oldest)
+		s.bytes -= oldest.size
 		m.evictions.Add(1)
 	}
 	return nil
@@ -195,6 +219,7 @@ func (m *Memory) Delete(_ context.Context, key string) error {
 	defer s.mu.Unlock()
 	if e, ok := s.lru.Peek(key); ok {
 		s.lru.Remove(key)
+		m.index.CompareAndDelete(key, e)
 		s.bytes -= e.size
 	}
 	return nil
