@@ -451,8 +451,10 @@ func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params
 	if pol.Kind == Dynamic {
 		if before.Kind != Dynamic {
 			// The route turned dynamic: its cached paths must not be served.
+			// Its page tag is the last of its implicit tags ("_N_T_/page"
+			// for the root).
 			e.log.Info("regen: route is dynamic", "route", rt.pattern, "why", pol.String())
-			_ = e.store.RevalidateTags(ctx, []string{routecache.TagPrefix + trimTrailingSlash(rt.pattern) + "/page"}, regen.RevalidateExpire, start)
+			_ = e.store.RevalidateTags(ctx, rt.tags[len(rt.tags)-1:], regen.RevalidateExpire, start)
 		}
 		return &outcome{dynamic: true, res: res}, nil
 	}

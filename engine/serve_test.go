@@ -340,6 +340,41 @@ func TestRevealedDynamic(t *testing.T) {
 	}
 }
 
+// TestRevealedDynamicDropsCachedPath: when a regeneration reveals a route
+// to be dynamic, its cached path is expired at once, the root's too.
+func TestRevealedDynamicDropsCachedPath(t *testing.T) {
+	for _, pattern := range []string{"/", "/p"} {
+		t.Run(pattern, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var c counter
+				var site Site
+				site.Page(pattern, Page{Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+					if c.inc() > 1 {
+						s.Cookie("user") // only from the second render on
+					}
+					io.WriteString(w, "page")
+					return nil
+				})})
+				e := newEngine(t, &site, Options{})
+				if r := get(e, pattern); r.status != "MISS" {
+					t.Fatalf("GET %s = %s; want MISS", pattern, r.status)
+				}
+				time.Sleep(time.Second)
+				if err := e.RevalidatePath(context.Background(), pattern, PagePath, regen.RevalidateStale); err != nil {
+					t.Fatal(err)
+				}
+				if r := get(e, pattern); r.status != "STALE" {
+					t.Fatalf("GET %s after RevalidatePath = %s; want STALE", pattern, r.status)
+				}
+				synctest.Wait() // the regeneration reads cookies: the route is dynamic
+				if r := get(e, pattern); r.status != "BYPASS" {
+					t.Errorf("GET %s after the route turned dynamic = %s; want BYPASS (the cached path expired)", pattern, r.status)
+				}
+			})
+		})
+	}
+}
+
 // TestModes: force-static empties dynamic APIs; error fails naming the API.
 func TestModes(t *testing.T) {
 	readsCookie := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
