@@ -506,6 +506,11 @@ func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Resul
 			}
 		}
 	}
+	// The limits apply to the tags fetches declare, not to the implicit
+	// ones, which any path up to MaxPathLen must be able to carry.
+	if err := regen.ValidateTags(tags); err != nil {
+		return nil, fmt.Errorf("engine: route %q: %w", rt.pattern, err)
+	}
 	tags = append(tags, rt.tags...)
 	tags = append(tags, routecache.TagPrefix+path)
 	kind := Static
@@ -514,9 +519,6 @@ func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Resul
 		kind, expire = ISR, e.in.expire
 	} else {
 		rev = regen.Forever
-	}
-	if err := regen.ValidateTags(tags); err != nil {
-		return nil, fmt.Errorf("engine: route %q: %w", rt.pattern, err)
 	}
 	return &routecache.Entry{
 		Status: res.Status,

@@ -570,6 +570,20 @@ func TestDebugCache(t *testing.T) {
 	})
 }
 
+// TestLongPath: a path whose implicit tag is over regen.MaxTagLen is cached
+// like any other; the tag limits are for the tags fetches declare.
+func TestLongPath(t *testing.T) {
+	var site Site
+	site.Page("/p/[id]", Page{Render: nopPage})
+	e := newEngine(t, &site, Options{})
+	path := "/p/" + strings.Repeat("a", 300)
+	for _, want := range []string{"MISS", "HIT"} {
+		if r := get(e, path); r.code != 200 || r.status != want {
+			t.Errorf("GET /p/aaa... = %d %s; want 200 %s", r.code, r.status, want)
+		}
+	}
+}
+
 // TestEviction: memory is bounded in bytes; an evicted page is rendered
 // again on its next request, never served from nowhere.
 func TestEviction(t *testing.T) {
