@@ -307,6 +307,8 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
 		}
+		w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
+		w.Header()["Cache-Status"] = cacheStatus[regen.Bypass]
 		http.Redirect(w, r, target, http.StatusPermanentRedirect)
 		return
 	}

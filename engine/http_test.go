@@ -199,6 +199,9 @@ func TestHTTPBadPaths(t *testing.T) {
 		if r.code != tt.code {
 			t.Errorf("GET %.40s = %d; want %d", tt.path, r.code, tt.code)
 		}
+		if got := r.header.Get("X-Cache-Status"); got != "BYPASS" {
+			t.Errorf("GET %.40s X-Cache-Status = %q; want BYPASS (on every response)", tt.path, got)
+		}
 		if got := hs.store.gets.Load() - before; got != 0 {
 			t.Errorf("GET %.40s read the cache %d times; want 0", tt.path, got)
 		}
