@@ -53,8 +53,9 @@ type Options struct {
 	// MaxRetryBackoff. If zero, 2 seconds.
 	RetryBackoff time.Duration
 	// UncachedFetchDefault makes fetches that declare neither revalidate nor
-	// cache mode uncached, as in Next.js 15 and later. By default they are
-	// cached with their route's revalidate, as in Next.js 14.
+	// cache mode uncached, as in Next.js 15 and later: made at each render,
+	// without making their route dynamic. By default they are cached with
+	// their route's revalidate, as in Next.js 14.
 	UncachedFetchDefault bool
 	// Logger receives failed renders and regenerations. If nil, slog.Default().
 	Logger *slog.Logger

@@ -168,9 +168,12 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 		fetchDefault = regen.Never
 	}
 	// An uncached fetch: no-store, revalidate 0, or no declaration where
-	// fetches default to uncached.
+	// fetches default to uncached. Only the first two make an auto route
+	// dynamic (rule 2): like Next.js 15's "auto no cache", a fetch uncached
+	// by default is made at each render of a static or ISR page.
+	noStore := func(f Fetch) bool { return f.Cache == regen.NoStore || f.Revalidate == regen.Never }
 	uncached := func(f Fetch) bool {
-		return f.Cache == regen.NoStore || f.Revalidate == regen.Never ||
+		return noStore(f) ||
 			(f.Cache == regen.CacheDefault && !f.Revalidate.Declared() && fetchDefault == regen.Never && mode != regen.ForceStatic)
 	}
 	switch mode {
@@ -185,13 +188,13 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 		}
 		for _, s := range r.segs {
 			for _, f := range s.fetches {
-				if uncached(f) {
+				if noStore(f) {
 					addDyn("dynamic because " + s.name() + " fetches " + f.URL + " " + uncachedWhy(f))
 				}
 			}
 		}
 		for _, f := range obs.fetches {
-			if f.Uncached {
+			if f.Uncached && noStore(Fetch{Revalidate: f.Declared, Cache: f.Cache}) {
 				addDyn("dynamic because " + segmentName(f.Segment) + " fetches " + f.URL + " " + uncachedWhy(Fetch{Revalidate: f.Declared, Cache: f.Cache}))
 			}
 		}
@@ -258,13 +261,10 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 }
 
 func uncachedWhy(f Fetch) string {
-	switch {
-	case f.Cache == regen.NoStore:
+	if f.Cache == regen.NoStore {
 		return "with no-store"
-	case f.Revalidate == regen.Never:
-		return "with revalidate 0"
 	}
-	return "uncached (fetches are uncached by default)"
+	return "with revalidate 0"
 }
 
 // segmentName turns render's `layout "/blog"` into the reasons' `layout /blog`.

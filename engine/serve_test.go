@@ -375,6 +375,43 @@ func TestRevealedDynamicDropsCachedPath(t *testing.T) {
 	}
 }
 
+// TestUncachedFetchDefault: with Options.UncachedFetchDefault, a fetch that
+// declares neither revalidate nor cache mode is not cached, and does not make
+// its route dynamic (rule 2 names no-store and revalidate 0; Next.js 15's
+// "auto no cache"): the page stays ISR and calls the origin at each render.
+func TestUncachedFetchDefault(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOrigin()
+		var site Site
+		site.Page("/p", Page{Revalidate: sec(60), Render: fetchPage("p", nil, fetchcache.Request{URL: "/api/x"})})
+		site.Page("/q", Page{Render: nopPage, Fetches: []Fetch{{URL: "/api/y"}}})
+		e := newEngine(t, &site, Options{Fetcher: o, UncachedFetchDefault: true})
+		if p, _ := e.Policy("/q"); p.Kind != Static {
+			t.Errorf("policy of /q, declaring an undeclared fetch = %v %q; want static", p.Kind, p.String())
+		}
+		for _, want := range []string{"MISS", "HIT"} {
+			if r := get(e, "/p"); r.status != want || r.body != "p n=0 [/api/x@1]" {
+				t.Errorf("GET /p = %s %q; want %s with the first data", r.status, r.body, want)
+			}
+		}
+		if p, _ := e.Policy("/p"); p.Kind != ISR || p.String() != "revalidate 60 from page /p" {
+			t.Errorf("policy of /p = %v %q; want isr 60 from the page", p.Kind, p.String())
+		}
+		o.publish("/api/x")
+		time.Sleep(60 * time.Second)
+		if r := get(e, "/p"); r.status != "STALE" {
+			t.Errorf("GET /p at 60s = %s; want STALE", r.status)
+		}
+		synctest.Wait()
+		if r := get(e, "/p"); r.status != "HIT" || r.body != "p n=0 [/api/x@2]" {
+			t.Errorf("GET /p after the regeneration = %s %q; want HIT with the new data", r.status, r.body)
+		}
+		if got := o.callsTo("/api/x"); got != 2 {
+			t.Errorf("origin calls = %d; want 2 (one per render: the fetch is not cached)", got)
+		}
+	})
+}
+
 // TestModes: force-static empties dynamic APIs; error fails naming the API.
 func TestModes(t *testing.T) {
 	readsCookie := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
