@@ -71,7 +71,10 @@ refreshes fail (the last good value).
     off. With Call.RefreshStale the caller instead waits for a refresh,
     joining one in flight, and gets the new value (Status Miss, since it
     waited for the origin); if the refresh fails the stale entry is
-    returned with Status Stale and no error.
+    returned with Status Stale and no error. A RefreshStale caller, on a
+    miss too, does not take the answer of a call it joined that started
+    before one of the entry's tags was revalidated (the answer may predate
+    the change): it waits for one more origin call.
   - Miss: the origin's answer. Concurrent callers of one key share one
     origin call. The call runs detached from the caller's context
     (context.WithoutCancel), in a goroutine of its own that Close waits

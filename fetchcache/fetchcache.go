@@ -380,7 +380,7 @@ func (c *Cache) serve(ctx context.Context, j job) (*store.Item, regen.Status, er
 		c.refreshInBackground(ctx, j)
 		return it, regen.Stale, nil
 	case st == regen.Stale:
-		l, err, canceled := c.load(ctx, j, true)
+		l, err, canceled := c.loadFresh(ctx, j, true)
 		if err != nil && !canceled {
 			// The refresh failed and was logged by whoever ran it: keep
 			// the last good value.
@@ -391,11 +391,31 @@ func (c *Cache) serve(ctx context.Context, j job) (*store.Item, regen.Status, er
 		}
 		return l.it, l.status, nil
 	}
-	l, err, _ := c.load(ctx, j, false)
+	l, err, _ := c.loadFresh(ctx, j, false)
 	if err != nil {
 		return nil, regen.Miss, err
 	}
 	return l.it, l.status, nil
+}
+
+// loadFresh is load, except that a caller with Call.RefreshStale does not
+// take the answer of a call that started before its own and before one of
+// the entry's tags was revalidated: that answer may hold the content the
+// revalidation replaced, which the caller's own result (a page dated
+// Call.Now) would not show as stale. It loads once more instead.
+func (c *Cache) loadFresh(ctx context.Context, j job, refresh bool) (l loaded, err error, canceled bool) {
+	l, err, canceled = c.load(ctx, j, refresh)
+	if err != nil || !j.call.RefreshStale || !l.it.Created.Before(j.call.Now) {
+		return l, err, canceled
+	}
+	ts, err := c.store.TagState(ctx, l.it.Tags, l.it.Created)
+	if err == nil && !ts.Stale && !ts.Expired && len(j.call.ImplicitTags) > 0 {
+		ts, err = c.store.TagState(ctx, j.call.ImplicitTags, l.it.Created)
+	}
+	if err != nil || (!ts.Stale && !ts.Expired) {
+		return l, nil, false
+	}
+	return c.load(ctx, j, refresh)
 }
 
 // lookup returns key's entry and its status for call. A store that fails

@@ -496,6 +496,51 @@ func TestFetchRefreshStaleJoinsBackgroundRefresh(t *testing.T) {
 	})
 }
 
+// TestFetchRefreshStaleSkipsCallBeforeRevalidation: a caller that must not
+// use stale data (RefreshStale, a regeneration) does not take the answer of
+// a call it joined that started before the entry's tags were revalidated:
+// that answer may hold the content the revalidation replaced.
+func TestFetchRefreshStaleSkipsCallBeforeRevalidation(t *testing.T) {
+	tests := []struct {
+		name  string
+		first bool // the call in flight is the first fetch (a miss), not a background refresh
+		mode  regen.RevalidateMode
+	}{
+		{"background refresh, stale", false, regen.RevalidateStale},
+		{"background refresh, expire", false, regen.RevalidateExpire},
+		{"miss, stale", true, regen.RevalidateStale},
+		{"miss, expire", true, regen.RevalidateExpire},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t, fetchcache.Options{})
+				req := &fetchcache.Request{URL: "https://api.example.com/posts", Revalidate: regen.Seconds(60), Tags: []string{"posts"}}
+				e.origin.delay = time.Second
+				wantCalls, want := int64(2), "v2"
+				if tt.first {
+					go e.c.Fetch(context.Background(), req, fetchcache.Call{}) // v1, made from 0s to 1s
+				} else {
+					e.fetch(t, req, fetchcache.Call{})
+					time.Sleep(time.Minute)
+					e.fetch(t, req, fetchcache.Call{}) // STALE; refreshes to v2 in the background, over 1s
+					wantCalls, want = 3, "v3"
+				}
+				time.Sleep(500 * time.Millisecond)
+				e.revalidate(t, tt.mode, "posts") // the posts change while the call is in flight
+				start := time.Now()
+				if body, _ := e.fetch(t, req, fetchcache.Call{RefreshStale: true}); body != want {
+					t.Errorf("Fetch(RefreshStale) = %q; want %q, fetched after the revalidation", body, want)
+				}
+				if waited := time.Since(start); waited != 1500*time.Millisecond {
+					t.Errorf("Fetch(RefreshStale) returned after %v; want 1.5s (the call in flight, then its own)", waited)
+				}
+				e.checkCalls(t, wantCalls)
+			})
+		})
+	}
+}
+
 func TestFetchTagRevalidation(t *testing.T) {
 	tests := []struct {
 		name       string
