@@ -415,6 +415,11 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 			return &outcome{dynamic: true}, nil
 		}
 		if err == nil && out.entry != nil {
+			if e.expiredSince(ctx, out.entry, now) {
+				// The render we joined started before the path was
+				// revalidated in expire mode: render after it.
+				return e.renderFlight(ctx, rt, path, params, now, req)
+			}
 			return &outcome{entry: out.entry, status: regen.Miss}, nil
 		}
 		return out, err
@@ -441,6 +446,16 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 		}
 		return e.renderStore(dctx, rt, path, params, now, req)
 	})
+}
+
+// expiredSince reports whether ent, made before now, has a tag revalidated
+// in expire mode since it was made.
+func (e *Engine) expiredSince(ctx context.Context, ent *routecache.Entry, now time.Time) bool {
+	if !ent.Created.Before(now) {
+		return false
+	}
+	ts, err := e.store.TagState(ctx, ent.Tags, ent.Created)
+	return err == nil && ts.Expired
 }
 
 // renderStore renders a cacheable path and stores the result.

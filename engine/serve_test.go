@@ -215,6 +215,43 @@ func TestRevalidateTag(t *testing.T) {
 	}
 }
 
+// TestExpireDuringRender: a request after a revalidation in expire mode
+// waits for content rendered after it, not for a render already in flight
+// when it came.
+func TestExpireDuringRender(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c counter
+		var site Site
+		site.Page("/p", Page{Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			n := c.inc()
+			time.Sleep(2 * time.Second)
+			fmt.Fprintf(w, "v%d", n)
+			return nil
+		})})
+		e := newEngine(t, &site, Options{})
+		first := make(chan response)
+		go func() { first <- get(e, "/p") }() // renders v1 from 0s to 2s
+		time.Sleep(time.Second)
+		if err := e.RevalidatePath(context.Background(), "/p", PagePath, regen.RevalidateExpire); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+		start := time.Now()
+		if r := get(e, "/p"); r.status != "MISS" || r.body != "v2" {
+			t.Errorf("GET /p after the revalidation = %s %q; want MISS v2 (rendered after it)", r.status, r.body)
+		}
+		if waited := time.Since(start); waited != 3*time.Second-time.Millisecond {
+			t.Errorf("GET /p waited %v; want the render in flight, then its own", waited)
+		}
+		if r := <-first; r.body != "v1" {
+			t.Errorf("first GET /p = %q; want v1", r.body)
+		}
+		if r := get(e, "/p"); r.status != "HIT" || r.body != "v2" {
+			t.Errorf("GET /p at last = %s %q; want HIT v2", r.status, r.body)
+		}
+	})
+}
+
 // TestRevalidatePath refreshes one path, a page route, and every path under a layout.
 func TestRevalidatePath(t *testing.T) {
 	tests := []struct {
