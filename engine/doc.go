@@ -29,9 +29,10 @@ Where the design leaves a question open, the engine decides as follows.
     lowest revalidate its route's segments declare (forever when none do), as
     in Next.js 14. In a force-dynamic route, or one with revalidate 0, such
     fetches are not cached. Options.UncachedFetchDefault makes them uncached
-    everywhere, as in Next.js 15; like Next.js 15's "auto no cache", such a
-    fetch does not make its route dynamic (only no-store and revalidate 0
-    do): a static or ISR page makes it at each render.
+    everywhere but in force-static routes (rule 4), as in Next.js 15; like
+    Next.js 15's "auto no cache", such a fetch does not make its route
+    dynamic (only no-store and revalidate 0 do): a static or ISR page makes
+    it at each render.
   - Each path's entry carries its own interval: the route's declared one,
     lowered by the fetches that path's render made. The reported policy is
     the lowest seen across the route's paths.

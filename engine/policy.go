@@ -164,7 +164,8 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 		}
 		fetchDefault = fetchDefault.Min(s.revalidate)
 	}
-	if mode == regen.ForceDynamic || in.uncachedDefault {
+	// force-static caches fetches by default (rule 4), by the route's revalidate.
+	if mode == regen.ForceDynamic || (in.uncachedDefault && mode != regen.ForceStatic) {
 		fetchDefault = regen.Never
 	}
 	// An uncached fetch: no-store, revalidate 0, or no declaration where

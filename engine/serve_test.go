@@ -449,6 +449,33 @@ func TestUncachedFetchDefault(t *testing.T) {
 	})
 }
 
+// TestForceStaticFetchDefault: in force-static mode, fetches default to
+// cached with the route's revalidate (rules 4 and 1), also where fetches
+// are otherwise uncached by default.
+func TestForceStaticFetchDefault(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOrigin()
+		var site Site
+		site.Page("/p", Page{Revalidate: sec(60), Dynamic: regen.ForceStatic, Render: fetchPage("p", nil, fetchcache.Request{URL: "/api/x"})})
+		e := newEngine(t, &site, Options{Fetcher: o, UncachedFetchDefault: true})
+		for _, want := range []string{"MISS", "HIT"} {
+			if r := get(e, "/p"); r.status != want || r.body != "p n=0 [/api/x@1]" {
+				t.Errorf("GET /p = %s %q; want %s with the first data", r.status, r.body, want)
+			}
+		}
+		o.publish("/api/x")
+		time.Sleep(60 * time.Second)
+		get(e, "/p")
+		synctest.Wait()
+		if r := get(e, "/p"); r.status != "HIT" || r.body != "p n=0 [/api/x@2]" {
+			t.Errorf("GET /p after the regeneration = %s %q; want HIT with the new data (the fetch cached for 60s)", r.status, r.body)
+		}
+		if got := o.callsTo("/api/x"); got != 2 {
+			t.Errorf("origin calls = %d; want 2", got)
+		}
+	})
+}
+
 // TestModes: force-static empties dynamic APIs; error fails naming the API.
 func TestModes(t *testing.T) {
 	readsCookie := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
