@@ -780,7 +780,9 @@ func writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, s
 	}
 	h["X-Cache-Status"] = xCacheStatus[st]
 	h["Cache-Status"] = cacheStatus[st]
-	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
+	// Preconditions apply to 2xx answers only (RFC 9110 13.2.1): a cached
+	// 404 stays a 404.
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 && ent.Status/100 == 2 {
 		if tag := ent.Header["Etag"]; len(tag) > 0 && etagMatch(inm, tag[0]) {
 			delete(h, "Content-Length")
 			delete(h, "Content-Type")

@@ -642,6 +642,23 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
+// TestNotFoundIgnoresIfNoneMatch: a cached 404 answers 404 whatever
+// If-None-Match says (RFC 9110 13.2.1: preconditions apply to 2xx answers).
+func TestNotFoundIgnoresIfNoneMatch(t *testing.T) {
+	var site Site
+	site.Page("/p/[id]", Page{Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		return render.ErrNotFound
+	})})
+	e := newEngine(t, &site, Options{})
+	r := get(e, "/p/x")
+	if r.code != http.StatusNotFound || r.status != "MISS" {
+		t.Fatalf("GET /p/x = %d %s; want 404 MISS", r.code, r.status)
+	}
+	if r := get(e, "/p/x", "If-None-Match", r.header.Get("ETag")); r.code != http.StatusNotFound || r.status != "HIT" {
+		t.Errorf("GET /p/x with its ETag = %d %s; want 404 HIT", r.code, r.status)
+	}
+}
+
 // TestDebugCache logs every cache decision.
 func TestDebugCache(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
