@@ -761,7 +761,10 @@ func cacheControl(kind Kind, rev regen.Revalidate, expire time.Duration) string 
 		return "s-maxage=31536000"
 	case ISR:
 		secs := int64(rev)
-		swr := int64(expire/time.Second) - secs
+		// A render can reveal an interval at or above expire (a fetch's, with
+		// a short Options.Expire): the entry is then dropped at expire, never
+		// served stale.
+		swr := max(int64(expire/time.Second)-secs, 0)
 		return "s-maxage=" + strconv.FormatInt(secs, 10) + ", stale-while-revalidate=" + strconv.FormatInt(swr, 10)
 	}
 	return ccDynamic[0]

@@ -1,6 +1,11 @@
 package engine
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/regen-dev/regen"
+)
 
 func TestCheckPath(t *testing.T) {
 	tests := []struct {
@@ -56,6 +61,25 @@ func TestEtagMatch(t *testing.T) {
 	for _, tt := range tests {
 		if got := etagMatch(tt.inm, tt.etag); got != tt.want {
 			t.Errorf("etagMatch(%q, %q) = %v; want %v", tt.inm, tt.etag, got, tt.want)
+		}
+	}
+}
+
+func TestCacheControl(t *testing.T) {
+	tests := []struct {
+		kind   Kind
+		rev    regen.Revalidate
+		expire time.Duration
+		want   string
+	}{
+		{Static, regen.Forever, DefaultExpire, "s-maxage=31536000"},
+		{ISR, regen.Seconds(60), DefaultExpire, "s-maxage=60, stale-while-revalidate=31535940"},
+		{ISR, regen.Seconds(3600), 10 * time.Minute, "s-maxage=3600, stale-while-revalidate=0"},
+		{Dynamic, regen.Never, DefaultExpire, "private, no-cache, no-store, max-age=0, must-revalidate"},
+	}
+	for _, tt := range tests {
+		if got := cacheControl(tt.kind, tt.rev, tt.expire); got != tt.want {
+			t.Errorf("cacheControl(%v, %v, %v) = %q; want %q", tt.kind, tt.rev, tt.expire, got, tt.want)
 		}
 	}
 }
