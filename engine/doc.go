@@ -46,6 +46,11 @@ Where the design leaves a question open, the engine decides as follows.
     being cached, and its cached paths are expired at once.
   - A page that returns render.ErrNotFound is cached as a 404 under its
     route's policy, as Next.js does for notFound() in ISR pages.
+  - A regeneration whose data refresh fails fails too, rather than baking
+    the last good data into a page dated now: the old page, built from the
+    same data, goes on being served as STALE until a retry succeeds. A first
+    render (a MISS, a prerender) has no page to keep and uses the last good
+    data.
   - A failed regeneration keeps the last good entry, logs, and waits
     Options.RetryBackoff (2s by default) before the next try, doubling with
     each consecutive failure up to MaxRetryBackoff (5 minutes).

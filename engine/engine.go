@@ -444,7 +444,7 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 				return &outcome{entry: ent, status: regen.Hit}, nil
 			}
 		}
-		return e.renderStore(dctx, rt, path, params, now, req)
+		return e.renderStore(dctx, rt, path, params, now, req, false)
 	})
 }
 
@@ -459,10 +459,24 @@ func (e *Engine) expiredSince(ctx context.Context, ent *routecache.Entry, now ti
 }
 
 // renderStore renders a cacheable path and stores the result.
-func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params render.Params, start time.Time, req *http.Request) (*outcome, error) {
+//
+// A regeneration (keepOld: a good entry exists) fails when one of its data
+// refreshes failed: the Data Cache then answered with its last good value,
+// and baking that into a new page dated now would hide the staleness. The
+// old entry, built from the same data, goes on being served as STALE and
+// the regeneration is retried after its back-off. A first render has no page
+// to keep and uses the last good data.
+func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params render.Params, start time.Time, req *http.Request, keepOld bool) (*outcome, error) {
 	res, err := e.render(ctx, rt, path, params, start, req, true)
 	if err != nil {
 		return nil, err
+	}
+	if keepOld {
+		for _, f := range res.Record.Fetches {
+			if f.Status == regen.Stale && !f.Uncached {
+				return nil, fmt.Errorf("engine: route %q: refreshing %s failed; keeping the last good page", rt.pattern, f.URL)
+			}
+		}
 	}
 	before := rt.policy.Load()
 	pol := rt.refine(&res.Record, e.in)
@@ -618,7 +632,7 @@ func (e *Engine) regen(path string) (*outcome, error) {
 			return &outcome{entry: ent, status: regen.Hit}, nil
 		}
 	}
-	out, err := e.renderStore(ctx, rt, path, params, start, nil)
+	out, err := e.renderStore(ctx, rt, path, params, start, nil, true)
 	if err != nil {
 		e.failed(path, err)
 		return nil, err

@@ -74,7 +74,7 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 			var err error
 			if leader {
 				res, err = e.flights.Run(path, c, func() (*outcome, error) {
-					return e.renderStore(gctx, rt, path, params, start, nil)
+					return e.renderStore(gctx, rt, path, params, start, nil, false)
 				})
 			} else {
 				res, err = c.Wait(gctx)

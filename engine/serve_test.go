@@ -730,3 +730,38 @@ func TestEviction(t *testing.T) {
 		t.Errorf("GET /p/d = %s; want HIT (recently used)", r.status)
 	}
 }
+
+// TestRegenerationKeepsPageWhenDataRefreshFails: a regeneration whose data
+// refresh fails does not bake the stale data into a page dated now; the old
+// page stays STALE, and the next try after the back-off picks up the data.
+func TestRegenerationKeepsPageWhenDataRefreshFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOrigin()
+		var c counter
+		var site Site
+		site.Page("/p", Page{Revalidate: sec(60), Render: fetchPage("p", &c, fetchcache.Request{URL: "/api/x", Revalidate: sec(60)})})
+		var logs logBuffer
+		e := newEngine(t, &site, Options{Fetcher: o, Logger: logs.logger()})
+		get(e, "/p")
+		o.publish("/api/x")
+		o.setFail("/api/x", true)
+		time.Sleep(60 * time.Second)
+		if r := get(e, "/p"); r.status != "STALE" || r.body != "p n=1 [/api/x@1]" {
+			t.Fatalf("GET after the interval = %s %q; want STALE with the old page", r.status, r.body)
+		}
+		synctest.Wait()
+		if r := get(e, "/p"); r.status != "STALE" || r.body != "p n=1 [/api/x@1]" {
+			t.Errorf("GET after a failed data refresh = %s %q; want the old page, still STALE", r.status, r.body)
+		}
+		if !strings.Contains(logs.String(), "refreshing /api/x failed; keeping the last good page") {
+			t.Errorf("log = %s; want the failed refresh", logs.String())
+		}
+		o.setFail("/api/x", false)
+		time.Sleep(2 * time.Second) // the back-off
+		get(e, "/p")
+		synctest.Wait()
+		if r := get(e, "/p"); r.status != "HIT" || r.body != "p n=3 [/api/x@2]" {
+			t.Errorf("GET after the origin is back = %s %q; want HIT with the new data", r.status, r.body)
+		}
+	})
+}
