@@ -167,6 +167,36 @@ func TestShapeSSGBuildTime(t *testing.T) {
 	}
 }
 
+// TestExpireDuringRegeneration runs on-demand revalidation in expire mode
+// with changes often enough that a path is expired while its time-based
+// regeneration is in flight: the next request waits for that regeneration
+// (a MISS), and the simulation goes on.
+func TestExpireDuringRegeneration(t *testing.T) {
+	w := tiny(t)
+	w.Traffic.RPS = 1000
+	w.Traffic.Duration = Duration(time.Minute)
+	w.Changes.PerHour = 36000
+	w.Strategies = []string{"isr:1s+on-demand:expire"}
+	done := make(chan error, 1)
+	var rep *Report
+	go func() {
+		var err error
+		rep, err = Run(context.Background(), w, Options{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // a watchdog: the run takes a second
+		t.Fatal("Run did not return: a request waits for a regeneration the simulation never runs")
+	}
+	if r := rep.Strategies[0]; r.FreshShare != 1 || r.Errors > 0 {
+		t.Errorf("%s fresh share = %v, errors = %d; want 1 and none", r.Name, r.FreshShare, r.Errors)
+	}
+}
+
 func TestDeterministic(t *testing.T) {
 	w := tiny(t)
 	w.Traffic.Duration = Duration(20 * time.Minute)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/engine"
+	"github.com/regen-dev/regen/routecache"
 	"github.com/regen-dev/regen/sitespec"
 )
 
@@ -29,7 +30,7 @@ type event struct {
 	at   time.Duration
 	seq  uint64 // ties broken in scheduling order: deterministic
 	kind eventKind
-	f    func()         // evJob: the engine's background function
+	f    func()         // evJob: the engine's background function; nil once run early
 	eng  *engine.Engine // evSwap: the new build
 	dur  time.Duration  // evSwap: how long the build took
 }
@@ -79,6 +80,8 @@ type sim struct {
 	published [][]time.Duration // per URL: when version k+2 was published, at index k
 	views     []view            // per path: the last page body seen and its versions
 	busy      []time.Duration   // per path: a MISS render in flight until then
+	regenAt   []time.Duration   // per path: a regeneration in flight until then
+	regenSeq  []uint64          // per path: the event of that regeneration
 
 	building bool // an SSG build is running
 	dirty    bool // a change arrived since the running build started
@@ -116,6 +119,8 @@ func newSim(w *Workload, cat *catalog, st Strategy, onTop func(time.Duration)) (
 		published: make([][]time.Duration, len(cat.urls)),
 		views:     make([]view, len(cat.paths)),
 		busy:      make([]time.Duration, len(cat.paths)),
+		regenAt:   make([]time.Duration, len(cat.paths)),
+		regenSeq:  make([]uint64, len(cat.paths)),
 		workers:   make([]time.Duration, w.Capacity.Workers),
 		rec:       newRecorder(st.Name()),
 	}
@@ -284,6 +289,9 @@ func expDuration(r *rand.Rand, rate float64) time.Duration {
 func (s *sim) request(t time.Duration) {
 	s.setNow(t)
 	i := s.popular.sample(s.pick)
+	if s.regenAt[i] > t && s.wouldMiss(i) {
+		s.joinRegen(i)
+	}
 	var c cost
 	s.sink = &c
 	s.rw.reset()
@@ -328,7 +336,7 @@ func (s *sim) drain(path int) {
 		if path >= 0 {
 			wait, cpu := s.cat.regenCost(path)
 			_, finish := s.work(s.now+wait, cpu)
-			s.push(event{at: finish, kind: evJob, f: f})
+			s.regenAt[path], s.regenSeq[path] = finish, s.push(event{at: finish, kind: evJob, f: f})
 		} else {
 			s.push(event{at: s.now + s.cat.latency, kind: evJob, f: f})
 		}
@@ -367,12 +375,9 @@ func (s *sim) runEvent(ctx context.Context, ev event) error {
 	s.setNow(ev.at)
 	switch ev.kind {
 	case evJob:
-		var c cost
-		s.sink = &c
-		ev.f()
-		s.sink = &s.idle
-		s.cpuTotal += c.cpu
-		s.drain(-1)
+		if ev.f != nil {
+			s.runJob(ev.f)
+		}
 	case evSwap:
 		old := s.eng
 		s.renders += old.Renders()
@@ -388,6 +393,41 @@ func (s *sim) runEvent(ctx context.Context, ev event) error {
 		}
 	}
 	return nil
+}
+
+// runJob runs background work at the current time.
+func (s *sim) runJob(f func()) {
+	var c cost
+	s.sink = &c
+	f()
+	s.sink = &s.idle
+	s.cpuTotal += c.cpu
+	s.drain(-1)
+}
+
+// wouldMiss reports whether the engine has no entry to serve for path i
+// now (it was expired on demand, or evicted).
+func (s *sim) wouldMiss(i int) bool {
+	ent, _, _ := routecache.New(s.eng.Store()).Get(context.Background(), s.cat.paths[i], s.nowT)
+	return ent == nil
+}
+
+// joinRegen serves the case of a request that finds no entry for path i
+// while its regeneration is in flight: the engine makes it wait for that
+// regeneration, which on virtual time runs only at its end, after this
+// step. The regeneration runs now instead, and the request, like every
+// request for the path until then, waits for its end (busy) and counts as
+// a MISS.
+func (s *sim) joinRegen(i int) {
+	for k := range s.events {
+		if ev := &s.events[k]; ev.seq == s.regenSeq[i] && ev.f != nil {
+			f := ev.f
+			ev.f = nil
+			s.busy[i] = max(s.busy[i], s.regenAt[i])
+			s.runJob(f)
+			return
+		}
+	}
 }
 
 // publish makes one content change at t: a new version of one URL at the
@@ -486,7 +526,8 @@ func (s *sim) staleness(i int, st regen.Status) (time.Duration, bool) {
 	return stale, fresh
 }
 
-func (s *sim) push(ev event) {
+// push queues ev and returns its seq.
+func (s *sim) push(ev event) uint64 {
 	s.seq++
 	ev.seq = s.seq
 	s.events = append(s.events, ev)
@@ -500,6 +541,7 @@ func (s *sim) push(ev event) {
 		h[i], h[p] = h[p], h[i]
 		i = p
 	}
+	return ev.seq
 }
 
 func (s *sim) pop() event {
