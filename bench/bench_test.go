@@ -423,7 +423,7 @@ func TestCommand(t *testing.T) {
 		{"argument", []string{"extra"}, 2, ""},
 		{"bad strategy", []string{"--strategies", "csr"}, 2, ""},
 		{"bad workers", []string{"--workers", "0"}, 2, ""},
-		{"missing workload", []string{"--workload", filepath.Join(dir, "none.yaml")}, 1, ""},
+		{"missing workload", []string{"--workload", filepath.Join(dir, "none.yaml")}, 2, ""},
 		{"table", []string{"--workload", "testdata/tiny.yaml", "--duration", "10m", "--strategies", "ssg,isr:30s", "--quiet"}, 0, "ISR(30s)"},
 		{"json", []string{"--workload", "testdata/tiny.yaml", "--duration", "10m", "--strategies", "ssr", "--json", "--quiet"}, 0, `"strategies"`},
 		{"plot", []string{"--workload", "testdata/tiny.yaml", "--duration", "10m", "--strategies", "ssg,ssr", "--plot", dir, "--quiet"}, 0, "SSR"},
@@ -444,6 +444,61 @@ func TestCommand(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("--plot wrote no %s: %v", f, err)
 		}
+	}
+}
+
+// TestCommandSpec checks that regen bench takes a site spec as its last
+// argument, as regen routes, build and serve do, and that a bad spec or bad
+// usage is exit status 2 with every line of the error on stderr starting
+// with "regen bench: ".
+func TestCommandSpec(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	badSpec := write("bad.yaml", "segments:\n  /:\n    page:\n      revalidate: -5\n  /x:\n    page:\n      dynamic: nope\n")
+	conflict := write("conflict.yaml", "segments:\n  /[a]:\n    page: {}\n  /[b]:\n    page: {}\n")
+	spec := filepath.Join("testdata", "tiny-site.yaml")
+	quick := []string{"--duration", "1m", "--strategies", "isr:30s", "--quiet"}
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		out    string // a substring of stdout
+		errOut string // a substring of stderr
+	}{
+		{"spec as argument", append(quick, spec), 0, "tiny (testdata/tiny-site.yaml)", ""},
+		{"bad spec as argument", append(quick, badSpec), 2, "", "page.revalidate: -5 is negative"},
+		{"bad spec with --site", append(quick, "--site", badSpec), 2, "", `page.dynamic: unknown dynamic mode "nope"`},
+		{"missing spec", append(quick, filepath.Join(dir, "none.yaml")), 2, "", "none.yaml"},
+		{"conflicting routes", append(quick, conflict), 2, "", `conflicts with route "/[a]"`},
+		{"two specs", append(quick, spec, spec), 2, "", "at most one SPEC"},
+		{"spec twice", append(quick, "--site", spec, spec), 2, "", "--site"},
+		{"bad flag", []string{"--nope"}, 2, "", "flag provided but not defined: -nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Command(context.Background(), tt.args, &stdout, &stderr)
+			if code != tt.code {
+				t.Fatalf("Command(%q) = %d; want %d\nstderr: %s", tt.args, code, tt.code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.out) {
+				t.Errorf("Command(%q) printed %q; want it to contain %q", tt.args, stdout.String(), tt.out)
+			}
+			if !strings.Contains(stderr.String(), tt.errOut) {
+				t.Errorf("Command(%q) stderr = %q; want it to contain %q", tt.args, stderr.String(), tt.errOut)
+			}
+			for _, line := range strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n") {
+				if line != "" && !strings.HasPrefix(line, "regen bench: ") {
+					t.Errorf("Command(%q) stderr line %q; want each line to start with \"regen bench: \"", tt.args, line)
+				}
+			}
+		})
 	}
 }
 

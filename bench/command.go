@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regen-dev/regen/engine"
 	"github.com/regen-dev/regen/sitespec"
 )
 
-const usage = `usage: regen bench [flags]
+const usage = `usage: regen bench [flags] [SPEC]
 
 Compares rendering strategies (SSG, SSR, SSR with the Data Cache, ISR at
 one or more intervals, ISR with on-demand revalidation) on one site and one
@@ -23,7 +24,7 @@ or live behind an HTTP server on 127.0.0.1 (--live).
 The built-in workload is the demo shop (examples/shop/site.yaml), a simulated
 day of 10 requests per second with Zipf popularity 1.1, 12 content changes an
 hour and 2 render workers. Describe your own with --workload FILE (YAML) or
---site FILE and the flags below; flags override the file.
+a site spec (SPEC, or --site FILE) and the flags below; flags override the file.
 
 flags:
 `
@@ -34,7 +35,7 @@ flags:
 // usage, 1 for failure.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("regen bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are reported below, in one line
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -61,14 +62,22 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
 			return 0
 		}
+		fmt.Fprintf(stderr, "regen bench: %v (run regen help bench)\n", err)
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "regen bench: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
+	switch {
+	case fs.NArg() > 1:
+		fmt.Fprintf(stderr, "regen bench: want at most one SPEC, got %d arguments: %s (run regen help bench)\n", fs.NArg(), strings.Join(fs.Args(), " "))
 		return 2
+	case fs.NArg() == 1 && *siteFile != "":
+		fmt.Fprintf(stderr, "regen bench: the site spec is given twice, as --site %s and as %s (give one)\n", *siteFile, fs.Arg(0))
+		return 2
+	case fs.NArg() == 1:
+		*siteFile = fs.Arg(0)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -78,17 +87,17 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "regen bench:", err)
 		return 1
 	}
+	// A workload or spec that cannot be read is bad usage, as for regen
+	// routes.
 	if *workloadFile != "" {
 		if w, err = LoadWorkload(*workloadFile); err != nil {
-			fmt.Fprintln(stderr, "regen bench:", err)
-			return 1
+			return fail(stderr, "", err, 2)
 		}
 	}
 	if *siteFile != "" {
 		spec, err := sitespec.Load(*siteFile)
 		if err != nil {
-			fmt.Fprintln(stderr, "regen bench:", err)
-			return 1
+			return fail(stderr, "", err, 2)
 		}
 		w.Site, w.SiteFile = spec, *siteFile
 	}
@@ -154,8 +163,11 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		w.Seed = *seed
 	}
 	if err := w.fill(); err != nil {
-		fmt.Fprintln(stderr, "regen bench:", err)
-		return 2
+		return fail(stderr, "", err, 2)
+	}
+	// The route tree as a whole is the spec's too: engine.New checks it.
+	if err := checkSite(w.Site); err != nil {
+		return fail(stderr, w.SiteFile+": ", err, 2)
 	}
 
 	opts := Options{Live: *live, Sweep: *plotDir != "" && !*live, Parallel: *parallel}
@@ -177,8 +189,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rep, err := Run(ctx, w, opts)
 	prog.finish()
 	if err != nil {
-		fmt.Fprintln(stderr, "regen bench:", err)
-		return 1
+		return fail(stderr, "", err, 1)
 	}
 	if *jsonOut {
 		err = rep.WriteJSON(stdout)
@@ -203,6 +214,26 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regen bench: done in %s\n", time.Since(start).Round(100*time.Millisecond))
 	}
 	return 0
+}
+
+// checkSite reports the problems engine.New finds in the route tree of
+// spec.
+func checkSite(spec *sitespec.Spec) error {
+	e, err := engine.New(spec.Build(sitespec.Options{Sleep: noSleep}).Site, engine.Options{Logger: quiet})
+	if err != nil {
+		return err
+	}
+	return e.Close()
+}
+
+// fail prints err on stderr, one line per problem (a spec's problems are
+// joined), each starting with "regen bench: " and prefix, and returns
+// status.
+func fail(stderr io.Writer, prefix string, err error, status int) int {
+	for line := range strings.SplitSeq(strings.TrimRight(err.Error(), "\n"), "\n") {
+		fmt.Fprintf(stderr, "regen bench: %s%s\n", prefix, line)
+	}
+	return status
 }
 
 func splitList(s string) []string {

@@ -5,7 +5,7 @@
 //	regen build [--out DIR] [SPEC]                    prerender every static and ISR page into DIR (.regen)
 //	regen serve [--addr ADDR] [--dir DIR] [SPEC]      serve the site; with --dir, the pages regen build wrote
 //	regen serve --redis URL [SPEC]                    serve the site, sharing pages with other instances
-//	regen bench [flags]                               compare SSG, SSR and ISR on one site and traffic pattern
+//	regen bench [flags] [SPEC]                        compare SSG, SSR and ISR on one site and traffic pattern
 //
 // SPEC is a site spec in YAML or JSON (see the sitespec package). Without
 // one, each command uses the built-in demo site, a small shop
@@ -67,7 +67,7 @@ func commands() []command {
 			buildHelp, runBuild},
 		{"serve", "serve [--addr ADDR] [--dir DIR | --redis URL] [--debug] [SPEC]", "serve the site over HTTP",
 			serveHelp, runServe},
-		{"bench", "bench [flags]", "compare SSG, SSR and ISR on one site and traffic pattern",
+		{"bench", "bench [flags] [SPEC]", "compare SSG, SSR and ISR on one site and traffic pattern",
 			"", bench.Command},
 	}
 }
