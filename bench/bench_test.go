@@ -197,6 +197,33 @@ func TestExpireDuringRegeneration(t *testing.T) {
 	}
 }
 
+// TestDataRefreshDuringRegeneration requests a per-user page of the demo
+// shop, whose renders refresh stale data in the background, and a page
+// that shares that data and is regenerated on demand: a regeneration that
+// needs the data while its refresh is queued does not wait for it forever.
+func TestDataRefreshDuringRegeneration(t *testing.T) {
+	w, err := DefaultWorkload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Traffic = Traffic{RPS: 300, Duration: Duration(2 * time.Minute), Paths: []string{"/dashboard", "/"}}
+	w.Changes = Changes{PerHour: 36000, Tags: []string{"nav"}}
+	w.Strategies = []string{"declared+on-demand"}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), w, Options{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // a watchdog: the run takes a second
+		t.Fatal("Run did not return: a render waits for a data refresh the simulation never runs")
+	}
+}
+
 func TestDeterministic(t *testing.T) {
 	w := tiny(t)
 	w.Traffic.Duration = Duration(20 * time.Minute)

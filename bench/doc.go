@@ -76,7 +76,9 @@
 // route's fetches + its cost on a worker (an upper bound: fresh data is not
 // fetched again), with the clock set to that time, so it becomes visible
 // only once done; meanwhile the engine keeps its flight open and serves
-// STALE. A Data Cache refresh runs after the origin's latency. A render
+// STALE. A Data Cache refresh runs right after the step that started it
+// (an origin latency early: a regeneration that needs the same data would
+// wait for it, which one goroutine cannot). A render
 // runs at its request's arrival time and reads the origin's content then;
 // only its time to first byte includes the queueing.
 //

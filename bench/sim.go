@@ -329,7 +329,9 @@ func (s *sim) request(t time.Duration) {
 // drain places the work the engine scheduled during the step. When path >=
 // 0 the step served path STALE and the work is its regeneration: it becomes
 // visible after its estimated cost on a worker. Otherwise it is a data
-// refresh, visible after the origin's latency.
+// refresh: it runs right after the step, before any other, since a render
+// that needs the same data joins its flight and would wait for it forever
+// on this one goroutine (it shows an origin latency early).
 func (s *sim) drain(path int) {
 	for k, f := range s.pending {
 		s.pending[k] = nil
@@ -338,7 +340,7 @@ func (s *sim) drain(path int) {
 			_, finish := s.work(s.now+wait, cpu)
 			s.regenAt[path], s.regenSeq[path] = finish, s.push(event{at: finish, kind: evJob, f: f})
 		} else {
-			s.push(event{at: s.now + s.cat.latency, kind: evJob, f: f})
+			s.push(event{at: s.now, kind: evJob, f: f})
 		}
 	}
 	s.pending = s.pending[:0]
