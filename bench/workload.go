@@ -148,7 +148,7 @@ var DefaultSweep = []time.Duration{
 }
 
 // DefaultWorkload returns the built-in workload: the demo shop, a simulated
-// day of 50 requests per second with Zipf popularity 1.1, 12 content changes
+// day of 10 requests per second with Zipf popularity 1.1, 12 content changes
 // an hour, 2 render workers.
 func DefaultWorkload() (*Workload, error) {
 	w := &Workload{Traffic: Traffic{Zipf: DefaultZipf}, Changes: Changes{PerHour: DefaultChanges}}
