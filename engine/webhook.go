@@ -55,7 +55,7 @@ func NewRevalidateHandler(e *Engine, opts RevalidateHandlerOptions) http.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(code int, reason string) {
 			log.Warn("regen: revalidate refused", "status", code, "reason", reason, "remote", r.RemoteAddr)
-			writeJSON(w, code, map[string]any{"revalidated": false, "error": reason})
+			writeJSON(w, code, revalidateAnswer{Error: reason})
 		}
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -86,20 +86,20 @@ func NewRevalidateHandler(e *Engine, opts RevalidateHandlerOptions) http.Handler
 		for _, t := range req.Tags {
 			if err := e.RevalidateTag(ctx, t, mode); err != nil {
 				log.Error("regen: revalidate failed", "tag", t, "error", err)
-				writeJSON(w, http.StatusInternalServerError, map[string]any{"revalidated": false, "error": err.Error()})
+				writeJSON(w, http.StatusInternalServerError, revalidateAnswer{Error: err.Error()})
 				return
 			}
 		}
 		for _, p := range req.Paths {
 			if err := e.RevalidatePath(ctx, p, kind, mode); err != nil {
 				log.Error("regen: revalidate failed", "path", p, "error", err)
-				writeJSON(w, http.StatusInternalServerError, map[string]any{"revalidated": false, "error": err.Error()})
+				writeJSON(w, http.StatusInternalServerError, revalidateAnswer{Error: err.Error()})
 				return
 			}
 		}
 		now := e.now()
 		log.Info("regen: revalidated", "tags", req.Tags, "paths", req.Paths, "mode", mode.String(), "remote", r.RemoteAddr)
-		writeJSON(w, http.StatusOK, map[string]any{"revalidated": true, "now": now.UnixMilli()})
+		writeJSON(w, http.StatusOK, revalidateAnswer{Revalidated: true, Now: now.UnixMilli()})
 	})
 }
 
@@ -141,6 +141,14 @@ func ParseRevalidateRequest(body []byte) (RevalidateRequest, regen.RevalidateMod
 		}
 	}
 	return req, mode, kind, nil
+}
+
+// revalidateAnswer is the endpoint's answer, keys in DESIGN.md's order:
+// {"revalidated": true, "now": <unix ms>}, or {"revalidated": false, "error": "..."}.
+type revalidateAnswer struct {
+	Revalidated bool   `json:"revalidated"`
+	Now         int64  `json:"now,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -96,6 +97,9 @@ func TestRevalidateHandler(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(body), &ok); code != 200 || err != nil || !ok.Revalidated || ok.Now == 0 {
 		t.Fatalf("good request = %d %s; want 200 {revalidated: true, now}", code, body)
+	}
+	if want := fmt.Sprintf(`{"revalidated":true,"now":%d}`+"\n", ok.Now); body != want {
+		t.Errorf("good request body = %q; want %q", body, want)
 	}
 	if s := status("/a"); s != "MISS" {
 		t.Errorf("after expire GET /a = %s; want MISS", s)
