@@ -89,10 +89,8 @@ type Store struct {
 	tagsGen  uint64              // incremented by each change of tags
 	dirty    map[string]struct{} // directories to sync on Flush (Batch)
 
-	manifestMu   sync.Mutex // serializes manifest writes; protects manifestDone
-	manifestDone uint64     // the pagesGen the manifest on disk reflects
-	tagsMu       sync.Mutex // serializes tags.json writes; protects tagsDone
-	tagsDone     uint64     // the tagsGen tags.json reflects
+	manifestRewrite rewrite // manifest.json, reflecting a pagesGen
+	tagsRewrite     rewrite // tags.json, reflecting a tagsGen
 }
 
 var _ store.Store = (*Store)(nil)
@@ -706,70 +704,64 @@ func (s *Store) TagState(ctx context.Context, tags []string, since time.Time) (s
 	return s.mem.TagState(ctx, tags, since)
 }
 
-// commitManifest rewrites manifest.json unless a rewrite that started
-// after the caller's change has already written it: concurrent callers
-// share one rewrite.
-func (s *Store) commitManifest() error {
+// rewrite is a JSON file written as a whole on each change.
+type rewrite struct {
+	mu   sync.Mutex // serializes the file's writes; protects done
+	done uint64     // the generation the file on disk reflects
+}
+
+// commit rewrites the file name of f unless a rewrite that started after
+// the caller's change has already written it: concurrent callers share one
+// rewrite. gen is the generation counter of the content (read under s.mu);
+// snapshot copies the content, under s.mu.
+func (s *Store) commit(f *rewrite, name string, gen *uint64, snapshot func() any) error {
 	s.mu.RLock()
-	want := s.pagesGen
+	want := *gen
 	s.mu.RUnlock()
-	s.manifestMu.Lock()
-	defer s.manifestMu.Unlock()
-	if s.manifestDone >= want {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done >= want {
 		return nil
 	}
 	s.mu.RLock()
-	gen := s.pagesGen
-	pages := make(map[string]*page, len(s.pages))
-	for k, p := range s.pages {
-		pages[k] = p
-	}
+	have := *gen
+	v := snapshot()
 	s.mu.RUnlock()
-	b, err := json.MarshalIndent(manifest{Version: Version, GeneratedAt: s.now().Round(0).UTC(), Pages: pages}, "", "  ")
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	changed, err := writeFile(s.dir, "manifest.json", s.beforeRename, b, []byte{'\n'})
+	changed, err := writeFile(s.dir, name, s.beforeRename, b, []byte{'\n'})
 	if err != nil {
 		return err
 	}
 	if err := s.syncNow(changed); err != nil {
 		return err
 	}
-	s.manifestDone = gen
+	f.done = have
 	return nil
 }
 
-// commitTags rewrites tags.json, as commitManifest does the manifest.
+// commitManifest rewrites manifest.json, as commit does.
+func (s *Store) commitManifest() error {
+	return s.commit(&s.manifestRewrite, "manifest.json", &s.pagesGen, func() any {
+		pages := make(map[string]*page, len(s.pages))
+		for k, p := range s.pages {
+			pages[k] = p
+		}
+		return manifest{Version: Version, GeneratedAt: s.now().Round(0).UTC(), Pages: pages}
+	})
+}
+
+// commitTags rewrites tags.json, as commit does.
 func (s *Store) commitTags() error {
-	s.mu.RLock()
-	want := s.tagsGen
-	s.mu.RUnlock()
-	s.tagsMu.Lock()
-	defer s.tagsMu.Unlock()
-	if s.tagsDone >= want {
-		return nil
-	}
-	s.mu.RLock()
-	gen := s.tagsGen
-	tags := make(map[string]tagTimes, len(s.tags))
-	for k, t := range s.tags {
-		tags[k] = t
-	}
-	s.mu.RUnlock()
-	b, err := json.MarshalIndent(tagsFile{Version: Version, Tags: tags}, "", "  ")
-	if err != nil {
-		return err
-	}
-	changed, err := writeFile(s.dir, "tags.json", s.beforeRename, b, []byte{'\n'})
-	if err != nil {
-		return err
-	}
-	if err := s.syncNow(changed); err != nil {
-		return err
-	}
-	s.tagsDone = gen
-	return nil
+	return s.commit(&s.tagsRewrite, "tags.json", &s.tagsGen, func() any {
+		tags := make(map[string]tagTimes, len(s.tags))
+		for k, t := range s.tags {
+			tags[k] = t
+		}
+		return tagsFile{Version: Version, Tags: tags}
+	})
 }
 
 func (s *Store) syncNow(dirs []string) error {
