@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -562,5 +563,44 @@ func BenchmarkSimulate(b *testing.B) {
 			}
 			b.ReportMetric(float64(requests)/time.Since(start).Seconds(), "sim-req/s")
 		})
+	}
+}
+
+// TestChangeTargets: content changes can be restricted to tags, to pages,
+// or both (either selects a URL).
+func TestChangeTargets(t *testing.T) {
+	tests := []struct {
+		name  string
+		tags  []string
+		pages []string
+		want  []string
+	}{
+		{"everything", nil, nil, []string{"/api/home", "/api/items/a", "/api/items/b", "/api/items/c", "/api/items/d"}},
+		{"a tag", []string{"item-b"}, nil, []string{"/api/items/b"}},
+		{"a page", nil, []string{"/items/c"}, []string{"/api/items/c"}},
+		{"a tag or a page", []string{"home"}, []string{"/items/a"}, []string{"/api/home", "/api/items/a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tiny(t)
+			w.Changes.Tags, w.Changes.Pages = tt.tags, tt.pages
+			cat, err := discover(context.Background(), w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, u := range cat.targets {
+				got = append(got, cat.urls[u])
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("change targets (-want +got):\n%s", diff)
+			}
+		})
+	}
+	w := tiny(t)
+	w.Changes.Pages = []string{"/nope"}
+	if _, err := discover(context.Background(), w); err == nil || !strings.Contains(err.Error(), `"/nope" is not a requested path`) {
+		t.Errorf("discover with an unknown page = %v; want an error naming it", err)
 	}
 }

@@ -154,13 +154,22 @@ func discover(ctx context.Context, w *Workload) (*catalog, error) {
 		}
 		c.pageURLs = append(c.pageURLs, urls)
 	}
+	var pages []int32 // indexes in c.paths of the changes' pages
+	for _, p := range w.Changes.Pages {
+		i := slices.Index(c.paths, p)
+		if i < 0 {
+			return nil, fmt.Errorf("bench: changes.pages: %q is not a requested path (list it in traffic.paths)", p)
+		}
+		pages = append(pages, int32(i))
+	}
+	all := len(w.Changes.Tags) == 0 && len(pages) == 0
 	for u := range c.urls {
-		if len(w.Changes.Tags) == 0 || hasAny(c.urlTags[u], w.Changes.Tags) {
+		if all || hasAny(c.urlTags[u], w.Changes.Tags) || slices.ContainsFunc(c.urlPaths[u], func(i int32) bool { return slices.Contains(pages, i) }) {
 			c.targets = append(c.targets, int32(u))
 		}
 	}
 	if w.Changes.PerHour > 0 && len(c.targets) == 0 {
-		return nil, fmt.Errorf("bench: changes.tags %q: no URL the site fetches carries one", w.Changes.Tags)
+		return nil, fmt.Errorf("bench: changes.tags %q, changes.pages %q: no URL the site fetches is selected", w.Changes.Tags, w.Changes.Pages)
 	}
 	return c, nil
 }

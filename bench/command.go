@@ -48,6 +48,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		zipf         = fs.Float64("zipf", DefaultZipf, "Zipf popularity skew over the paths (0: uniform)")
 		changes      = fs.Float64("changes", DefaultChanges, "content changes per hour (0: none)")
 		changeTags   = fs.String("change-tags", "", "comma-separated `tags`: only data fetched with one of them changes")
+		changePages  = fs.String("change-pages", "", "comma-separated `paths`: only data one of these pages fetches changes (with --change-tags: either)")
 		workers      = fs.Int("workers", DefaultWorkers, "render workers: renders computing at once")
 		buildWorkers = fs.Int("build-workers", 0, "parallelism of an SSG build (default: workers)")
 		hit          = fs.Duration("hit", DefaultHit, "time to first byte of a cached response, when simulating")
@@ -127,6 +128,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if set["change-tags"] {
 		w.Changes.Tags = splitList(*changeTags)
+	}
+	if set["change-pages"] {
+		w.Changes.Pages = splitList(*changePages)
 	}
 	if set["workers"] {
 		if *workers < 1 {

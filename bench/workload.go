@@ -65,8 +65,11 @@ type Changes struct {
 	// PerHour is the mean number of changes per hour; 0: none.
 	PerHour float64 `yaml:"per_hour"`
 	// Tags restricts changes to URLs fetched with one of these tags
-	// ("products"). If empty, any URL the site fetches may change.
-	Tags []string `yaml:"tags"`
+	// ("products"). Pages restricts them to URLs that one of these requested
+	// paths fetches ("/products/sneakers"). With both, a URL either selects
+	// may change; with neither, any URL the site fetches may change.
+	Tags  []string `yaml:"tags"`
+	Pages []string `yaml:"pages"`
 }
 
 // Capacity is the server's: how many renders run at once, and what a
@@ -229,6 +232,11 @@ func (w *Workload) validate() error {
 	}
 	if err := regen.ValidateTags(w.Changes.Tags); err != nil && len(w.Changes.Tags) > 0 {
 		bad("changes.tags: %v", err)
+	}
+	for _, p := range w.Changes.Pages {
+		if !strings.HasPrefix(p, "/") {
+			bad("changes.pages: %q (a path starts with /)", p)
+		}
 	}
 	if w.Capacity.Workers < 1 || w.Capacity.Workers > 1<<16 {
 		bad("capacity.workers %d (must be between 1 and 65536)", w.Capacity.Workers)
