@@ -438,10 +438,12 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 			}
 		} else {
 			defer unlock()
-			// Another instance may have stored the path just before we
-			// took the lock.
-			if ent, st, _ := e.routes.Get(dctx, path, now); shared && ent != nil && st == regen.Hit {
-				return &outcome{entry: ent, status: regen.Hit}, nil
+			if shared {
+				// Another instance may have stored the path just before we
+				// took the lock.
+				if ent, st, _ := e.routes.Get(dctx, path, now); ent != nil && st == regen.Hit {
+					return &outcome{entry: ent, status: regen.Hit}, nil
+				}
 			}
 		}
 		return e.renderStore(dctx, rt, path, params, now, req, false)
