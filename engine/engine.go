@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -295,22 +294,8 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, r, http.StatusMethodNotAllowed)
 		return
 	}
-	path := r.URL.Path
-	switch checkPath(path) {
-	case pathBad:
-		e.writeError(w, r, http.StatusBadRequest)
-		return
-	case pathNotFound:
-		e.serveNotFound(w, r)
-		return
-	case pathTrailingSlash:
-		target := trimTrailingSlash(path)
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
-		}
-		w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
-		w.Header()["Cache-Status"] = cacheStatus[regen.Bypass]
-		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+	path, ok := e.acceptPath(w, r)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
@@ -529,24 +514,15 @@ func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Resul
 	// The path's own interval: the route's declarations and this render's
 	// fetches (another path of the route may fetch with a lower one).
 	rev := rt.base
-	tags := make([]string, 0, 8)
 	for _, f := range res.Record.Fetches {
 		if !f.Uncached && f.Declared.Declared() && pol.Mode != regen.ForceDynamic {
 			rev = rev.Min(f.Declared)
 		}
-		for _, t := range f.Tags {
-			if !slices.Contains(tags, t) {
-				tags = append(tags, t)
-			}
-		}
 	}
-	// The limits apply to the tags fetches declare, not to the implicit
-	// ones, which any path up to MaxPathLen must be able to carry.
-	if err := regen.ValidateTags(tags); err != nil {
-		return nil, fmt.Errorf("engine: route %q: %w", rt.pattern, err)
+	tags, err := e.entryTags(rt, path, res)
+	if err != nil {
+		return nil, err
 	}
-	tags = append(tags, rt.tags...)
-	tags = append(tags, routecache.TagPrefix+path)
 	kind := Static
 	var expire time.Duration
 	if _, finite := rev.Interval(); finite {

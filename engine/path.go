@@ -1,9 +1,38 @@
 package engine
 
-import "strings"
+import (
+	"net/http"
+	"strings"
+
+	"github.com/regen-dev/regen"
+)
 
 // MaxPathLen bounds request paths; longer ones are refused with 400.
 const MaxPathLen = 2048
+
+// acceptPath checks r's path before any lookup and answers the requests it
+// refuses (400, 404) or redirects (308). ok is false when it has answered.
+func (e *Engine) acceptPath(w http.ResponseWriter, r *http.Request) (path string, ok bool) {
+	path = r.URL.Path
+	switch checkPath(path) {
+	case pathBad:
+		e.writeError(w, r, http.StatusBadRequest)
+		return "", false
+	case pathNotFound:
+		e.serveNotFound(w, r)
+		return "", false
+	case pathTrailingSlash:
+		target := trimTrailingSlash(path)
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
+		w.Header()["Cache-Status"] = cacheStatus[regen.Bypass]
+		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+		return "", false
+	}
+	return path, true
+}
 
 type pathCheck uint8
 
