@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/engine"
+	"github.com/regen-dev/regen/store"
 )
 
 const serveHelp = `Serve serves the site over HTTP: cached pages at once (X-Cache-Status: HIT),
@@ -52,6 +53,7 @@ type serveOptions struct {
 	addr, dir          string
 	redis, redisPrefix string
 	debug              bool
+	maxBytes           byteSize
 }
 
 func serveFlags() (*flag.FlagSet, *serveOptions) {
@@ -61,6 +63,8 @@ func serveFlags() (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.dir, "dir", "", "keep pages in `directory` (the output of regen build); if empty, in memory")
 	fs.StringVar(&o.redis, "redis", "", "share pages with other instances through Redis at `url` (redis://host:port/db)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "regen", "start every Redis key with `prefix`, so that sites can share one Redis")
+	o.maxBytes = byteSize(store.DefaultMaxBytes)
+	fs.Var(&o.maxBytes, "max-bytes", "bound the pages and data kept in memory to `size` (64MiB, 1GiB); with --dir or --redis, the memory tier in front")
 	fs.BoolVar(&o.debug, "debug", false, "log every cache decision (as REGEN_DEBUG_CACHE=1)")
 	return fs, &o
 }
@@ -79,17 +83,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return printError(stderr, "regen serve", err, exitUsage)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	opts := engine.Options{Logger: logger, DebugCache: o.debug}
+	opts := engine.Options{Logger: logger, DebugCache: o.debug, MaxBytes: int64(o.maxBytes)}
 	var closeStore func() error
 	switch {
 	case o.dir != "":
-		st, closer, err := openDisk(o.dir, logger)
+		st, closer, err := openDisk(o.dir, int64(o.maxBytes), logger)
 		if err != nil {
 			return printError(stderr, "regen serve", err, exitFailure)
 		}
 		opts.Store, closeStore = st, closer
 	case o.redis != "":
-		st, closer, err := openRedis(ctx, o.redis, o.redisPrefix, logger)
+		st, closer, err := openRedis(ctx, o.redis, o.redisPrefix, int64(o.maxBytes), logger)
 		if err != nil {
 			// Only a malformed URL fails: a Redis that is down is waited for.
 			return printError(stderr, "regen serve", err, exitUsage)
