@@ -126,11 +126,25 @@ own for larger responses.
 
 # The default Fetcher
 
-With no Options.Fetcher, requests go through http.DefaultClient with the
-call's context, and response bodies are read whole, up to 32 MiB (beyond is
-an error). Background refreshes and shared misses run without a deadline: a
-Fetcher should bound its own calls (an http.Client with a Timeout), since a
-call that never returns holds its key's flight.
+With no Options.Fetcher, requests go through an http.Client whose Timeout
+is Options.Timeout, with the call's context, and response bodies are read
+whole, up to 32 MiB (beyond is an error).
+
+# Deadlines
+
+Every origin call, the default Fetcher's or yours, and every memoized
+function gets a context that ends after Options.Timeout (DefaultTimeout, 10
+s): a hung origin fails the call, which is then handled like any failed
+call (the last good value is kept, the key backs off). Calls shared by
+several callers, and background refreshes, run detached from their callers'
+contexts but under that timeout; Shutdown cancels them when its own
+deadline passes. A Fetcher must honour its context. One that does not is
+abandoned by the callers whose deadlines pass: the next caller makes a call
+of its own instead of waiting behind it.
+
+A Scheduler that also has a method TryGo(func()) bool (the engine's bounded
+pool) may refuse a background refresh when it is full: the refresh is
+skipped, and a later stale read asks again.
 
 # Sharing and concurrency
 

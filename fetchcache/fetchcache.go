@@ -3,6 +3,7 @@ package fetchcache
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -110,8 +111,13 @@ type Result struct {
 type Options struct {
 	// Store holds the entries. If nil, a new store.Memory of 64 MiB is used.
 	Store store.Store
-	// Fetcher asks the origin. If nil, requests go through http.DefaultClient.
+	// Fetcher asks the origin. If nil, requests go through an http.Client
+	// of the package's own (see the package documentation).
 	Fetcher Fetcher
+	// Timeout bounds every origin call: each Fetcher call and each memoized
+	// function gets a context that ends after it, whoever waits for the
+	// answer. If zero, DefaultTimeout.
+	Timeout time.Duration
 	// Scheduler runs background refreshes. If nil, each runs in a goroutine
 	// that Close waits for.
 	Scheduler regen.Scheduler
@@ -128,6 +134,9 @@ type Options struct {
 	Now func() time.Time
 }
 
+// DefaultTimeout bounds origin calls when Options.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
 // Defaults of Options.
 const (
 	defaultStoreBytes   = 64 << 20
@@ -143,7 +152,13 @@ type Cache struct {
 	group   *regen.Group // the default scheduler, owned by the cache; nil when Options.Scheduler is set
 	logger  *slog.Logger
 	retry   time.Duration
+	timeout time.Duration
 	now     func() time.Time
+
+	// base is the parent of the origin calls that run detached from their
+	// caller; Shutdown cancels it when its deadline passes.
+	base       context.Context
+	cancelBase context.CancelFunc
 
 	flight flight.Group[loaded] // origin calls in flight: at most one per key
 	fg     sync.WaitGroup       // foreground origin calls running detached from their caller
@@ -174,13 +189,18 @@ func New(opts Options) *Cache {
 		sched:   opts.Scheduler,
 		logger:  opts.Logger,
 		retry:   opts.RetryBackoff,
+		timeout: opts.Timeout,
 		now:     opts.Now,
+	}
+	c.base, c.cancelBase = context.WithCancel(context.Background())
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
 	}
 	if c.store == nil {
 		c.store = store.NewMemory(store.MemoryOptions{MaxBytes: defaultStoreBytes})
 	}
 	if c.fetcher == nil {
-		c.fetcher = httpFetcher{client: http.DefaultClient, maxBody: maxBodyBytes}
+		c.fetcher = httpFetcher{client: &http.Client{Timeout: c.timeout}, maxBody: maxBodyBytes}
 	}
 	if c.sched == nil {
 		c.group = new(regen.Group)
@@ -307,14 +327,41 @@ func (c *Cache) Memoize(ctx context.Context, keyParts []string, opts MemoOptions
 }
 
 // Close waits for the origin calls that callers gave up on and for
-// background refreshes started with the default scheduler. The Cache must
-// not be used after Close. Close always returns nil.
+// background refreshes started with the default scheduler; each is bounded
+// by Options.Timeout. The Cache must not be used after Close. Close always
+// returns nil.
 func (c *Cache) Close() error {
-	c.fg.Wait()
-	if c.group != nil {
-		c.group.Wait()
+	return c.Shutdown(context.Background())
+}
+
+// Shutdown is Close with a deadline: when ctx ends before the calls in
+// flight, it cancels them and returns ctx.Err() without waiting further.
+func (c *Cache) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		c.fg.Wait()
+		if c.group != nil {
+			c.group.Wait()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+		c.cancelBase()
+		return nil
+	case <-ctx.Done():
+		c.cancelBase()
+		return ctx.Err()
 	}
-	return nil
+}
+
+// detached returns a context for an origin call that outlives its caller:
+// it keeps ctx's values, not its cancellation, and ends when Shutdown gives
+// up on the calls in flight.
+func (c *Cache) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(c.base, cancel)
+	return dctx, func() { stop(); cancel() }
 }
 
 // effectiveRevalidate returns the revalidate a request is cached by: Never
@@ -457,6 +504,12 @@ func (c *Cache) load(ctx context.Context, j job, refresh bool) (l loaded, err er
 		select {
 		case <-fc.Done():
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// The call outlived a caller's deadline: it ignores its own
+				// Timeout, or will end soon by it. Either way the next caller
+				// makes a call of its own rather than wait on this one.
+				c.flight.Forget(j.key, fc)
+			}
 			return loaded{}, ctx.Err(), true
 		}
 	}
@@ -471,8 +524,9 @@ func (c *Cache) lead(ctx context.Context, fc *flight.Call[loaded], j job, refres
 		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
 	c.fg.Go(func() {
+		ctx, cancel := c.detached(ctx)
+		defer cancel()
 		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
 	})
 }
@@ -488,12 +542,28 @@ func (c *Cache) refreshInBackground(ctx context.Context, j job) {
 		return
 	}
 	j = detach(j)
-	ctx = context.WithoutCancel(ctx)
-	c.sched.Go(func() {
+	run := func() {
+		ctx, cancel := c.detached(ctx)
+		defer cancel()
 		now := c.now()
 		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, now, true) })
-	})
+	}
+	if ts, ok := c.sched.(tryScheduler); ok && !ts.TryGo(run) {
+		// The scheduler is full: skip this refresh; a later stale read
+		// asks again. Whoever joined the call in the meantime is told.
+		c.flight.Run(j.key, fc, func() (loaded, error) { return loaded{}, errBusy })
+		return
+	} else if !ok {
+		c.sched.Go(run)
+	}
 }
+
+// tryScheduler is a Scheduler that can refuse work when it is full, as the
+// engine's bounded pool does.
+type tryScheduler interface{ TryGo(f func()) bool }
+
+// errBusy ends a background refresh its scheduler had no room for.
+var errBusy = errors.New("fetchcache: background refresh skipped: the scheduler is full")
 
 // fill is the body of an origin call in flight, started at now. It re-checks
 // the store first, at the time of the caller that started it: another call
@@ -534,6 +604,8 @@ func (c *Cache) fill(ctx context.Context, j job, now time.Time, refresh bool) (l
 // returns a non-2xx answer as a *StatusError, and an error or a panic
 // wrapped with j.name().
 func (c *Cache) callOrigin(ctx context.Context, j *job) (resp *Response, err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
 			resp, err = nil, fmt.Errorf("fetchcache: fetch %q: panic: %v\n%s", j.name(), r, debug.Stack())

@@ -9,8 +9,8 @@ import (
 )
 
 func TestHTTPFetcherBodyLimit(t *testing.T) {
-	if f, ok := New(Options{}).fetcher.(httpFetcher); !ok || f.client != http.DefaultClient || f.maxBody != 32<<20 {
-		t.Errorf("default fetcher = %#v; want http.DefaultClient reading up to 32 MiB", f)
+	if f, ok := New(Options{}).fetcher.(httpFetcher); !ok || f.client.Timeout != DefaultTimeout || f.maxBody != 32<<20 {
+		t.Errorf("default fetcher = %#v; want an http.Client with a %v timeout reading up to 32 MiB", f, DefaultTimeout)
 	}
 
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -58,6 +58,18 @@ func (g *Group[V]) Start(key string) (c *Call[V], leader bool) {
 	return c, true
 }
 
+// Forget abandons the call c for key, if it is still key's call: the next
+// Start for key makes a new call, while c runs on to its end for the
+// callers already waiting on it. It is how a caller gives up on a call
+// that overran its deadline without leaving the key stuck behind it.
+func (g *Group[V]) Forget(key string, c *Call[V]) {
+	g.mu.Lock()
+	if g.calls[key] == c {
+		delete(g.calls, key)
+	}
+	g.mu.Unlock()
+}
+
 // InFlight reports whether a call for key is running.
 func (g *Group[V]) InFlight(key string) bool {
 	g.mu.Lock()
@@ -75,7 +87,9 @@ func (g *Group[V]) Run(key string, c *Call[V], fn func() (V, error)) (v V, err e
 		}
 		v, err = c.val, c.err
 		g.mu.Lock()
-		delete(g.calls, key)
+		if g.calls[key] == c { // not forgotten and replaced
+			delete(g.calls, key)
+		}
 		g.mu.Unlock()
 		close(c.done)
 	}()
@@ -83,8 +97,8 @@ func (g *Group[V]) Run(key string, c *Call[V], fn func() (V, error)) (v V, err e
 	return c.val, c.err
 }
 
-// Do runs fn once for key among concurrent callers: the first runs it in its
-// own goroutine, the others wait for its result or for their ctx.
+// Do runs fn once for key among concurrent callers: the first runs it
+// itself, synchronously; the others wait for its result or for their ctx.
 func (g *Group[V]) Do(ctx context.Context, key string, fn func() (V, error)) (v V, err error, shared bool) {
 	c, leader := g.Start(key)
 	if !leader {

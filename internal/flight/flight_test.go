@@ -89,3 +89,31 @@ func TestRunPanics(t *testing.T) {
 		t.Error("call still in flight after a panic")
 	}
 }
+
+func TestForget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g Group[int]
+		c1, _ := g.Start("k")
+		g.Forget("k", c1)
+		c2, leader := g.Start("k")
+		if !leader || c2 == c1 {
+			t.Fatal("Start after Forget joined the forgotten call; want a new one")
+		}
+		// The forgotten call ending must not forget the new one.
+		g.Run("k", c1, func() (int, error) { return 1, nil })
+		if !g.InFlight("k") {
+			t.Fatal("the forgotten call's end forgot the new call")
+		}
+		if v, _ := c1.Result(); v != 1 {
+			t.Errorf("forgotten call's result = %d; want 1", v)
+		}
+		g.Forget("k", c1) // no longer k's call: a no-op
+		if c3, leader := g.Start("k"); leader || c3 != c2 {
+			t.Error("Forget of an old call forgot the current one")
+		}
+		g.Run("k", c2, func() (int, error) { return 2, nil })
+		if g.InFlight("k") {
+			t.Error("InFlight after the last call = true")
+		}
+	})
+}
