@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/internal/flight"
+	"github.com/regen-dev/regen/internal/pool"
 	"github.com/regen-dev/regen/render"
 	"github.com/regen-dev/regen/routecache"
 	"github.com/regen-dev/regen/store"
@@ -34,15 +37,34 @@ type Options struct {
 	// starts.
 	Now func() time.Time
 	// Scheduler runs background regenerations and data refreshes. If nil,
-	// each runs in its own goroutine and Close waits for them.
+	// they run on a bounded pool of MaxRegenerations goroutines with a
+	// queue of RegenerationQueue; work that finds the queue full is skipped
+	// (the path stays STALE and a later request asks again), so hits never
+	// wait. Close waits for the pool.
 	Scheduler regen.Scheduler
+	// MaxRegenerations bounds the background regenerations and data
+	// refreshes running at once on the default scheduler. If zero,
+	// DefaultMaxRegenerations.
+	MaxRegenerations int
+	// RegenerationQueue bounds the background work waiting for the default
+	// scheduler. If zero, 1024.
+	RegenerationQueue int
+	// RenderTimeout bounds every render: a MISS, a background regeneration,
+	// a prerender, a dynamic render. A request waiting on a render that
+	// passes it is answered 504 and the next request starts a fresh render;
+	// a regeneration that passes it fails (the last good page stays, the
+	// path backs off). If zero, DefaultRenderTimeout.
+	RenderTimeout time.Duration
+	// FetchTimeout bounds every origin call made while rendering (see
+	// fetchcache.Options.Timeout). If zero, fetchcache.DefaultTimeout.
+	FetchTimeout time.Duration
 	// Store holds both caches' entries and the tag revalidation times. If
 	// nil, a store.Memory bounded by MaxBytes.
 	Store store.Store
 	// MaxBytes bounds the default memory store. If zero, 256 MiB.
 	MaxBytes int64
-	// Fetcher asks the origin for fetches made while rendering. If nil,
-	// http.DefaultClient.
+	// Fetcher asks the origin for fetches made while rendering. If nil, an
+	// http.Client with FetchTimeout.
 	Fetcher fetchcache.Fetcher
 	// Expire is the age at which an ISR entry not regenerated is dropped. If
 	// zero, DefaultExpire.
@@ -63,7 +85,7 @@ type Options struct {
 	NotFound http.Handler
 	// ErrorPage writes the engine's other error answers: 400 for a bad
 	// path, 405 for a method other than GET and HEAD, 500 for a render that
-	// failed. The engine has set X-Cache-Status (BYPASS) and, for 405, Allow.
+	// failed, 504 for one that passed RenderTimeout, 503 after Close. The engine has set X-Cache-Status (BYPASS) and, for 405, Allow.
 	// If nil, a plain text page.
 	ErrorPage func(w http.ResponseWriter, r *http.Request, code int)
 	// DebugCache logs every cache decision (path, status, age, revalidate,
@@ -75,11 +97,29 @@ type Options struct {
 // MaxRetryBackoff caps the wait between failed regenerations of a path.
 const MaxRetryBackoff = 5 * time.Minute
 
+// DefaultRenderTimeout bounds renders when Options.RenderTimeout is zero.
+const DefaultRenderTimeout = 30 * time.Second
+
+// DefaultMaxRegenerations is the default bound of background work running
+// at once: twice GOMAXPROCS, at least 10 (OpenNext's default).
+var DefaultMaxRegenerations = max(10, 2*runtime.GOMAXPROCS(0))
+
+// Defaults and bounds of the engine's own state.
+const (
+	defaultRegenerationQueue = 1024
+	// maxRetries bounds the paths remembered in back-off; beyond, the
+	// ones whose back-off is over are forgotten first.
+	maxRetries = 10_000
+	// renderGrace is how long past its deadline a request waits for a
+	// render to report the deadline itself before giving up on it.
+	renderGrace = 100 * time.Millisecond
+)
+
 // Engine serves a validated route tree. It is safe for concurrent use.
 type Engine struct {
 	now      func() time.Time
 	sched    regen.Scheduler
-	group    *regen.Group // the default scheduler, or nil
+	pool     *pool.Pool // the default scheduler, or nil
 	store    store.Store
 	routes   *routecache.Cache
 	data     *fetchcache.Cache
@@ -94,6 +134,15 @@ type Engine struct {
 	byPattern map[string]*route
 
 	flights flight.Group[*outcome]
+
+	renderTimeout time.Duration
+	// base is the parent of every render detached from its request;
+	// Shutdown cancels it when its deadline passes.
+	base       context.Context
+	cancelBase context.CancelFunc
+	workMu     sync.RWMutex   // protects closing; held shared to add to work
+	closing    bool           // no render starts once set
+	work       sync.WaitGroup // renders running detached from their request
 
 	mu      sync.Mutex // protects retries
 	retries map[string]retry
@@ -127,25 +176,31 @@ func New(site *Site, opts Options) (*Engine, error) {
 		site = &Site{}
 	}
 	e := &Engine{
-		now:       opts.Now,
-		sched:     opts.Scheduler,
-		store:     opts.Store,
-		log:       opts.Logger,
-		notFound:  opts.NotFound,
-		errPage:   opts.ErrorPage,
-		backoff0:  opts.RetryBackoff,
-		debug:     opts.DebugCache || os.Getenv("REGEN_DEBUG_CACHE") == "1",
-		in:        policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault},
-		byPattern: map[string]*route{},
-		retries:   map[string]retry{},
+		now:           opts.Now,
+		sched:         opts.Scheduler,
+		store:         opts.Store,
+		log:           opts.Logger,
+		notFound:      opts.NotFound,
+		errPage:       opts.ErrorPage,
+		backoff0:      opts.RetryBackoff,
+		renderTimeout: opts.RenderTimeout,
+		debug:         opts.DebugCache || os.Getenv("REGEN_DEBUG_CACHE") == "1",
+		in:            policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault},
+		byPattern:     map[string]*route{},
+		retries:       map[string]retry{},
 	}
 	if e.now == nil {
 		e.now = newClock().Now
 	}
 	if e.sched == nil {
-		e.group = &regen.Group{}
-		e.sched = e.group
+		e.pool = pool.New(cmp.Or(opts.MaxRegenerations, DefaultMaxRegenerations),
+			cmp.Or(opts.RegenerationQueue, defaultRegenerationQueue))
+		e.sched = poolScheduler{e.pool}
 	}
+	if e.renderTimeout <= 0 {
+		e.renderTimeout = DefaultRenderTimeout
+	}
+	e.base, e.cancelBase = context.WithCancel(context.Background())
 	if e.store == nil {
 		max := opts.MaxBytes
 		if max == 0 {
@@ -195,19 +250,115 @@ func New(site *Site, opts Options) (*Engine, error) {
 	e.routes = routecache.New(e.store)
 	e.data = fetchcache.New(fetchcache.Options{
 		Store: e.store, Fetcher: opts.Fetcher, Scheduler: e.sched, Logger: e.log, Now: e.now,
-		RetryBackoff: opts.RetryBackoff,
+		RetryBackoff: opts.RetryBackoff, Timeout: opts.FetchTimeout,
 	})
 	return e, nil
 }
 
-// Close stops background work from starting and waits for the work in
-// flight when the engine runs it (the default scheduler).
+// Close stops renders and background work from starting and waits for
+// the ones in flight: MISS renders, and background work when the engine runs
+// it (the default scheduler). Each is bounded by RenderTimeout or
+// FetchTimeout. A request that needs a render after Close is answered 503.
 func (e *Engine) Close() error {
+	return e.Shutdown(context.Background())
+}
+
+// Shutdown is Close with a deadline: when ctx ends before the work in
+// flight, it cancels the renders and origin calls still running and
+// returns ctx.Err() without waiting for them further.
+func (e *Engine) Shutdown(ctx context.Context) error {
 	e.closed.Store(true)
-	if e.group != nil {
-		e.group.Wait()
+	e.workMu.Lock()
+	e.closing = true
+	e.workMu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		e.work.Wait()
+		if e.pool != nil {
+			e.pool.Close()
+		}
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
 	}
-	return e.data.Close()
+	e.cancelBase()
+	if derr := e.data.Shutdown(ctx); err == nil {
+		err = derr
+	}
+	return err
+}
+
+// poolScheduler is the default Scheduler: the engine's bounded pool. Its Go
+// runs f in the caller when the pool is full, so work given to it is never
+// lost; the engine and the Data Cache use TryGo, which refuses instead.
+type poolScheduler struct{ *pool.Pool }
+
+func (s poolScheduler) Go(f func()) {
+	if !s.TryGo(f) {
+		f()
+	}
+}
+
+// renderContext returns the context of a render that runs detached from
+// the request that started it: parent's values, RenderTimeout, and ended by
+// Shutdown's deadline.
+func (e *Engine) renderContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), e.renderTimeout)
+	stop := context.AfterFunc(e.base, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// errClosed answers requests that need a render after Close.
+var errClosed = errors.New("engine: closed")
+
+// errRenderTimeout is the error of a request whose render passed its
+// deadline without reporting it; it matches context.DeadlineExceeded.
+var errRenderTimeout = fmt.Errorf("engine: render passed RenderTimeout: %w", context.DeadlineExceeded)
+
+// startRender runs fn as the call c for path in a goroutine of its own,
+// under renderContext(ctx), and counts it for Shutdown. It reports false,
+// and ends c with errClosed, when the engine is closing.
+func (e *Engine) startRender(ctx context.Context, path string, c *flight.Call[*outcome], fn func(ctx context.Context) (*outcome, error)) {
+	e.workMu.RLock()
+	if e.closing {
+		e.workMu.RUnlock()
+		e.flights.Run(path, c, func() (*outcome, error) { return nil, errClosed })
+		return
+	}
+	e.work.Add(1)
+	e.workMu.RUnlock()
+	go func() {
+		defer e.work.Done()
+		rctx, cancel := e.renderContext(ctx)
+		defer cancel()
+		e.flights.Run(path, c, func() (*outcome, error) { return fn(rctx) })
+	}()
+}
+
+// waitRender waits for the render c of path, for ctx, or for the render's
+// deadline: past it (and a short grace for the render to report it), the
+// render is abandoned, so that the next request starts a fresh one.
+func (e *Engine) waitRender(ctx context.Context, path string, c *flight.Call[*outcome]) (*outcome, error) {
+	select {
+	case <-c.Done():
+		return c.Result()
+	default:
+	}
+	t := time.NewTimer(e.renderTimeout + renderGrace)
+	defer t.Stop()
+	select {
+	case <-c.Done():
+		return c.Result()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		e.flights.Forget(path, c)
+		return nil, errRenderTimeout
+	}
 }
 
 // Data returns the engine's Data Cache.
@@ -371,10 +522,7 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 	}
 	switch {
 	case err != nil:
-		if r.Context().Err() == nil {
-			e.log.Error("regen: render failed", "path", path, "route", rt.pattern, "error", err)
-		}
-		e.writeError(w, r, http.StatusInternalServerError)
+		e.renderFailed(w, r, rt, path, err)
 	case out.dynamic && out.res != nil:
 		writeRendered(w, r, out.res, regen.Bypass)
 	case out.dynamic:
@@ -388,51 +536,58 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 // shared by concurrent requests; a request that gives up does not cancel it.
 func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request) (*outcome, error) {
 	c, leader := e.flights.Start(path)
-	if !leader {
-		out, err := c.Wait(ctx)
-		if errors.Is(err, errLockedElsewhere) {
-			// We joined a regeneration that another instance runs: start
-			// our own flight, which waits for that instance's entry.
+	if leader {
+		e.startRender(ctx, path, c, func(ctx context.Context) (*outcome, error) {
+			return e.renderMiss(ctx, rt, path, params, now, req)
+		})
+		return e.waitRender(ctx, path, c)
+	}
+	out, err := e.waitRender(ctx, path, c)
+	if errors.Is(err, errLockedElsewhere) || errors.Is(err, errBusy) {
+		// We joined a regeneration that another instance runs, or one
+		// the queue had no room for: start our own flight (which waits
+		// for the other instance's entry).
+		return e.renderFlight(ctx, rt, path, params, now, req)
+	}
+	if err == nil && out.dynamic {
+		// The leader's output was its own; render ours.
+		return &outcome{dynamic: true}, nil
+	}
+	if err == nil && out.entry != nil {
+		if e.expiredSince(ctx, out.entry, now) {
+			// The render we joined started before the path was
+			// revalidated in expire mode: render after it.
 			return e.renderFlight(ctx, rt, path, params, now, req)
 		}
-		if err == nil && out.dynamic {
-			// The leader's output was its own; render ours.
-			return &outcome{dynamic: true}, nil
-		}
-		if err == nil && out.entry != nil {
-			if e.expiredSince(ctx, out.entry, now) {
-				// The render we joined started before the path was
-				// revalidated in expire mode: render after it.
-				return e.renderFlight(ctx, rt, path, params, now, req)
-			}
-			return &outcome{entry: out.entry, status: regen.Miss}, nil
-		}
-		return out, err
+		return &outcome{entry: out.entry, status: regen.Miss}, nil
 	}
-	return e.flights.Run(path, c, func() (*outcome, error) {
-		// Another flight may have stored the path since we looked.
-		if ent, st, _ := e.routes.Get(ctx, path, now); ent != nil && st == regen.Hit {
-			return &outcome{entry: ent, status: regen.Hit}, nil
+	return out, err
+}
+
+// renderMiss is the render of a MISS, run detached from the requests that
+// wait for it, under ctx's deadline.
+func (e *Engine) renderMiss(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request) (*outcome, error) {
+	// Another flight may have stored the path since we looked.
+	if ent, st, _ := e.routes.Get(ctx, path, now); ent != nil && st == regen.Hit {
+		return &outcome{entry: ent, status: regen.Hit}, nil
+	}
+	unlock, ok, shared := e.lock(ctx, path)
+	if !ok {
+		// Another instance renders the path: wait for its entry.
+		if ent := e.awaitElsewhere(ctx, path); ent != nil {
+			return &outcome{entry: ent, status: regen.Miss}, nil
 		}
-		dctx := context.WithoutCancel(ctx)
-		unlock, ok, shared := e.lock(dctx, path)
-		if !ok {
-			// Another instance renders the path: wait for its entry.
-			if ent := e.awaitElsewhere(dctx, path); ent != nil {
-				return &outcome{entry: ent, status: regen.Miss}, nil
-			}
-		} else {
-			defer unlock()
-			if shared {
-				// Another instance may have stored the path just before we
-				// took the lock.
-				if ent, st, _ := e.routes.Get(dctx, path, now); ent != nil && st == regen.Hit {
-					return &outcome{entry: ent, status: regen.Hit}, nil
-				}
+	} else {
+		defer unlock()
+		if shared {
+			// Another instance may have stored the path just before we
+			// took the lock.
+			if ent, st, _ := e.routes.Get(ctx, path, now); ent != nil && st == regen.Hit {
+				return &outcome{entry: ent, status: regen.Hit}, nil
 			}
 		}
-		return e.renderStore(dctx, rt, path, params, now, req, false)
-	})
+	}
+	return e.renderStore(ctx, rt, path, params, now, req, false)
 }
 
 // expiredSince reports whether ent, made before now, has a tag revalidated
@@ -546,14 +701,32 @@ func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Resul
 	}, nil
 }
 
+// renderFailed answers a request whose render failed: 504 when it passed
+// RenderTimeout, 503 after Close, 500 otherwise. A request that went away
+// first is not logged.
+func (e *Engine) renderFailed(w http.ResponseWriter, r *http.Request, rt *route, path string, err error) {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, errClosed):
+		code = http.StatusServiceUnavailable
+	case r.Context().Err() != nil:
+		// The client is gone: nobody reads the answer.
+	case errors.Is(err, context.DeadlineExceeded):
+		code = http.StatusGatewayTimeout
+		e.log.Error("regen: render timed out", "path", path, "route", rt.pattern, "timeout", e.renderTimeout, "error", err)
+	default:
+		e.log.Error("regen: render failed", "path", path, "route", rt.pattern, "error", err)
+	}
+	e.writeError(w, r, code)
+}
+
 // serveDynamic renders for this request only: BYPASS.
 func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route, path string, params render.Params, now time.Time) {
-	res, err := e.render(r.Context(), rt, path, params, now, r, false)
+	ctx, cancel := context.WithTimeout(r.Context(), e.renderTimeout)
+	defer cancel()
+	res, err := e.render(ctx, rt, path, params, now, r, false)
 	if err != nil {
-		if r.Context().Err() == nil {
-			e.log.Error("regen: render failed", "path", path, "route", rt.pattern, "error", err)
-		}
-		e.writeError(w, r, http.StatusInternalServerError)
+		e.renderFailed(w, r, rt, path, err)
 		return
 	}
 	rt.refine(&res.Record, e.in)
@@ -573,16 +746,29 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 	if !leader {
 		return "stale; regeneration in flight"
 	}
-	e.sched.Go(func() {
-		e.flights.Run(path, c, func() (*outcome, error) { return e.regen(path) })
-	})
+	run := func() {
+		ctx, cancel := e.renderContext(context.Background())
+		defer cancel()
+		e.flights.Run(path, c, func() (*outcome, error) { return e.regen(ctx, path) })
+	}
+	if e.pool != nil && !e.pool.TryGo(run) {
+		// The queue is full: the path stays STALE, and a later request
+		// asks again. Whoever joined the call in the meantime renders
+		// for itself.
+		e.flights.Run(path, c, func() (*outcome, error) { return nil, errBusy })
+		return "stale; regeneration queue full: not started"
+	} else if e.pool == nil {
+		e.sched.Go(run)
+	}
 	return "stale; regeneration started"
 }
 
+// errBusy ends a regeneration the queue had no room for.
+var errBusy = errors.New("engine: regeneration queue full")
+
 // regen is one background regeneration. On failure the old entry stays and
 // goes on being served as STALE; the path waits its back-off.
-func (e *Engine) regen(path string) (*outcome, error) {
-	ctx := context.Background()
+func (e *Engine) regen(ctx context.Context, path string) (*outcome, error) {
 	start := e.now()
 	if ent, st, _ := e.routes.Get(ctx, path, start); ent != nil && st == regen.Hit {
 		return &outcome{entry: ent, status: regen.Hit}, nil
@@ -599,7 +785,7 @@ func (e *Engine) regen(path string) (*outcome, error) {
 		e.mu.Lock()
 		r := e.retries[path]
 		r.at = start.Add(lockedElsewhereWait)
-		e.retries[path] = r
+		e.setRetry(path, r, start)
 		e.mu.Unlock()
 		return &outcome{}, errLockedElsewhere
 	}
@@ -691,10 +877,29 @@ func (e *Engine) failed(path string, err error) {
 		wait = MaxRetryBackoff
 	}
 	r.at = now.Add(wait)
-	e.retries[path] = r
+	e.setRetry(path, r, now)
 	e.mu.Unlock()
 	e.log.Error("regen: regeneration failed; serving the last good entry", "path", path, "error", err,
 		"failures", r.failures, "retry_in", wait)
+}
+
+// setRetry records path's back-off, keeping at most maxRetries paths: the
+// ones whose back-off is over at now go first, then any. e.mu is held.
+func (e *Engine) setRetry(path string, r retry, now time.Time) {
+	if _, ok := e.retries[path]; !ok && len(e.retries) >= maxRetries {
+		for p, old := range e.retries {
+			if !now.Before(old.at) {
+				delete(e.retries, p)
+			}
+		}
+		for p := range e.retries {
+			if len(e.retries) < maxRetries {
+				break
+			}
+			delete(e.retries, p)
+		}
+	}
+	e.retries[path] = r
 }
 
 func (e *Engine) serveNotFound(w http.ResponseWriter, r *http.Request) {

@@ -74,10 +74,12 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 			var err error
 			if leader {
 				res, err = e.flights.Run(path, c, func() (*outcome, error) {
-					return e.renderStore(gctx, rt, path, params, start, nil, false)
+					ctx, cancel := context.WithTimeout(gctx, e.renderTimeout)
+					defer cancel()
+					return e.renderStore(ctx, rt, path, params, start, nil, false)
 				})
 			} else {
-				res, err = c.Wait(gctx)
+				res, err = e.waitRender(gctx, path, c)
 			}
 			if err != nil {
 				return fmt.Errorf("engine: prerender %s: %w", path, err)
