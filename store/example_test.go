@@ -46,5 +46,5 @@ func ExampleMemory() {
 	// {Stale:false Expired:false}
 	// {Stale:true Expired:false}
 	// {Stale:true Expired:true}
-	// 1 163 0
+	// 1 466 0
 }

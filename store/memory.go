@@ -25,7 +25,9 @@ const (
 
 // MemoryOptions configures a Memory store. The zero value means all defaults.
 type MemoryOptions struct {
-	// MaxBytes bounds the bytes held by items, as measured by Item.Size.
+	// MaxBytes bounds the heap the items take. Each item is charged what
+	// Item.Size measures, plus its key and the store's record of it (about
+	// 270 bytes), so that the bound holds for small items as for large ones.
 	// Zero (or negative) means DefaultMaxBytes, 256 MiB.
 	MaxBytes int64
 
@@ -44,8 +46,8 @@ type MemoryOptions struct {
 // the item up in a concurrent index, and record its use in its shard's LRU
 // list only at its first read after each write to the store (recency only
 // matters when a write evicts). So between writes a read costs no lock, and
-// the eviction order is LRU by each item's first use since the latest write. An item larger than a shard's
-// share (MaxBytes/Shards) is not stored: Set drops it, removes any previous
+// the eviction order is LRU by each item's first use since the latest write.
+// An item charged more than a shard's share (MaxBytes/Shards) is not stored: Set drops it, removes any previous
 // item under its key, and returns nil, so the item is simply not cached.
 //
 // Get returns the very *Item that was Set, without copying or allocating:
@@ -63,6 +65,7 @@ type Memory struct {
 	mask       uint64
 	shardBytes int64 // byte budget of each shard
 	evictions  atomic.Int64
+	charge     func(key string, it *Item) int64 // the package's charge; tests count in round numbers
 
 	// Latest revalidation of any tag, in unix nanoseconds, one per mode;
 	// math.MinInt64 when none. TagState answers from these alone when no tag
@@ -73,10 +76,10 @@ type Memory struct {
 
 var _ Store = (*Memory)(nil)
 
-// memEntry is an item with its size, computed once on Set.
+// memEntry is an item with its charge, computed once on Set.
 type memEntry struct {
 	it   *Item
-	size int64
+	size int64 // charge(key, it)
 	// used is the store's epoch (its count of writes) when the entry's use
 	// was last recorded in its shard's LRU list.
 	used atomic.Uint64
@@ -85,7 +88,7 @@ type memEntry struct {
 type memShard struct {
 	mu    sync.Mutex // protects lru and bytes, and the index entries of the shard's keys
 	lru   *simplelru.LRU[string, *memEntry]
-	bytes int64 // sum of the sizes of the entries in lru
+	bytes int64 // sum of the charges of the entries in lru
 
 	_ [40]byte // pad to 64 bytes so neighbouring shards' locks rarely share a cache line
 }
@@ -121,6 +124,7 @@ func NewMemory(opts MemoryOptions) *Memory {
 		tagShards:  make([]tagShard, n),
 		mask:       uint64(n - 1),
 		shardBytes: maxBytes / int64(n),
+		charge:     charge,
 	}
 	for i := range m.shards {
 		// The count bound is never reached: shards are bounded in bytes.
@@ -167,15 +171,15 @@ var errNilItem = errors.New("store: nil item")
 
 // Set stores it under key, replacing any previous item atomically, then
 // evicts the least recently used items of key's shard while the shard holds
-// more than its share of MaxBytes. An item larger than that share is not
-// stored, and the previous item under key is removed.
+// more than its share of MaxBytes. An item charged more than that share is
+// not stored, and the previous item under key is removed.
 //
 // The store keeps it, not a copy: it must not be modified after Set.
 func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 	if it == nil {
 		return errNilItem
 	}
-	size := it.Size()
+	size := m.charge(key, it)
 	epoch := m.epoch.Add(1)
 	s := m.shard(key)
 	s.mu.Lock()
@@ -302,7 +306,8 @@ func (m *Memory) Len() int {
 	return n
 }
 
-// Bytes returns the bytes held by items, as measured by Item.Size.
+// Bytes returns the bytes charged for the items held: their Size, their
+// keys and the store's records of them.
 func (m *Memory) Bytes() int64 {
 	var n int64
 	for i := range m.shards {
