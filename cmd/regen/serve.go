@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/engine"
+	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/store"
 )
 
@@ -37,23 +38,48 @@ and paths on demand:
 
 The body is {"tags": [...], "paths": [...], "mode": "stale" | "expire"}.
 
+Every origin call has a deadline (--fetch-timeout, 10s) and so has every
+render (--render-timeout, 30s): a request whose render passes it is answered
+504, and the next request renders afresh; a regeneration that passes it keeps
+the last good page and is retried after a back-off. Background regenerations
+run at most --max-regenerations at once (twice the CPUs, at least 10), with a
+bounded queue; the pages and data kept in memory take at most --max-bytes.
+
+The server reads a request's headers within 10s and its whole request within
+30s, takes headers of at most 64 KiB (larger: 431), writes each response
+within the render timeout plus 10s, and closes keep-alive connections idle
+for 2 minutes.
+
 It prints "listening on http://ADDR" once it accepts connections (with
 --addr 127.0.0.1:0, ADDR has the port the system chose). On SIGINT or SIGTERM
 it stops accepting connections, waits for the requests and the regenerations
-in flight, and exits 0; a second signal ends it at once.
+in flight, and exits 0. It always exits within --shutdown-timeout (30s):
+what is still running then is canceled (the last good pages stay) and it
+exits 1. A second signal ends it at once.
 `
 
 // revalidatePath is where regen serve mounts the revalidation endpoint.
 const revalidatePath = "/api/revalidate"
 
-// shutdownTimeout bounds the wait for requests in flight on shutdown.
-const shutdownTimeout = 30 * time.Second
+// The server's limits; the write timeout is the render timeout plus
+// writeMargin.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeMargin       = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
 
 type serveOptions struct {
 	addr, dir          string
 	redis, redisPrefix string
 	debug              bool
 	maxBytes           byteSize
+	fetchTimeout       time.Duration
+	renderTimeout      time.Duration
+	shutdownTimeout    time.Duration
+	maxRegenerations   int
 }
 
 func serveFlags() (*flag.FlagSet, *serveOptions) {
@@ -65,6 +91,10 @@ func serveFlags() (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "regen", "start every Redis key with `prefix`, so that sites can share one Redis")
 	o.maxBytes = byteSize(store.DefaultMaxBytes)
 	fs.Var(&o.maxBytes, "max-bytes", "bound the pages and data kept in memory to `size` (64MiB, 1GiB); with --dir or --redis, the memory tier in front")
+	fs.DurationVar(&o.fetchTimeout, "fetch-timeout", fetchcache.DefaultTimeout, "give up on an origin call after `duration`")
+	fs.DurationVar(&o.renderTimeout, "render-timeout", engine.DefaultRenderTimeout, "give up on a render after `duration` (504)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, cancel what still runs after `duration` and exit")
+	fs.IntVar(&o.maxRegenerations, "max-regenerations", engine.DefaultMaxRegenerations, "run at most `n` background regenerations at once")
 	fs.BoolVar(&o.debug, "debug", false, "log every cache decision (as REGEN_DEBUG_CACHE=1)")
 	return fs, &o
 }
@@ -78,12 +108,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if o.dir != "" && o.redis != "" {
 		return usageError(stderr, "serve", "--dir and --redis cannot be used together (pick one store)")
 	}
+	for name, d := range map[string]time.Duration{"--fetch-timeout": o.fetchTimeout, "--render-timeout": o.renderTimeout, "--shutdown-timeout": o.shutdownTimeout} {
+		if d <= 0 {
+			return usageError(stderr, "serve", "%s must be positive (e.g. 10s)", name)
+		}
+	}
+	if o.maxRegenerations <= 0 {
+		return usageError(stderr, "serve", "--max-regenerations must be at least 1")
+	}
 	s, err := loadSite(pos)
 	if err != nil {
 		return printError(stderr, "regen serve", err, exitUsage)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	opts := engine.Options{Logger: logger, DebugCache: o.debug, MaxBytes: int64(o.maxBytes)}
+	opts := engine.Options{
+		Logger: logger, DebugCache: o.debug, MaxBytes: int64(o.maxBytes),
+		FetchTimeout: o.fetchTimeout, RenderTimeout: o.renderTimeout, MaxRegenerations: o.maxRegenerations,
+	}
 	var closeStore func() error
 	switch {
 	case o.dir != "":
@@ -114,30 +155,37 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	srv := &http.Server{
 		Handler:           handler(e, endpoint),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      o.renderTimeout + writeMargin,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
-	status = serve(ctx, srv, o.addr, s, endpoint != nil, stdout, stderr)
-	// Shut down: the server has stopped; wait for the regenerations in
-	// flight, then let go of the store.
-	if err := e.Close(); err != nil {
-		status = printError(stderr, "regen serve", err, exitFailure)
-	}
-	if closeStore != nil {
-		if err := closeStore(); err != nil {
-			status = printError(stderr, "regen serve", err, exitFailure)
-		}
-	}
-	return status
+	// Shut down within the shutdown timeout: the server stops, the engine
+	// waits for the regenerations in flight (canceling them at the
+	// deadline), then the store lets go.
+	return serve(ctx, srv, o.addr, s, endpoint != nil, o.shutdownTimeout, stdout, stderr,
+		func(ctx context.Context) error {
+			err := e.Shutdown(ctx)
+			if closeStore != nil {
+				err = errors.Join(err, closeStore())
+			}
+			return err
+		})
 }
 
 // serve listens on addr and serves srv until ctx is canceled, then shuts
-// srv down gracefully. It returns the exit status.
-func serve(ctx context.Context, srv *http.Server, addr string, s *site, endpoint bool, stdout, stderr io.Writer) int {
+// srv down gracefully and calls shutdown, both within timeout. It returns
+// the exit status.
+func serve(ctx context.Context, srv *http.Server, addr string, s *site, endpoint bool, timeout time.Duration,
+	stdout, stderr io.Writer, shutdown func(context.Context) error) int {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		if serr := shutdown(context.WithoutCancel(ctx)); serr != nil {
+			printError(stderr, "regen serve", serr, exitFailure)
+		}
 		return printError(stderr, "regen serve", err, exitFailure)
 	}
 	fmt.Fprintf(stdout, "regen serve: %s\n", s.title())
@@ -150,23 +198,30 @@ func serve(ctx context.Context, srv *http.Server, addr string, s *site, endpoint
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	var status int
 	select {
 	case err := <-served:
 		// Serve fails only for a broken listener.
-		return printError(stderr, "regen serve", err, exitFailure)
+		status = printError(stderr, "regen serve", err, exitFailure)
+		served <- http.ErrServerClosed
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stdout, "shutting down: waiting for requests and regenerations in flight")
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
+	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
-		return printError(stderr, "regen serve", fmt.Errorf("shutdown: %w", err), exitFailure)
+		status = printError(stderr, "regen serve", fmt.Errorf("shutdown: requests still running after %v: %w", timeout, err), exitFailure)
+	} else if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		status = printError(stderr, "regen serve", err, exitFailure)
 	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return printError(stderr, "regen serve", err, exitFailure)
+	if err := shutdown(sctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("shutdown: regenerations still running after %v were canceled", timeout)
+		}
+		status = printError(stderr, "regen serve", err, exitFailure)
 	}
-	return exitOK
+	return status
 }
 
 // handler serves the revalidation endpoint at revalidatePath when it is
