@@ -8,23 +8,37 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/regen-dev/regen/fetchcache"
 )
 
 // Origin is a synthetic origin: it answers any URL after its latency with a
 // JSON body naming the URL and the version of its content,
-// {"url":"/api/products/shoe","version":1}. Every URL starts at version 1;
-// Publish and PublishURL make new versions.
+// {"url":"/api/products/shoe","version":1}.
 //
-// The origin learns which URLs carry a tag from the requests it serves: the
-// Tags of each fetchcache.Request, with their {param} placeholders already
-// filled in. So Publish("products") reaches the URLs fetched so far with the
-// tag "products", which are the only ones whose old versions anything holds.
+// A URL's version is 1, plus one for each PublishURL of it, plus one for
+// each Publish of each tag it carries. The origin learns which tags a URL
+// carries from the requests it serves: the Tags of each fetchcache.Request,
+// with their {param} placeholders already filled in. So Publish("products")
+// makes a new version of every URL fetched with the tag "products", the ones
+// fetched so far and the ones fetched later (which no one held an older
+// version of).
+//
+// The origin's memory is bounded under a flood of new URLs: a URL's version
+// is computed from counts kept per tag published and per URL passed to
+// PublishURL or SetStatus, which only grow with what the caller names, and
+// the tags it learned are remembered for the maxURLs (4096) URLs fetched
+// with tags most recently. A URL it forgot answers the same version as
+// before when fetched with its tags (a fetch always carries the tags its
+// spec declares); only a fetch without tags, or Version, of a forgotten
+// URL leaves out the publishes of its tags.
 //
 // Set Latency and Sleep before the first Fetch. The zero Origin answers at
 // once. An Origin is safe for concurrent use.
@@ -36,39 +50,39 @@ type Origin struct {
 
 	calls atomic.Int64
 
-	mu       sync.Mutex                     // protects the fields below
-	versions map[string]int64               // URL → versions published after the first
-	tagged   map[string]map[string]struct{} // tag → URLs fetched with it
-	status   map[string]int                 // URL → status to answer instead of 200
+	mu        sync.Mutex                       // protects the fields below
+	tags      *simplelru.LRU[string, []string] // URL → the tags it was fetched with; nil until the first tagged fetch
+	published map[string]int64                 // tag → Publish calls that named it
+	versions  map[string]int64                 // URL → PublishURL calls that named it
+	status    map[string]int                   // URL → status to answer instead of 200
 }
+
+// maxURLs bounds the URLs whose tags an Origin remembers.
+const maxURLs = 4096
+
+// maxURLTags bounds the tags an Origin remembers for one URL: the first
+// ones it was fetched with (Next.js allows 128 per fetch).
+const maxURLTags = 128
 
 var _ fetchcache.Fetcher = (*Origin)(nil)
 
-// Fetch answers req after the origin's latency. Its tags are recorded for
-// Publish before the wait; the version is read after it, so a Publish during
-// the wait shows in the answer. Only a canceled ctx fails a Fetch.
+// Fetch answers req after the origin's latency. Its tags are recorded
+// before the wait; the version is read after it, so a Publish during the
+// wait shows in the answer. Only a canceled ctx fails a Fetch.
 func (o *Origin) Fetch(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
 	o.calls.Add(1)
-	o.mu.Lock()
-	for _, t := range req.Tags {
-		if o.tagged == nil {
-			o.tagged = map[string]map[string]struct{}{}
-		}
-		urls := o.tagged[t]
-		if urls == nil {
-			urls = map[string]struct{}{}
-			o.tagged[t] = urls
-		}
-		urls[req.URL] = struct{}{}
+	if len(req.Tags) > 0 {
+		o.mu.Lock()
+		o.learnLocked(req.URL, req.Tags)
+		o.mu.Unlock()
 	}
-	o.mu.Unlock()
 
 	if err := sleep(ctx, o.Sleep, o.Latency); err != nil {
 		return nil, err
 	}
 
 	o.mu.Lock()
-	version := o.versions[req.URL] + 1
+	version := o.versionLocked(req.URL, req.Tags)
 	status := o.status[req.URL]
 	o.mu.Unlock()
 	if status == 0 {
@@ -88,18 +102,65 @@ func (o *Origin) Fetch(ctx context.Context, req *fetchcache.Request) (*fetchcach
 	}, nil
 }
 
-// Publish makes a new version of every URL fetched so far with one of tags.
+// learnLocked records that url carries tags, marking it recently fetched,
+// and forgets the tags of the URL fetched least recently beyond maxURLs.
+func (o *Origin) learnLocked(url string, tags []string) {
+	if o.tags == nil {
+		lru, err := simplelru.NewLRU[string, []string](maxURLs, nil)
+		if err != nil {
+			panic(err) // unreachable: the size is positive
+		}
+		o.tags = lru
+	}
+	known, ok := o.tags.Get(url)
+	if !ok {
+		url = strings.Clone(url)
+	}
+	var add []string
+	for _, t := range tags {
+		if len(known)+len(add) < maxURLTags && !slices.Contains(known, t) && !slices.Contains(add, t) {
+			add = append(add, t)
+		}
+	}
+	if len(add) > 0 || !ok {
+		// A new slice: the request's, or one an answer is being computed
+		// from, is never written to.
+		o.tags.Add(url, slices.Concat(known, add))
+	}
+}
+
+// versionLocked returns url's version for a fetch with tags.
+func (o *Origin) versionLocked(url string, tags []string) int64 {
+	v := 1 + o.versions[url]
+	if len(o.published) == 0 {
+		return v
+	}
+	var known []string
+	if o.tags != nil {
+		known, _ = o.tags.Peek(url)
+	}
+	for _, t := range known {
+		v += o.published[t]
+	}
+	for _, t := range tags {
+		if !slices.Contains(known, t) {
+			v += o.published[t]
+		}
+	}
+	return v
+}
+
+// Publish makes a new version of every URL fetched with one of tags, before
+// or after the Publish. A URL that carries several of tags gets one new
+// version per tag.
 func (o *Origin) Publish(tags ...string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	bumped := map[string]bool{}
+	if o.published == nil {
+		o.published = map[string]int64{}
+	}
 	for _, t := range tags {
-		for u := range o.tagged[t] {
-			if !bumped[u] {
-				bumped[u] = true
-				o.bumpLocked(u)
-			}
-		}
+		o.published[t]++
 	}
 }
 
@@ -107,21 +168,18 @@ func (o *Origin) Publish(tags ...string) {
 func (o *Origin) PublishURL(url string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.bumpLocked(url)
-}
-
-func (o *Origin) bumpLocked(url string) {
 	if o.versions == nil {
 		o.versions = map[string]int64{}
 	}
 	o.versions[url]++
 }
 
-// Version returns the version of url's content: 1 until it is published.
+// Version returns the version of url's content that a fetch of url without
+// tags would answer now: 1 until it is published.
 func (o *Origin) Version(url string) int64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.versions[url] + 1
+	return o.versionLocked(url, nil)
 }
 
 // SetStatus makes the origin answer url with status instead of 200 OK, to

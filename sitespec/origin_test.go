@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -44,9 +45,10 @@ func TestOriginPublish(t *testing.T) {
 	}{
 		{"first versions", func() {}, map[string]int64{"/api/a": 1, "/api/b": 1, "/api/ab": 1, "/api/none": 1}},
 		{"Publish(a)", func() { o.Publish("a") }, map[string]int64{"/api/a": 2, "/api/b": 1, "/api/ab": 2, "/api/none": 1}},
-		{"Publish(a, b)", func() { o.Publish("a", "b") }, map[string]int64{"/api/a": 3, "/api/b": 2, "/api/ab": 3, "/api/none": 1}},
-		{"Publish(unknown)", func() { o.Publish("unknown") }, map[string]int64{"/api/a": 3, "/api/b": 2, "/api/ab": 3, "/api/none": 1}},
-		{"PublishURL", func() { o.PublishURL("/api/none") }, map[string]int64{"/api/a": 3, "/api/b": 2, "/api/ab": 3, "/api/none": 2}},
+		// One new version per tag: /api/ab carries both.
+		{"Publish(a, b)", func() { o.Publish("a", "b") }, map[string]int64{"/api/a": 3, "/api/b": 2, "/api/ab": 4, "/api/none": 1}},
+		{"Publish(unknown)", func() { o.Publish("unknown") }, map[string]int64{"/api/a": 3, "/api/b": 2, "/api/ab": 4, "/api/none": 1}},
+		{"PublishURL", func() { o.PublishURL("/api/none") }, map[string]int64{"/api/a": 3, "/api/b": 2, "/api/ab": 4, "/api/none": 2}},
 	}
 	for _, step := range steps {
 		step.publish()
@@ -62,6 +64,89 @@ func TestOriginPublish(t *testing.T) {
 	}
 	if got, want := o.Calls(), int64(4+len(steps)*4); got != want {
 		t.Errorf("Calls() = %d; want %d", got, want)
+	}
+}
+
+// TestOriginPublishBeforeFetch: a Publish counts for the URLs fetched with
+// its tag after it too, and the tags a URL was fetched with count for its
+// fetches without tags.
+func TestOriginPublishBeforeFetch(t *testing.T) {
+	o := &Origin{}
+	o.Publish("a")
+	if got, want := fetchBody(t, o, "/api/late", "a"), `{"url":"/api/late","version":2}`; got != want {
+		t.Errorf("first fetch after Publish(a) = %s; want %s", got, want)
+	}
+	if got, want := fetchBody(t, o, "/api/late"), `{"url":"/api/late","version":2}`; got != want {
+		t.Errorf("fetch without tags = %s; want %s", got, want)
+	}
+	if got := o.Version("/api/late"); got != 2 {
+		t.Errorf("Version = %d; want 2", got)
+	}
+}
+
+// TestOriginFlood: the origin remembers the tags of at most maxURLs URLs
+// under a flood of new ones, and its other state does not grow with them. A
+// URL it forgot answers the same version when fetched with its tags, and
+// PublishURL's versions are never forgotten.
+func TestOriginFlood(t *testing.T) {
+	o := &Origin{}
+	product := func(i int) (string, []string) {
+		slug := "p" + strconv.Itoa(i)
+		return "/api/products/" + slug, []string{"products", "product-" + slug}
+	}
+	url0, tags0 := product(0)
+	fetchBody(t, o, url0, tags0...)
+	o.PublishURL(url0)
+	o.Publish("products")
+	o.Publish("product-p0")
+	const flood = 3 * maxURLs
+	for i := 1; i <= flood; i++ {
+		url, tags := product(i)
+		fetchBody(t, o, url, tags...)
+	}
+	o.mu.Lock()
+	remembered, published, versions := o.tags.Len(), len(o.published), len(o.versions)
+	forgot := !o.tags.Contains(url0)
+	o.mu.Unlock()
+	if remembered != maxURLs || published != 2 || versions != 1 {
+		t.Errorf("after %d URLs: tags of %d URLs, %d published tags, %d published URLs; want %d, 2, 1", flood, remembered, published, versions, maxURLs)
+	}
+	if !forgot {
+		t.Fatalf("the first URL's tags are still remembered after %d others; want them forgotten for this test", flood)
+	}
+	// 1, PublishURL, Publish(products), Publish(product-p0).
+	if got, want := fetchBody(t, o, url0, tags0...), fmt.Sprintf(`{"url":%q,"version":4}`, url0); got != want {
+		t.Errorf("forgotten URL fetched with its tags = %s; want %s", got, want)
+	}
+	if got := o.Version(url0); got != 4 {
+		t.Errorf("Version of a URL remembered again = %d; want 4", got)
+	}
+	// A URL fetched after the publishes counts the one of "products".
+	url, _ := product(flood)
+	if got, want := fetchBody(t, o, url), fmt.Sprintf(`{"url":%q,"version":2}`, url); got != want {
+		t.Errorf("recent URL fetched without tags = %s; want %s", got, want)
+	}
+	if got := o.Version(url); got != 2 {
+		t.Errorf("Version(%q) = %d; want 2", url, got)
+	}
+}
+
+// TestOriginTagsPerURLBounded: a URL fetched with ever new tags keeps the
+// first maxURLTags.
+func TestOriginTagsPerURLBounded(t *testing.T) {
+	o := &Origin{}
+	for i := range 2 * maxURLTags {
+		fetchBody(t, o, "/api/x", "t"+strconv.Itoa(i))
+	}
+	o.Publish("t0", "t"+strconv.Itoa(2*maxURLTags-1))
+	if got := o.Version("/api/x"); got != 2 {
+		t.Errorf("Version = %d; want 2 (t0 remembered, the last tag not)", got)
+	}
+	o.mu.Lock()
+	tags, _ := o.tags.Peek("/api/x")
+	o.mu.Unlock()
+	if len(tags) != maxURLTags {
+		t.Errorf("tags remembered for one URL: %d; want %d", len(tags), maxURLTags)
 	}
 }
 
