@@ -66,13 +66,20 @@ type BuiltPage struct {
 // behind for the user to remove; dir is untouched.
 //
 // Build refuses to replace a dir that is not empty and holds no
-// manifest.json: it only replaces its own builds. A server must not have
-// dir open while Build replaces it (its writes would go to the new build
-// with the old build's manifest): restart it on the new build.
+// manifest.json: it only replaces its own builds. It holds dir's lock
+// (disk.LockDir) from start to end, so it refuses to start while a server
+// has dir open (an error matching disk.ErrLocked that names the server's
+// pid), and no server opens dir while it is being swapped: stop the
+// server, build, and start it on the new build.
 func Build(ctx context.Context, site *Site, dir string, opts BuildOptions) (*BuildResult, error) {
 	start := time.Now()
 	dir = filepath.Clean(dir)
 	if err := checkBuildDir(dir); err != nil {
+		return nil, fmt.Errorf("engine: build %s: %w", dir, err)
+	}
+	if unlock, err := disk.LockDir(dir); err == nil {
+		defer unlock()
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("engine: build %s: %w", dir, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {

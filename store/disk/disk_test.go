@@ -351,7 +351,7 @@ func TestDeleteAndTagsPersist(t *testing.T) {
 			t.Errorf("after restart, Get(%q) found = %v, %v; want %v", key, ok, err, want)
 		}
 	}
-	if got, want := names(files(t, dir)), []string{"data/" + dataFile("fetch:1")[5:], "manifest.json", "pages/a.html", "tags.json"}; !slices.Equal(got, want) {
+	if got, want := names(files(t, dir)), []string{LockFile, "data/" + dataFile("fetch:1")[5:], "manifest.json", "pages/a.html", "tags.json"}; !slices.Equal(got, want) {
 		t.Errorf("files = %q; want %q", got, want)
 	}
 	states := []struct {
@@ -372,21 +372,22 @@ func TestDeleteAndTagsPersist(t *testing.T) {
 	}
 }
 
-// TestCrash stops a write between its temporary file and its rename, as a
-// crash would, then reopens the directory without closing the store.
+// TestCrash stops a write between its temporary file and its rename, or
+// before its journal record, as a crash would, then reopens the directory
+// without closing the store.
 func TestCrash(t *testing.T) {
 	tests := []struct {
 		name    string
 		key     string
-		crashIn string // the directory, relative to the store's, of the write that crashes
+		crashIn string // the directory, relative to the store's, of the write that crashes; "record": the journal append
 		want    string // the body served after the restart; "" for none
 	}{
 		{"page body", "/blog/hello", "pages/blog", "v1"},
-		// The body was renamed into place; the manifest still describes v1.
-		{"manifest after a page", "/blog/hello", ".", ""},
+		// The body was renamed into place; the journal still describes v1.
+		{"record after a page", "/blog/hello", "record", ""},
 		{"data", "fetch:1", "data", "v1"},
 		{"new page", "/new", "pages", ""},
-		{"new page's manifest", "/new", ".", ""},
+		{"new page's record", "/new", "record", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -399,8 +400,12 @@ func TestCrash(t *testing.T) {
 			if tt.key != "/new" {
 				mustSet(t, s, tt.key, htmlItem("v1", regen.Seconds(60)))
 			}
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
 			before := files(t, dir)
 			var tmps []string
+			crashed := 0
 			s.beforeRename = func(tmp string) bool {
 				if filepath.Dir(tmp) == filepath.Join(dir, tt.crashIn) {
 					tmps = append(tmps, tmp)
@@ -408,20 +413,36 @@ func TestCrash(t *testing.T) {
 				}
 				return true
 			}
-			if err := s.Set(ctx, tt.key, htmlItem("v2", regen.Seconds(60))); err == nil {
-				t.Fatalf("Set during a crash = nil; want an error")
+			s.beforeRecord = func(*record) bool {
+				if tt.crashIn == "record" {
+					crashed++
+					return false
+				}
+				return true
 			}
-			if len(tmps) != 1 {
-				t.Fatalf("crashed writes = %q; want 1", tmps)
+			mustSet(t, s, tt.key, htmlItem("v2", regen.Seconds(60)))
+			if err := s.Flush(); err == nil {
+				t.Fatalf("Flush after a crashed write = nil; want an error")
 			}
-			if _, err := os.Stat(tmps[0]); err != nil {
-				t.Fatalf("temporary file after the crash: %v", err)
+			if tt.crashIn == "record" {
+				if crashed != 1 {
+					t.Fatalf("crashed records = %d; want 1", crashed)
+				}
+			} else {
+				if len(tmps) != 1 {
+					t.Fatalf("crashed writes = %q; want 1", tmps)
+				}
+				if _, err := os.Stat(tmps[0]); err != nil {
+					t.Fatalf("temporary file after the crash: %v", err)
+				}
 			}
-			// The process dies here: no Close.
+			s.abandon() // the process dies here: no Close
 
 			s2 := open(t, dir, Options{})
-			if _, err := os.Stat(tmps[0]); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("temporary file after Open: %v; want it removed", err)
+			if len(tmps) > 0 {
+				if _, err := os.Stat(tmps[0]); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("temporary file after Open: %v; want it removed", err)
+				}
 			}
 			it, ok, err := s2.Get(ctx, tt.key)
 			switch {
@@ -439,12 +460,23 @@ func TestCrash(t *testing.T) {
 				}
 			}
 			if tt.want != "" {
-				if diff := cmp.Diff(before, after); diff != "" {
+				if diff := cmp.Diff(bodies(before), bodies(after)); diff != "" {
 					t.Errorf("files changed by the crashed write (-before +after):\n%s", diff)
 				}
 			}
 		})
 	}
+}
+
+// bodies keeps the page and data files of a files map.
+func bodies(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if strings.HasPrefix(k, "pages/") || strings.HasPrefix(k, "data/") {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func TestConcurrent(t *testing.T) {
@@ -544,6 +576,7 @@ func TestOpenRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"version": 1, "pages": {}}`), 0o644)
 			os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.content), 0o644)
 			_, err := Open(dir, Options{})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -584,8 +617,12 @@ func TestBatch(t *testing.T) {
 	s := open(t, dir, Options{Batch: true})
 	mustSet(t, s, "/a", htmlItem("a", regen.Forever))
 	s.RevalidateTags(ctx, []string{"posts"}, regen.RevalidateStale, t0)
-	if got, want := names(files(t, dir)), []string{"pages/a.html"}; !slices.Equal(got, want) {
+	// Open wrote an empty manifest; the batch's waits for Flush.
+	if got, want := names(files(t, dir)), []string{LockFile, "manifest.json", "pages/a.html"}; !slices.Equal(got, want) {
 		t.Errorf("files before Flush = %q; want %q", got, want)
+	}
+	if m, _ := os.ReadFile(filepath.Join(dir, "manifest.json")); strings.Contains(string(m), "/a") {
+		t.Errorf("manifest before Flush = %s; want no pages", m)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -2,10 +2,11 @@
 Package disk keeps a store's items in a directory so a restart serves the latest pages.
 
 A Store has two tiers: a store.Memory in front, which answers every Get
-without allocating, and a directory behind it, written through by every
-Set, Delete and RevalidateTags before they return. Open loads the whole
-directory into memory; an item the memory tier later evicts is read back
-from its file on its next Get. engine.Build writes a site into a Store's
+without allocating, and a directory behind it, written back by background
+writers: Set and Delete update the memory tier and return, without waiting
+for the disk. Open loads the whole directory into memory; an item the
+memory tier later evicts is read back from its pending write or its file
+on its next Get. engine.Build writes a site into a Store's
 directory; a server that opens it serves every prerendered page as a HIT
 without rendering, and its regenerations are written back, so the next
 restart serves their versions.
@@ -14,6 +15,8 @@ restart serves their versions.
 
 	DIR/manifest.json                 the pages: their metadata and files
 	DIR/tags.json                     the latest revalidation of each tag
+	DIR/journal-000001.jsonl          changes to both since they were written
+	DIR/.lock                         held by the process that has DIR open
 	DIR/pages/index.html              the body of "/"
 	DIR/pages/blog.html               the body of "/blog"
 	DIR/pages/blog/hello.html         the body of "/blog/hello"
@@ -90,30 +93,86 @@ each mode:
 A reader meeting another version refuses the directory (Open fails) rather
 than guess.
 
-# Crashes
+# One process per directory
+
+One process at a time may have a directory open. Open takes an exclusive
+lock (flock(2) with LOCK_NB on Unix, LockFileEx on Windows; none on other
+systems) on DIR/.lock and writes its pid, host and start time in it; a
+second Open, in this process or another, fails at once with a
+*LockedError (matching ErrLocked) that names the lock file and the
+holder: "disk: /x/.regen is in use: lock /x/.regen/.lock held by pid 1234
+on web-1 (since 2025-06-01T12:00:00Z)". The system releases the lock when
+the holder exits, even by kill -9; Close releases it and removes the file.
+engine.Build takes the lock of the directory it replaces (LockDir) for
+the whole build, so it refuses to start while a server has the directory
+open, and a server cannot open it while the build swaps it.
+
+# A directory without a manifest
+
+Open refuses a directory that holds files but no manifest.json (ErrNotStore)
+and changes nothing in it: it is not a store's directory, or its manifest
+was lost, and serving it would hide or overwrite its files. Rebuild it
+(engine.Build, regen build --out DIR), empty it, or pick another. An empty
+or missing directory opens as a fresh store: Open writes its (empty)
+manifest before anything else, so every directory a store has used has one.
+
+Open removes only files it provably owns: the temporary files (".tmp-"
+and random letters) of writes a crash interrupted, logging each. Page
+files that no manifest entry names, data files it cannot read and pages
+whose file does not match their entry are left in place (and logged),
+unserved, until their key is written again.
+
+# The journal
+
+Writing a page does not rewrite the manifest: its manifest entry is
+appended to the journal, one line per change,
+
+	<xxhash64 of the JSON, 16 hex digits> {"set":"/blog/hello","page":{...}}
+	<...> {"del":"/old"}
+	<...> {"tags":{"posts":{"stale":"2025-06-01T12:00:00Z"}}}
+
+and synced, concurrent appends sharing one sync. Open replays the journal
+over manifest.json and tags.json, stopping at the first line that is torn
+(no newline) or whose hash does not match, which a crash in the middle of
+an append leaves (logged, and ignored). When the journal holds more than
+four times the bytes of the last manifest (and over 1 MiB), a background
+compaction writes manifest.json and tags.json whole from memory and
+removes the segments they reflect; Open and Close compact too, so a
+closed directory has no journal and its manifest.json alone describes it.
+Replaying a record is idempotent (a page's state, a deletion, tag times
+merged by maximum), so a crash in the middle of a compaction loses
+nothing. A page write costs its own file and one short appended line:
+O(1) in the number of pages.
+
+# Write-back and crashes
+
+Set and Delete update the memory tier and queue the write for one of four
+background writers; a key has at most one queued write, its newest
+version (a later Set replaces an earlier one still queued), and a Get of
+a key whose write is pending answers its newest version. The queue is
+bounded (Options.MaxPending keys, Options.MaxPendingBytes bytes): a Set
+that finds it full waits for the writers (back-pressure), or stores
+nothing if its context ends first; nothing is ever dropped. A write that
+fails is logged and reported by the next Flush; the memory tier keeps
+the new version and the directory the previous one. Flush waits for
+every write queued before it; Close also compacts; both take as long as
+the bounded queue takes to write.
 
 Every file, manifest and tags.json included, is written to a temporary
-file (".tmp-" and random letters) in its directory, synced, and renamed
-over its name, and the directory is synced: a crash leaves the old file or
-the new one, never half of one, and perhaps a temporary file, which Open
-removes. A page's body is renamed into place before the manifest is
-rewritten; a crash between the two leaves a body that does not match its
-manifest entry (by bytes and xxhash), and Open drops that page, so its
-next request renders it afresh (a MISS), never serving a body with another
-version's headers. Open also removes page files the manifest does not name
-(a new page whose manifest entry a crash lost, or a deleted page).
+file in its directory, synced, and renamed over its name, and the
+directory is synced; a page's journal record is appended only once its
+file is durable. So a crash (kill -9, power loss) loses at most the
+writes still pending, the renders of its last moments, which are rendered
+again on demand (a MISS); it never leaves a torn or a wrong page. A crash
+between a page's rename and its record leaves a body that does not match
+its entry (by bytes and xxhash, checked on every load and read-back), and
+Open drops that page, never serving a body with another version's
+headers. What Flush or Close acknowledged survives, and so does every
+RevalidateTags that returned: its record is synced before it returns.
 
-# Cost
-
-Each page's Set rewrites the whole manifest (temporary file, sync,
-rename), serialized: for now the manifest is O(pages) per write.
-Concurrent Sets share one rewrite (a group commit), and a regeneration is
-rare next to the requests it serves. Options.Batch defers the manifest to
-Flush and Close, for a build that writes every page at once into a
-directory it throws away on failure. Data entries and tag revalidations do
-not touch the manifest; tags.json is rewritten by each RevalidateTags.
-
-One process at a time may have a directory open: two would overwrite each
-other's manifest.
+Options.Batch, for a build that writes every page into a directory it
+throws away on failure (engine.Build's staging directory), writes each
+file before Set returns and defers the manifest, tags and directory syncs
+to Flush and Close, without a journal.
 */
 package disk

@@ -63,6 +63,7 @@ func Example() {
 	// Output:
 	// <h1>Hello</h1> true
 	//
+	// .lock
 	// manifest.json
 	// pages/blog/hello.html
 	// tags.json
