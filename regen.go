@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Revalidate is a revalidate interval in whole seconds, as declared by a
@@ -252,7 +253,11 @@ func ParseRevalidateMode(s string) (RevalidateMode, error) {
 	return 0, fmt.Errorf("unknown revalidate mode %q (must be stale or expire)", s)
 }
 
-// Tag limits, as Next.js has them. Beyond them is an error, never a silent cut.
+// Tag limits, as Next.js has them (NEXT_CACHE_TAG_MAX_LENGTH and
+// NEXT_CACHE_TAG_MAX_ITEMS). Where a tag is a request (RevalidateTag, the
+// revalidation endpoint) or configuration, breaking them is an error; where
+// a render declares it, the tag is dropped with a warning, as Next.js's
+// validateTags drops it, and the render is cached without it.
 const (
 	MaxTagLen = 256
 	MaxTags   = 128
@@ -261,20 +266,98 @@ const (
 // ErrTag is matched by errors that break the tag limits.
 var ErrTag = errors.New("regen: tag limit exceeded")
 
-// ValidateTags reports an error wrapping ErrTag when tags break the limits.
+// Why FilterTags drops a tag: a small fixed set, so a caller can report
+// each reason once.
+const (
+	TagEmpty   = "empty tag"
+	TagTooLong = "tag over 256 bytes"
+	TagNotUTF8 = "tag not valid UTF-8"
+	TagControl = "tag holds a control character"
+	TagTooMany = "over 128 tags"
+)
+
+// tagProblem returns why tag breaks the limits, or "". A tag must be
+// printable text: control characters would split a line of a log or a
+// header, and invalid UTF-8 would not survive the JSON of store/disk.
+func tagProblem(tag string) string {
+	switch {
+	case tag == "":
+		return TagEmpty
+	case len(tag) > MaxTagLen:
+		return TagTooLong
+	}
+	if !utf8.ValidString(tag) {
+		return TagNotUTF8
+	}
+	for _, r := range tag {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) { // C0, DEL and C1
+			return TagControl
+		}
+	}
+	return ""
+}
+
+// CheckTag reports an error wrapping ErrTag when tag is empty, over
+// MaxTagLen bytes, not valid UTF-8 or holds a control character.
+func CheckTag(tag string) error {
+	switch why := tagProblem(tag); why {
+	case "":
+		return nil
+	case TagEmpty:
+		return fmt.Errorf("%w: empty tag", ErrTag)
+	case TagTooLong:
+		return fmt.Errorf("%w: tag %.32q... is %d bytes (at most %d)", ErrTag, tag, len(tag), MaxTagLen)
+	default:
+		return fmt.Errorf("%w: %s: %.64q", ErrTag, why, tag)
+	}
+}
+
+// ValidateTags reports an error wrapping ErrTag when tags break the limits:
+// more than MaxTags, or one that CheckTag refuses.
 func ValidateTags(tags []string) error {
 	if len(tags) > MaxTags {
 		return fmt.Errorf("%w: %d tags (at most %d per entry)", ErrTag, len(tags), MaxTags)
 	}
 	for _, t := range tags {
-		if t == "" {
-			return fmt.Errorf("%w: empty tag", ErrTag)
-		}
-		if len(t) > MaxTagLen {
-			return fmt.Errorf("%w: tag %.32q... is %d bytes (at most %d)", ErrTag, t, len(t), MaxTagLen)
+		if err := CheckTag(t); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// DroppedTag is a tag FilterTags dropped, and why: one of TagEmpty,
+// TagTooLong, TagNotUTF8, TagControl and TagTooMany.
+type DroppedTag struct {
+	Tag    string
+	Reason string
+}
+
+// FilterTags returns the tags that keep the limits, in order, and those it
+// dropped, as Next.js's validateTags does: a tag CheckTag refuses is
+// dropped, and once MaxTags tags are kept the rest are dropped. When none is
+// dropped it returns tags itself and allocates nothing.
+func FilterTags(tags []string) (kept []string, dropped []DroppedTag) {
+	bad := len(tags) > MaxTags
+	for i := 0; i < len(tags) && !bad; i++ {
+		bad = tagProblem(tags[i]) != ""
+	}
+	if !bad {
+		return tags, nil
+	}
+	kept = make([]string, 0, min(len(tags), MaxTags))
+	for _, t := range tags {
+		why := tagProblem(t)
+		if why == "" && len(kept) == MaxTags {
+			why = TagTooMany
+		}
+		if why != "" {
+			dropped = append(dropped, DroppedTag{Tag: t, Reason: why})
+			continue
+		}
+		kept = append(kept, t)
+	}
+	return kept, dropped
 }
 
 // A Scheduler runs background work: regenerations and data refreshes. The

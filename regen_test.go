@@ -90,11 +90,88 @@ func TestValidateTags(t *testing.T) {
 		{many, false},
 		{[]string{strings.Repeat("x", MaxTagLen+1)}, false},
 		{[]string{""}, false},
+		{[]string{"ok", "a\r\nb"}, false},
 	}
 	for _, tt := range tests {
 		err := ValidateTags(tt.tags)
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrTag)) {
 			t.Errorf("ValidateTags(%d tags) = %v; want ok %v", len(tt.tags), err, tt.ok)
 		}
+	}
+}
+
+func TestCheckTag(t *testing.T) {
+	tests := []struct {
+		tag  string
+		want string // the reason; "" when valid
+	}{
+		{"posts", ""},
+		{"product-café", ""},
+		{strings.Repeat("x", MaxTagLen), ""},
+		{"", TagEmpty},
+		{strings.Repeat("x", MaxTagLen+1), TagTooLong},
+		{"a\x00b", TagControl},
+		{"a\rb", TagControl},
+		{"a\nb", TagControl},
+		{"a\tb", TagControl},
+		{"a\x7f", TagControl},
+		{"a\u0085b", TagControl},
+		{"\xff\xfe", TagNotUTF8},
+	}
+	for _, tt := range tests {
+		err := CheckTag(tt.tag)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("CheckTag(%.20q) = %v; want nil", tt.tag, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrTag) {
+			t.Errorf("CheckTag(%.20q) = %v; want ErrTag for %q", tt.tag, err, tt.want)
+		}
+		if _, dropped := FilterTags([]string{tt.tag}); len(dropped) != 1 || dropped[0].Reason != tt.want {
+			t.Errorf("FilterTags(%.20q) dropped %v; want reason %q", tt.tag, dropped, tt.want)
+		}
+	}
+}
+
+func TestFilterTags(t *testing.T) {
+	long := strings.Repeat("x", MaxTagLen+1)
+	many := make([]string, MaxTags+2)
+	for i := range many {
+		many[i] = strings.Repeat("t", i+1)
+	}
+	tests := []struct {
+		name        string
+		tags        []string
+		kept        []string
+		dropReasons []string
+	}{
+		{"none", nil, nil, nil},
+		{"all valid", []string{"a", "b"}, []string{"a", "b"}, nil},
+		{"too long", []string{"a", long, "b"}, []string{"a", "b"}, []string{TagTooLong}},
+		{"empty and control", []string{"", "a", "x\ny"}, []string{"a"}, []string{TagEmpty, TagControl}},
+		{"too many", many, many[:MaxTags], []string{TagTooMany, TagTooMany}},
+		{"invalid ones do not count", append([]string{long}, many[:MaxTags]...), many[:MaxTags], []string{TagTooLong}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kept, dropped := FilterTags(tt.tags)
+			if strings.Join(kept, ",") != strings.Join(tt.kept, ",") {
+				t.Errorf("FilterTags kept %d tags %.60q; want %d %.60q", len(kept), kept, len(tt.kept), tt.kept)
+			}
+			var reasons []string
+			for _, d := range dropped {
+				reasons = append(reasons, d.Reason)
+			}
+			if strings.Join(reasons, ",") != strings.Join(tt.dropReasons, ",") {
+				t.Errorf("FilterTags dropped for %q; want %q", reasons, tt.dropReasons)
+			}
+		})
+	}
+	// Nothing to drop: the same slice, no allocation.
+	tags := []string{"a", "b"}
+	if allocs := testing.AllocsPerRun(100, func() { FilterTags(tags) }); allocs != 0 {
+		t.Errorf("FilterTags of valid tags allocates %v times; want 0", allocs)
 	}
 }

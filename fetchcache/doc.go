@@ -35,9 +35,16 @@ A request is cached by its effective revalidate:
 
 Memoize has no cache mode: MemoOptions.Revalidate, else the Call's
 DefaultRevalidate, else Forever. An invalid Revalidate (negative, not Never)
-or cache mode is an error, as are tags that break regen.MaxTags or
-regen.MaxTagLen (matched with errors.Is(err, regen.ErrTag)): nothing is
-fetched. Implicit tags come from the engine and are not checked here.
+or cache mode is an error: nothing is fetched.
+
+Tags that break the limits (regen.FilterTags: empty, over regen.MaxTagLen
+bytes, not valid UTF-8, holding a control character, or beyond the first
+regen.MaxTags) are dropped, as Next.js's validateTags drops them, not an
+error: the fetch is made and cached under the tags that keep them, which
+Result.Tags reports. A tag built from a request (a "product-{slug}" tag of a
+long slug) so never fails the fetch or the page. The drop is logged at
+Debug level; the engine warns of it once per route. Implicit tags come from
+the engine and are not checked here.
 
 An effective Never means uncached: the origin is called every time, nothing
 is stored or read, and the Result says Bypass.

@@ -258,17 +258,22 @@ func memoName(parts []string) string { return "memoize:" + strings.Join(parts, "
 func (c *Cache) Fetch(ctx context.Context, req *Request, call Call) (*Response, Result, error) {
 	res := Result{Key: Key(req), Tags: req.Tags}
 	rev, err := effectiveRevalidate(req.Revalidate, req.Cache, call.DefaultRevalidate)
-	if err == nil {
-		err = regen.ValidateTags(req.Tags)
-	}
 	if err != nil {
 		return nil, res, fmt.Errorf("fetchcache: fetch %q: %w", req.URL, err)
 	}
+	// Tags that break the limits are dropped, as Next.js's validateTags
+	// drops them; the engine warns of them once per route.
+	tags, dropped := regen.FilterTags(req.Tags)
+	if len(dropped) > 0 {
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "fetchcache: tags dropped", slog.String("url", req.URL),
+			slog.Int("dropped", len(dropped)), slog.String("reason", dropped[0].Reason))
+	}
+	res.Tags = tags
 	res.Revalidate = rev
 	if call.Now.IsZero() {
 		call.Now = c.now()
 	}
-	j := job{key: res.Key, url: req.URL, rev: rev, tags: req.Tags, call: call, req: req}
+	j := job{key: res.Key, url: req.URL, rev: rev, tags: res.Tags, call: call, req: req}
 	if rev == regen.Never {
 		res.Status = regen.Bypass
 		resp, err := c.callOrigin(ctx, &j)
@@ -299,17 +304,20 @@ type MemoOptions struct {
 func (c *Cache) Memoize(ctx context.Context, keyParts []string, opts MemoOptions, call Call, fn func(ctx context.Context) ([]byte, error)) ([]byte, Result, error) {
 	res := Result{Key: memoKey(keyParts), Tags: opts.Tags}
 	rev, err := effectiveRevalidate(opts.Revalidate, regen.CacheDefault, call.DefaultRevalidate)
-	if err == nil {
-		err = regen.ValidateTags(opts.Tags)
-	}
 	if err != nil {
 		return nil, res, fmt.Errorf("fetchcache: fetch %q: %w", memoName(keyParts), err)
 	}
+	tags, dropped := regen.FilterTags(opts.Tags) // as in Fetch
+	if len(dropped) > 0 {
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "fetchcache: tags dropped", slog.String("url", memoName(keyParts)),
+			slog.Int("dropped", len(dropped)), slog.String("reason", dropped[0].Reason))
+	}
+	res.Tags = tags
 	res.Revalidate = rev
 	if call.Now.IsZero() {
 		call.Now = c.now()
 	}
-	j := job{key: res.Key, parts: keyParts, rev: rev, tags: opts.Tags, call: call, fn: fn}
+	j := job{key: res.Key, parts: keyParts, rev: rev, tags: res.Tags, call: call, fn: fn}
 	if rev == regen.Never {
 		res.Status = regen.Bypass
 		resp, err := c.callOrigin(ctx, &j)

@@ -798,10 +798,10 @@ func TestFetchInvalid(t *testing.T) {
 		call    fetchcache.Call
 		wantTag bool // the error wraps regen.ErrTag
 	}{
-		{"too many tags", fetchcache.Request{Tags: many}, fetchcache.Call{}, true},
-		{"too many tags uncached", fetchcache.Request{Tags: many, Cache: regen.NoStore}, fetchcache.Call{}, true},
-		{"tag too long", fetchcache.Request{Tags: []string{"ok", long}}, fetchcache.Call{}, true},
-		{"empty tag", fetchcache.Request{Tags: []string{""}}, fetchcache.Call{}, true},
+		// Tags that break the limits are dropped, not an error:
+		// TestFetchDropsBadTags in tags_test.go.
+		{"negative revalidate and bad tags", fetchcache.Request{Revalidate: -5, Tags: []string{"ok", long}}, fetchcache.Call{}, false},
+		{"negative revalidate and too many tags", fetchcache.Request{Revalidate: -5, Tags: many}, fetchcache.Call{}, false},
 		{"negative revalidate", fetchcache.Request{Revalidate: -5}, fetchcache.Call{}, false},
 		{"negative default revalidate", fetchcache.Request{}, fetchcache.Call{DefaultRevalidate: -5}, false},
 		{"unknown cache mode", fetchcache.Request{Cache: 7}, fetchcache.Call{}, false},
@@ -1025,12 +1025,13 @@ func TestMemoizeTags(t *testing.T) {
 		for i := range many {
 			many[i] = fmt.Sprint(i)
 		}
-		_, _, err = e.c.Memoize(t.Context(), parts, fetchcache.MemoOptions{Tags: many}, fetchcache.Call{}, query)
-		if !errors.Is(err, regen.ErrTag) {
-			t.Errorf("Memoize with %d tags: error = %v; want regen.ErrTag", len(many), err)
+		// Tags beyond the limits are dropped (as Next.js drops them), not an error.
+		_, res, err = e.c.Memoize(t.Context(), []string{"user", "43"}, fetchcache.MemoOptions{Tags: many}, fetchcache.Call{}, query)
+		if err != nil || len(res.Tags) != regen.MaxTags {
+			t.Errorf("Memoize with %d tags = %d tags, %v; want the first %d, no error", len(many), len(res.Tags), err, regen.MaxTags)
 		}
-		if got := calls.Load(); got != 2 {
-			t.Errorf("fn called %d times; want 2", got)
+		if got := calls.Load(); got != 3 {
+			t.Errorf("fn called %d times; want 3", got)
 		}
 	})
 }

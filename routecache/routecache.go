@@ -3,8 +3,12 @@ package routecache
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/store"
@@ -16,6 +20,28 @@ type Entry = store.Item
 
 // TagPrefix starts every implicit tag, as in Next.js.
 const TagPrefix = "_N_T_"
+
+// implicitTag returns the implicit tag of name (a path, "<path>/layout" or
+// "<route>/page"): TagPrefix and name. When that is over regen.MaxTagLen
+// bytes (a long path: any path up to the engine's MaxPathLen must be
+// cacheable and revalidatable), it returns a tag of at most MaxTagLen bytes
+// instead: TagPrefix, "#", 32 hex digits of name's SHA-256 and ":", then the
+// start of name for whoever reads the store. Every name reaches its tag
+// through here, in entries and in RevalidatePath alike, so both agree. A name
+// starts with "/", so no hashed tag equals a short name's tag. (Next.js
+// instead skips revalidatePath for a path over its 1024-byte soft-tag limit.)
+func implicitTag(name string) string {
+	if len(TagPrefix)+len(name) <= regen.MaxTagLen {
+		return TagPrefix + name
+	}
+	sum := sha256.Sum256([]byte(name))
+	head := TagPrefix + "#" + hex.EncodeToString(sum[:16]) + ":"
+	n := regen.MaxTagLen - len(head)
+	for n > 0 && !utf8.RuneStart(name[n]) {
+		n-- // cut at a character boundary
+	}
+	return head + name[:n]
+}
 
 // Freshness is the status of e at now, given the state of its tags: a pure
 // function of its arguments.
@@ -42,7 +68,13 @@ func Freshness(e *Entry, now time.Time, tags store.TagState) regen.Status {
 // Cache is the Full Route Cache over a store. It is safe for concurrent use.
 type Cache struct {
 	store store.Store
+
+	mu       sync.Mutex          // protects reported
+	reported map[string]struct{} // route and reason of the tag drops Tags reported
 }
+
+// maxReported bounds the tag drops a Cache remembers having reported.
+const maxReported = 1024
 
 // New returns a Cache over s.
 func New(s store.Store) *Cache { return &Cache{store: s} }
@@ -105,14 +137,14 @@ func PathTag(path string, kind PathKind) string {
 	path = trimSlash(path)
 	if kind == Layout {
 		if path == "/" {
-			return TagPrefix + "/layout"
+			return implicitTag("/layout")
 		}
-		return TagPrefix + path + "/layout"
+		return implicitTag(path + "/layout")
 	}
 	if isRoute(path) {
-		return TagPrefix + path + "/page"
+		return implicitTag(path + "/page")
 	}
-	return TagPrefix + path
+	return implicitTag(path)
 }
 
 // isRoute reports whether path is a route pattern rather than a concrete
@@ -151,17 +183,17 @@ func ImplicitTags(route, path string) []string {
 // route many times compute it once and pass it to PathTags.
 func RouteTags(route string) []string {
 	route = trimSlash(route)
-	tags := []string{TagPrefix + "/layout"}
+	tags := []string{implicitTag("/layout")}
 	if route != "/" {
 		parts := strings.Split(route[1:], "/")
 		for i := range parts {
-			tags = append(tags, TagPrefix+"/"+strings.Join(parts[:i+1], "/")+"/layout")
+			tags = append(tags, implicitTag("/"+strings.Join(parts[:i+1], "/")+"/layout"))
 		}
 	}
 	if route == "/" {
-		tags = append(tags, TagPrefix+"/page")
+		tags = append(tags, implicitTag("/page"))
 	} else {
-		tags = append(tags, TagPrefix+route+"/page")
+		tags = append(tags, implicitTag(route+"/page"))
 	}
 	return tags
 }
@@ -170,7 +202,42 @@ func RouteTags(route string) []string {
 func PathTags(routeTags []string, path string) []string {
 	tags := make([]string, len(routeTags), len(routeTags)+1)
 	copy(tags, routeTags)
-	return append(tags, TagPrefix+trimSlash(path))
+	return append(tags, implicitTag(trimSlash(path)))
+}
+
+// Tags returns the tags of the entry of path, rendered by the route
+// pattern route: declared (the tags its fetches declared) that keep the
+// limits, then routeTags (from RouteTags) and path's own tag.
+//
+// A declared tag that breaks the limits is dropped, as Next.js's
+// validateTags drops it, and the entry is stored without it: a tag built
+// from a long path parameter must not make the path fail. unreported lists
+// the drops this Cache has not reported before for route and reason, so a
+// caller that logs them logs each reason once per route, however many paths
+// or requests repeat it; past 1024 such pairs nothing more is reported.
+func (c *Cache) Tags(route, path string, routeTags, declared []string) (tags []string, unreported []regen.DroppedTag) {
+	kept, dropped := regen.FilterTags(declared)
+	tags = make([]string, 0, len(kept)+len(routeTags)+1)
+	tags = append(tags, kept...)
+	tags = append(tags, routeTags...)
+	tags = append(tags, implicitTag(trimSlash(path)))
+	if len(dropped) == 0 {
+		return tags, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reported == nil {
+		c.reported = make(map[string]struct{})
+	}
+	for _, d := range dropped {
+		key := route + "\x00" + d.Reason
+		if _, ok := c.reported[key]; ok || len(c.reported) >= maxReported {
+			continue
+		}
+		c.reported[key] = struct{}{}
+		unreported = append(unreported, d)
+	}
+	return tags, unreported
 }
 
 func trimSlash(p string) string {
