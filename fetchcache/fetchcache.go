@@ -142,6 +142,8 @@ const (
 	defaultStoreBytes   = 64 << 20
 	defaultRetryBackoff = 2 * time.Second
 	maxRetryBackoff     = 5 * time.Minute
+	// maxFailures bounds the keys remembered in back-off.
+	maxFailures = 10_000
 )
 
 // Cache is the Data Cache. It is safe for concurrent use.
@@ -675,6 +677,21 @@ func (c *Cache) failed(ctx context.Context, j job, now time.Time, err error) {
 	b.until = now.Add(b.wait)
 	if c.failures == nil {
 		c.failures = make(map[string]backoff)
+	}
+	if _, ok := c.failures[j.key]; !ok && len(c.failures) >= maxFailures {
+		// Forget the keys whose back-off is over, then any: a forgotten
+		// key is refreshed sooner, nothing worse.
+		for k, old := range c.failures {
+			if !now.Before(old.until) {
+				delete(c.failures, k)
+			}
+		}
+		for k := range c.failures {
+			if len(c.failures) < maxFailures {
+				break
+			}
+			delete(c.failures, k)
+		}
 	}
 	c.failures[j.key] = b
 	c.mu.Unlock()
