@@ -66,8 +66,8 @@ dynamic and sees them.
 
   - A fresh entry is a HIT. An entry past its revalidate is STALE: served at
     once while one background regeneration runs. No entry is a MISS: one
-    render per path, shared by concurrent requests; a request that gives up
-    does not cancel it. Dynamic routes are BYPASS.
+    render per path, shared by concurrent requests (see Deadlines and
+    bounds). Dynamic routes are BYPASS.
   - Every response has X-Cache-Status and an RFC 9211 Cache-Status
     ("regen; hit", "regen; hit; detail=stale-while-revalidate",
     "regen; fwd=miss; stored", "regen; fwd=bypass"). Cached responses carry
@@ -80,6 +80,31 @@ When several engines share a store that is a store.Locker (the Redis store),
 one instance renders a path at a time: the others keep serving STALE, and a
 MISS waits for the other instance's entry (up to 5 seconds) before rendering
 itself.
+
+# Deadlines and bounds
+
+Nothing the engine waits for is unbounded:
+
+  - Every origin call made while rendering ends after Options.FetchTimeout
+    (10s by default; fetchcache.Options.Timeout), and every render after
+    Options.RenderTimeout (30s). A MISS render runs detached from the
+    requests waiting for it (a request that gives up does not cancel it);
+    they stop waiting when their own context ends or the render passes its
+    deadline, and are answered 504 (500 for a render that failed). A render
+    that ignores its context is abandoned at the deadline: the next request
+    starts a fresh one, so a path is never stuck behind it.
+  - A background regeneration that fails or times out keeps the last good
+    page (STALE) and backs off. Regenerations and data refreshes run on a
+    pool of Options.MaxRegenerations goroutines (DefaultMaxRegenerations:
+    twice GOMAXPROCS, at least 10) with a queue of
+    Options.RegenerationQueue (1024); work that finds the queue full is
+    skipped and asked for again by a later request. Hits never wait.
+  - Close waits for every render the engine started, MISS ones included;
+    Shutdown(ctx) does the same until ctx ends, then cancels them. A request
+    that needs a render after Close is answered 503.
+  - The memory store is bounded by Options.MaxBytes, charging each entry
+    what it costs in the heap; the back-off state of failing paths and data
+    keys is bounded too (10,000 of each).
 
 # Time
 
