@@ -190,7 +190,7 @@ func TestHTTPBadPaths(t *testing.T) {
 		{"/a%00b", http.StatusBadRequest},
 		{"/a%0Ab", http.StatusBadRequest},
 		{"/a%7F", http.StatusBadRequest},
-		{"/" + strings.Repeat("a", MaxPathLen), http.StatusBadRequest},
+		{"/" + strings.Repeat("a", MaxPathLen), http.StatusRequestURITooLong},
 		{"/static/", http.StatusPermanentRedirect},
 	}
 	for _, tt := range tests {

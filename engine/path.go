@@ -1,37 +1,108 @@
 package engine
 
 import (
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/regen-dev/regen"
 )
 
-// MaxPathLen bounds request paths; longer ones are refused with 400.
+// MaxPathLen bounds request paths (percent-decoded); longer ones are
+// refused with 414 URI Too Long.
 const MaxPathLen = 2048
 
 // acceptPath checks r's path before any lookup and answers the requests it
-// refuses (400, 404) or redirects (308). ok is false when it has answered.
+// refuses (400, 404, 414) or redirects (308). ok is false when it has
+// answered.
 func (e *Engine) acceptPath(w http.ResponseWriter, r *http.Request) (path string, ok bool) {
 	path = r.URL.Path
 	switch checkPath(path) {
 	case pathBad:
 		e.writeError(w, r, http.StatusBadRequest)
 		return "", false
+	case pathTooLong:
+		e.writeError(w, r, http.StatusRequestURITooLong)
+		return "", false
 	case pathNotFound:
 		e.serveNotFound(w, r)
 		return "", false
 	case pathTrailingSlash:
-		target := trimTrailingSlash(path)
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
+		target, ok := slashRedirect(r.URL, trimTrailingSlash(path))
+		if !ok {
+			e.serveNotFound(w, r)
+			return "", false
 		}
-		w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
-		w.Header()["Cache-Status"] = cacheStatus[regen.Bypass]
-		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+		h := w.Header()
+		h["X-Cache-Status"] = xCacheStatus[regen.Bypass]
+		h["Cache-Status"] = cacheStatus[regen.Bypass]
+		h["Location"] = []string{target}
+		h["Content-Type"] = textPlain
+		w.WriteHeader(http.StatusPermanentRedirect)
+		if r.Method != http.MethodHead {
+			_, _ = io.WriteString(w, target+"\n")
+		}
 		return "", false
 	}
 	return path, true
+}
+
+// slashRedirect returns the Location of the redirect from u, a path with
+// trailing slashes, to clean, its decoded path without them: u's path as the
+// client escaped it (EscapedPath), without the trailing slashes, and u's
+// query, as Next.js redirects "/x/?a=1" to "/x?a=1". Building it from the
+// decoded path would turn "/%5cevil.example/" into "/\evil.example" and
+// "/a%3Fx=1/" into "/a?x=1", another page or another site. When the escaped
+// path does not decode to clean (an escaped slash before the trailing ones)
+// it escapes clean itself. ok is false if the target could be read as
+// another host (it starts with "//" or "/\"), which a checked path never
+// gives; the caller then answers 404 instead.
+//
+// The Location is set as is: http.Redirect would clean it (path.Clean)
+// and let a target that parses as a host through unchanged.
+func slashRedirect(u *url.URL, clean string) (target string, ok bool) {
+	target = trimTrailingSlash(u.EscapedPath())
+	if dec, err := url.PathUnescape(target); err != nil || dec != clean {
+		target = (&url.URL{Path: clean}).EscapedPath()
+	}
+	if len(target) == 0 || target[0] != '/' || (len(target) > 1 && (target[1] == '/' || target[1] == '\\')) {
+		return "", false
+	}
+	for i := 0; i < len(target); i++ {
+		if c := target[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "", false
+		}
+	}
+	if u.RawQuery != "" {
+		target += "?" + escapeNonASCII(u.RawQuery)
+	}
+	return target, true
+}
+
+// escapeNonASCII percent-encodes the bytes of s that are not printable
+// ASCII, as http.Redirect does to a Location.
+func escapeNonASCII(s string) string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 type pathCheck uint8
@@ -39,17 +110,22 @@ type pathCheck uint8
 const (
 	pathOK pathCheck = iota
 	pathBad
+	pathTooLong
 	pathNotFound
 	pathTrailingSlash
 )
 
 // checkPath checks a request path (already percent-decoded once by
-// net/http) before any lookup: control bytes and overlong paths are bad
-// requests, dot segments and empty segments match nothing, a trailing slash
-// redirects to the path without it. It does not allocate.
+// net/http) before any lookup: a path over MaxPathLen is too long; control
+// bytes and invalid UTF-8 (Next.js answers 400 to a param that does not
+// decode) are bad requests; dot segments and empty segments match nothing;
+// a trailing slash redirects to the path without it. It does not allocate.
 func checkPath(p string) pathCheck {
-	if len(p) == 0 || p[0] != '/' || len(p) > MaxPathLen {
+	if len(p) == 0 || p[0] != '/' {
 		return pathBad
+	}
+	if len(p) > MaxPathLen {
+		return pathTooLong
 	}
 	q := p
 	for len(q) > 1 && q[len(q)-1] == '/' {
@@ -78,6 +154,12 @@ func checkPath(p string) pathCheck {
 			return pathBad
 		case c == '.':
 			dots++
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(q[i:])
+			if r == utf8.RuneError && size == 1 {
+				return pathBad
+			}
+			i += size - 1
 		}
 	}
 	return result

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,17 @@ func TestCheckPath(t *testing.T) {
 		{"/a\x00b", pathBad},
 		{"/a\nb", pathBad},
 		{"/a\x7f", pathBad},
-		{"/" + string(make([]byte, MaxPathLen)), pathBad},
+		{"/" + string(make([]byte, MaxPathLen)), pathTooLong},
+		{"/" + strings.Repeat("a", MaxPathLen-1), pathOK},
+		{"/" + strings.Repeat("a", MaxPathLen), pathTooLong},
+		{"/s/\xff\xfe", pathBad},
+		{"/s/caf\xc3", pathBad},
+		{"/s/\xc3/", pathBad},
+		{"/s/\xed\xa0\x80", pathBad}, // a UTF-16 surrogate
+		{"/s/café", pathOK},
+		{"/s/\ufffd", pathOK},
+		{"/s/日本/", pathTrailingSlash},
+		{"/\\evil.example/", pathTrailingSlash},
 		{"//", pathTrailingSlash},
 		{"/a\x00/", pathBad},
 		{"//a", pathNotFound},
@@ -81,5 +93,19 @@ func TestCacheControl(t *testing.T) {
 		if got := cacheControl(tt.kind, tt.rev, tt.expire); got != tt.want {
 			t.Errorf("cacheControl(%v, %v, %v) = %q; want %q", tt.kind, tt.rev, tt.expire, got, tt.want)
 		}
+	}
+}
+
+// BenchmarkCheckPath checks the path of a hit; it must not allocate.
+func BenchmarkCheckPath(b *testing.B) {
+	for _, p := range []string{"/blog/hello", "/products/" + strings.Repeat("a", 200), "/s/café-日本"} {
+		b.Run(fmt.Sprintf("len=%d", len(p)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if checkPath(p) != pathOK {
+					b.Fatal(p)
+				}
+			}
+		})
 	}
 }
