@@ -34,27 +34,25 @@ type Item struct {
 }
 
 // Size returns the bytes the item takes in the heap: the Item itself, its
-// body, its header map with its names and values, and its tags, each
-// rounded up to the block the Go allocator gives it. A string the item
-// shares with others (a constant header name, a route's tag) is counted as
-// if it were its own. Size does not allocate, and takes time in proportion
-// to the number of headers and tags.
+// body, its header map with its values, and its tags, each rounded up to
+// the block the Go allocator gives it. Header names and tag strings are
+// counted as references, not by their bytes: they are the vocabulary items
+// share (canonical header names are constants; a route's tags, and the tags
+// its fetches declare, are made once for all its pages), and counting them
+// in every item would overcharge a page by a tenth or more. Size does not
+// allocate, and takes time in proportion to the number of headers.
 func (it *Item) Size() int64 {
 	n := itemBytes + allocSize(int64(cap(it.Body)), false)
 	if it.Header != nil {
 		n += mapBytes(len(it.Header), headerSlotBytes)
-		for k, vs := range it.Header {
-			n += stringBytes(k) + allocSize(int64(cap(vs))*stringHeader, true)
+		for _, vs := range it.Header {
+			n += allocSize(int64(cap(vs))*stringHeader, true)
 			for _, v := range vs {
 				n += stringBytes(v)
 			}
 		}
 	}
-	n += allocSize(int64(cap(it.Tags))*stringHeader, true)
-	for _, t := range it.Tags {
-		n += stringBytes(t)
-	}
-	return n
+	return n + allocSize(int64(cap(it.Tags))*stringHeader, true)
 }
 
 // TagState says whether any of a set of tags was revalidated after a time.
