@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -361,8 +360,8 @@ func FilterTags(tags []string) (kept []string, dropped []DroppedTag) {
 }
 
 // A Scheduler runs background work: regenerations and data refreshes. The
-// engine's default runs each function in a goroutine and waits for them on
-// Close; a simulation can run them on virtual time instead.
+// engine's default runs them on a bounded pool and waits for them on Close;
+// a simulation can run them on virtual time instead.
 type Scheduler interface {
 	Go(f func())
 }
@@ -372,14 +371,3 @@ type SchedulerFunc func(f func())
 
 // Go calls s(f).
 func (s SchedulerFunc) Go(f func()) { s(f) }
-
-// Group is a Scheduler that runs each function in its own goroutine and can
-// wait for all of them. The zero value is ready to use and safe for
-// concurrent use.
-type Group struct{ wg sync.WaitGroup }
-
-// Go runs f in a new goroutine.
-func (g *Group) Go(f func()) { g.wg.Go(f) }
-
-// Wait blocks until every function started by Go has returned.
-func (g *Group) Wait() { g.wg.Wait() }

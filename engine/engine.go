@@ -18,6 +18,7 @@ import (
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
+	"github.com/regen-dev/regen/internal/backoff"
 	"github.com/regen-dev/regen/internal/flight"
 	"github.com/regen-dev/regen/internal/pool"
 	"github.com/regen-dev/regen/render"
@@ -69,9 +70,10 @@ type Options struct {
 	// Expire is the age at which an ISR entry not regenerated is dropped. If
 	// zero, DefaultExpire.
 	Expire time.Duration
-	// RetryBackoff is the wait after a failed regeneration before the path
-	// is regenerated again; it doubles with each consecutive failure, up to
-	// MaxRetryBackoff. If zero, 2 seconds.
+	// RetryBackoff is the wait after a failed regeneration (or data
+	// refresh) before the path (or data) is tried again; it doubles with
+	// each consecutive failure, up to MaxRetryBackoff or RetryBackoff
+	// itself if larger. If zero, DefaultRetryBackoff.
 	RetryBackoff time.Duration
 	// UncachedFetchDefault makes fetches that declare neither revalidate nor
 	// cache mode uncached, as in Next.js 15 and later: made at each render,
@@ -94,8 +96,13 @@ type Options struct {
 	DebugCache bool
 }
 
-// MaxRetryBackoff caps the wait between failed regenerations of a path.
-const MaxRetryBackoff = 5 * time.Minute
+// DefaultRetryBackoff is the first wait after a failed regeneration or data
+// refresh when Options.RetryBackoff is zero.
+const DefaultRetryBackoff = 2 * time.Second
+
+// MaxRetryBackoff caps the wait between failed regenerations of a path,
+// unless Options.RetryBackoff is larger.
+const MaxRetryBackoff = backoff.Max
 
 // DefaultRenderTimeout bounds renders when Options.RenderTimeout is zero.
 const DefaultRenderTimeout = 30 * time.Second
@@ -107,9 +114,6 @@ var DefaultMaxRegenerations = max(10, 2*runtime.GOMAXPROCS(0))
 // Defaults and bounds of the engine's own state.
 const (
 	defaultRegenerationQueue = 1024
-	// maxRetries bounds the paths remembered in back-off; beyond, the
-	// ones whose back-off is over are forgotten first.
-	maxRetries = 10_000
 	// renderGrace is how long past its deadline a request waits for a
 	// render to report the deadline itself before giving up on it.
 	renderGrace = 100 * time.Millisecond
@@ -126,7 +130,6 @@ type Engine struct {
 	log      *slog.Logger
 	notFound http.Handler
 	errPage  func(w http.ResponseWriter, r *http.Request, code int)
-	backoff0 time.Duration
 	in       policyInput
 
 	tree      *node
@@ -144,18 +147,11 @@ type Engine struct {
 	closing    bool           // no render starts once set
 	work       sync.WaitGroup // renders running detached from their request
 
-	mu      sync.Mutex // protects retries
-	retries map[string]retry
+	backoff *backoff.Set // paths whose last regeneration failed
 
 	renders atomic.Int64
 	closed  atomic.Bool
 	debug   bool
-}
-
-// retry is the back-off state of a path whose regeneration failed.
-type retry struct {
-	failures int
-	at       time.Time
 }
 
 // outcome is what a render flight gives the requests waiting on it.
@@ -182,12 +178,10 @@ func New(site *Site, opts Options) (*Engine, error) {
 		log:           opts.Logger,
 		notFound:      opts.NotFound,
 		errPage:       opts.ErrorPage,
-		backoff0:      opts.RetryBackoff,
 		renderTimeout: opts.RenderTimeout,
 		debug:         opts.DebugCache || os.Getenv("REGEN_DEBUG_CACHE") == "1",
 		in:            policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault},
 		byPattern:     map[string]*route{},
-		retries:       map[string]retry{},
 	}
 	if e.now == nil {
 		e.now = newClock().Now
@@ -195,7 +189,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 	if e.sched == nil {
 		e.pool = pool.New(cmp.Or(opts.MaxRegenerations, DefaultMaxRegenerations),
 			cmp.Or(opts.RegenerationQueue, defaultRegenerationQueue))
-		e.sched = poolScheduler{e.pool}
+		e.sched = e.pool
 	}
 	if e.renderTimeout <= 0 {
 		e.renderTimeout = DefaultRenderTimeout
@@ -217,9 +211,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 	if e.errPage == nil {
 		e.errPage = defaultErrorPage
 	}
-	if e.backoff0 <= 0 {
-		e.backoff0 = 2 * time.Second
-	}
+	e.backoff = backoff.New(cmp.Or(max(opts.RetryBackoff, 0), DefaultRetryBackoff))
 	if e.in.expire == 0 {
 		e.in.expire = DefaultExpire
 	}
@@ -290,17 +282,6 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		err = derr
 	}
 	return err
-}
-
-// poolScheduler is the default Scheduler: the engine's bounded pool. Its Go
-// runs f in the caller when the pool is full, so work given to it is never
-// lost; the engine and the Data Cache use TryGo, which refuses instead.
-type poolScheduler struct{ *pool.Pool }
-
-func (s poolScheduler) Go(f func()) {
-	if !s.TryGo(f) {
-		f()
-	}
 }
 
 // renderContext returns the context of a render that runs detached from
@@ -739,7 +720,7 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 	if e.closed.Load() {
 		return "stale; engine closing: no regeneration"
 	}
-	if e.inBackoff(path, now) {
+	if e.backoff.Waiting(path, now) {
 		return "stale; waiting a back-off (the last regeneration failed or ran on another instance)"
 	}
 	c, leader := e.flights.Start(path)
@@ -782,11 +763,7 @@ func (e *Engine) regen(ctx context.Context, path string) (*outcome, error) {
 	if !ok {
 		// Another instance is regenerating the path; its entry will replace
 		// ours. Ask again after a pause, not on every STALE request.
-		e.mu.Lock()
-		r := e.retries[path]
-		r.at = start.Add(lockedElsewhereWait)
-		e.setRetry(path, r, start)
-		e.mu.Unlock()
+		e.backoff.Hold(path, start, start.Add(lockedElsewhereWait))
 		return &outcome{}, errLockedElsewhere
 	}
 	defer unlock()
@@ -801,9 +778,7 @@ func (e *Engine) regen(ctx context.Context, path string) (*outcome, error) {
 		e.failed(path, err)
 		return nil, err
 	}
-	e.mu.Lock()
-	delete(e.retries, path)
-	e.mu.Unlock()
+	e.backoff.Succeeded(path)
 	return out, nil
 }
 
@@ -860,46 +835,12 @@ func (e *Engine) awaitElsewhere(ctx context.Context, path string) *routecache.En
 	return nil
 }
 
-func (e *Engine) inBackoff(path string, now time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	r, ok := e.retries[path]
-	return ok && now.Before(r.at)
-}
-
+// failed records a failed regeneration of path: the path waits its
+// back-off before the next.
 func (e *Engine) failed(path string, err error) {
-	now := e.now()
-	e.mu.Lock()
-	r := e.retries[path]
-	r.failures++
-	wait := e.backoff0 << min(r.failures-1, 20)
-	if wait > MaxRetryBackoff || wait <= 0 {
-		wait = MaxRetryBackoff
-	}
-	r.at = now.Add(wait)
-	e.setRetry(path, r, now)
-	e.mu.Unlock()
+	wait, failures := e.backoff.Failed(path, e.now())
 	e.log.Error("regen: regeneration failed; serving the last good entry", "path", path, "error", err,
-		"failures", r.failures, "retry_in", wait)
-}
-
-// setRetry records path's back-off, keeping at most maxRetries paths: the
-// ones whose back-off is over at now go first, then any. e.mu is held.
-func (e *Engine) setRetry(path string, r retry, now time.Time) {
-	if _, ok := e.retries[path]; !ok && len(e.retries) >= maxRetries {
-		for p, old := range e.retries {
-			if !now.Before(old.at) {
-				delete(e.retries, p)
-			}
-		}
-		for p := range e.retries {
-			if len(e.retries) < maxRetries {
-				break
-			}
-			delete(e.retries, p)
-		}
-	}
-	e.retries[path] = r
+		"failures", failures, "retry_in", wait)
 }
 
 func (e *Engine) serveNotFound(w http.ResponseWriter, r *http.Request) {

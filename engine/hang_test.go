@@ -326,22 +326,3 @@ func TestRegenerationsBounded(t *testing.T) {
 var discard = slog.New(slog.DiscardHandler)
 
 var _ = regen.Seconds
-
-// TestRetriesBounded: the back-off state of failing paths is bounded, the
-// paths whose back-off is over dropped first.
-func TestRetriesBounded(t *testing.T) {
-	e := newEngine(t, &Site{}, Options{Logger: discard})
-	now := time.Unix(1e9, 0)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.setRetry("/old", retry{failures: 1, at: now.Add(-time.Second)}, now)
-	for i := range maxRetries + 100 {
-		e.setRetry(fmt.Sprintf("/p/%d", i), retry{failures: 1, at: now.Add(time.Minute)}, now)
-	}
-	if len(e.retries) != maxRetries {
-		t.Errorf("retries = %d; want %d", len(e.retries), maxRetries)
-	}
-	if _, ok := e.retries["/old"]; ok {
-		t.Error("a path whose back-off was over survived the pruning")
-	}
-}

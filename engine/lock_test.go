@@ -62,7 +62,7 @@ func TestSharedLock(t *testing.T) {
 		if c.get() != 1 {
 			t.Errorf("renders while locked elsewhere = %d; want 1", c.get())
 		}
-		if !e.inBackoff("/p", time.Now()) || e.inBackoff("/p", time.Now().Add(time.Second)) {
+		if !e.backoff.Waiting("/p", time.Now()) || e.backoff.Waiting("/p", time.Now().Add(time.Second)) {
 			t.Error("a lock held elsewhere should pause the next try for one second")
 		}
 		if logs.String() != "" {

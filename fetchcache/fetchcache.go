@@ -2,11 +2,13 @@ package fetchcache
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -15,7 +17,9 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/internal/backoff"
 	"github.com/regen-dev/regen/internal/flight"
+	"github.com/regen-dev/regen/internal/pool"
 	"github.com/regen-dev/regen/store"
 )
 
@@ -118,14 +122,15 @@ type Options struct {
 	// function gets a context that ends after it, whoever waits for the
 	// answer. If zero, DefaultTimeout.
 	Timeout time.Duration
-	// Scheduler runs background refreshes. If nil, each runs in a goroutine
-	// that Close waits for.
+	// Scheduler runs background refreshes. If nil, they run on a pool of
+	// twice GOMAXPROCS goroutines (at least 10) with a queue of 1024, which
+	// skips a refresh when full, and Close waits for it.
 	Scheduler regen.Scheduler
 	// Logger receives failed background refreshes. If nil, slog.Default().
 	Logger *slog.Logger
 	// RetryBackoff is the wait after a failed background refresh before the
-	// key is refreshed again; it doubles on each failure up to 5 minutes.
-	// If zero, 2 seconds.
+	// key is refreshed again; it doubles on each failure up to 5 minutes, or
+	// RetryBackoff itself if larger. If zero, 2 seconds.
 	RetryBackoff time.Duration
 	// Now is the clock of background refreshes: the Created time of the
 	// entries they store, and the start of their back-off after a failure.
@@ -141,9 +146,7 @@ const DefaultTimeout = 10 * time.Second
 const (
 	defaultStoreBytes   = 64 << 20
 	defaultRetryBackoff = 2 * time.Second
-	maxRetryBackoff     = 5 * time.Minute
-	// maxFailures bounds the keys remembered in back-off.
-	maxFailures = 10_000
+	defaultQueue        = 1024
 )
 
 // Cache is the Data Cache. It is safe for concurrent use.
@@ -151,9 +154,8 @@ type Cache struct {
 	store   store.Store
 	fetcher Fetcher
 	sched   regen.Scheduler
-	group   *regen.Group // the default scheduler, owned by the cache; nil when Options.Scheduler is set
+	pool    *pool.Pool // the default scheduler, owned by the cache; nil when Options.Scheduler is set
 	logger  *slog.Logger
-	retry   time.Duration
 	timeout time.Duration
 	now     func() time.Time
 
@@ -165,14 +167,7 @@ type Cache struct {
 	flight flight.Group[loaded] // origin calls in flight: at most one per key
 	fg     sync.WaitGroup       // foreground origin calls running detached from their caller
 
-	mu       sync.Mutex         // protects failures
-	failures map[string]backoff // keys whose last refresh failed
-}
-
-// backoff is the state of a key whose refreshes fail.
-type backoff struct {
-	wait  time.Duration // the last wait; doubled on the next failure
-	until time.Time     // no background refresh before this time
+	backoff *backoff.Set // keys whose last refresh failed
 }
 
 // loaded is the outcome of an origin call in flight: the entry, stored or
@@ -190,7 +185,6 @@ func New(opts Options) *Cache {
 		fetcher: opts.Fetcher,
 		sched:   opts.Scheduler,
 		logger:  opts.Logger,
-		retry:   opts.RetryBackoff,
 		timeout: opts.Timeout,
 		now:     opts.Now,
 	}
@@ -205,15 +199,13 @@ func New(opts Options) *Cache {
 		c.fetcher = httpFetcher{client: &http.Client{Timeout: c.timeout}, maxBody: maxBodyBytes}
 	}
 	if c.sched == nil {
-		c.group = new(regen.Group)
-		c.sched = c.group
+		c.pool = pool.New(max(10, 2*runtime.GOMAXPROCS(0)), defaultQueue)
+		c.sched = c.pool
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
-	if c.retry <= 0 {
-		c.retry = defaultRetryBackoff
-	}
+	c.backoff = backoff.New(cmp.Or(max(opts.RetryBackoff, 0), defaultRetryBackoff))
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -350,8 +342,8 @@ func (c *Cache) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		c.fg.Wait()
-		if c.group != nil {
-			c.group.Wait()
+		if c.pool != nil {
+			c.pool.Close()
 		}
 		close(done)
 	}()
@@ -544,7 +536,7 @@ func (c *Cache) lead(ctx context.Context, fc *flight.Call[loaded], j job, refres
 // refreshInBackground starts a refresh of j's stale entry through the
 // scheduler, unless one is in flight or the key is backing off.
 func (c *Cache) refreshInBackground(ctx context.Context, j job) {
-	if c.backingOff(j.key, j.call.Now) {
+	if c.backoff.Waiting(j.key, j.call.Now) {
 		return
 	}
 	fc, leader := c.flight.Start(j.key)
@@ -606,7 +598,7 @@ func (c *Cache) fill(ctx context.Context, j job, now time.Time, refresh bool) (l
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "fetchcache: store set failed",
 			slog.String("key", j.key), slog.String("url", j.name()), slog.Any("error", err))
 	}
-	c.succeeded(j.key)
+	c.backoff.Succeeded(j.key)
 	return loaded{it: it, status: regen.Miss}, nil
 }
 
@@ -656,53 +648,10 @@ func detach(j job) job {
 	return j
 }
 
-// backingOff reports whether key's last refresh failed and its back-off
-// lasts beyond now.
-func (c *Cache) backingOff(key string, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b, ok := c.failures[key]
-	return ok && now.Before(b.until)
-}
-
 // failed records a failed refresh of j's key, started at now, and logs it.
 func (c *Cache) failed(ctx context.Context, j job, now time.Time, err error) {
-	c.mu.Lock()
-	b := c.failures[j.key]
-	if b.wait == 0 {
-		b.wait = c.retry
-	} else {
-		b.wait = min(2*b.wait, max(maxRetryBackoff, c.retry))
-	}
-	b.until = now.Add(b.wait)
-	if c.failures == nil {
-		c.failures = make(map[string]backoff)
-	}
-	if _, ok := c.failures[j.key]; !ok && len(c.failures) >= maxFailures {
-		// Forget the keys whose back-off is over, then any: a forgotten
-		// key is refreshed sooner, nothing worse.
-		for k, old := range c.failures {
-			if !now.Before(old.until) {
-				delete(c.failures, k)
-			}
-		}
-		for k := range c.failures {
-			if len(c.failures) < maxFailures {
-				break
-			}
-			delete(c.failures, k)
-		}
-	}
-	c.failures[j.key] = b
-	c.mu.Unlock()
+	wait, _ := c.backoff.Failed(j.key, now)
 	c.logger.LogAttrs(ctx, slog.LevelError, "fetchcache: refresh failed; keeping the last good value",
 		slog.String("key", j.key), slog.String("url", j.name()), slog.Any("error", err),
-		slog.Duration("retry_after", b.wait))
-}
-
-// succeeded forgets key's back-off.
-func (c *Cache) succeeded(key string) {
-	c.mu.Lock()
-	delete(c.failures, key)
-	c.mu.Unlock()
+		slog.Duration("retry_after", wait))
 }

@@ -3,11 +3,9 @@ package fetchcache
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,24 +100,5 @@ func waitGoroutines(t *testing.T, n int) {
 		}
 		runtime.Gosched()
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// TestFailuresBounded: the back-off state of failing keys is bounded: a
-// flood of failing keys keeps at most maxFailures, dropping those whose
-// back-off is over first.
-func TestFailuresBounded(t *testing.T) {
-	c := New(Options{Logger: slog.New(slog.DiscardHandler)})
-	now := time.Unix(1e9, 0)
-	c.failed(context.Background(), job{key: "old"}, now.Add(-time.Hour), errors.New("down"))
-	c.failed(context.Background(), job{key: "recent"}, now, errors.New("down"))
-	for i := range maxFailures + 100 {
-		c.failed(context.Background(), job{key: strconv.Itoa(i)}, now, errors.New("down"))
-	}
-	if n := len(c.failures); n != maxFailures {
-		t.Errorf("failures = %d; want %d", n, maxFailures)
-	}
-	if _, ok := c.failures["old"]; ok {
-		t.Error("a key whose back-off was over survived the pruning")
 	}
 }

@@ -44,6 +44,15 @@ func (p *Pool) TryGo(f func()) bool {
 	return true
 }
 
+// Go runs f on the pool, or, when the queue is full or the pool closed, in
+// the caller: work given to Go is never lost, and a full pool slows its
+// callers down instead of growing. It makes a Pool a regen.Scheduler.
+func (p *Pool) Go(f func()) {
+	if !p.TryGo(f) {
+		f()
+	}
+}
+
 // work runs queued functions until the queue is empty.
 func (p *Pool) work() {
 	defer p.wg.Done()
