@@ -101,6 +101,9 @@ type Call struct {
 	// caller waits), instead of being returned at once with a background
 	// refresh. Regenerations set it so they never bake stale data into a page.
 	RefreshStale bool
+	// Key, if set, is Key(req) as the caller already computed it, so that
+	// Fetch does not hash the request again. Memoize ignores it.
+	Key string
 }
 
 // Result describes how a fetch was answered.
@@ -250,35 +253,52 @@ func memoName(parts []string) string { return "memoize:" + strings.Join(parts, "
 // error (or panic) is returned wrapped with the URL. See the package
 // documentation for the rules.
 func (c *Cache) Fetch(ctx context.Context, req *Request, call Call) (*Response, Result, error) {
-	res := Result{Key: Key(req), Tags: req.Tags}
-	rev, err := effectiveRevalidate(req.Revalidate, req.Cache, call.DefaultRevalidate)
+	key := call.Key
+	if key == "" {
+		key = Key(req)
+	}
+	j := job{key: key, url: req.URL, req: req}
+	it, res, err := c.do(ctx, &j, req.Revalidate, req.Cache, req.Tags, call)
+	if it == nil {
+		return nil, res, err
+	}
+	return &Response{Status: it.Status, Header: it.Header, Body: it.Body}, res, err
+}
+
+// do is the body of Fetch and Memoize: j names the key and the origin; the
+// rest of it is filled in here.
+func (c *Cache) do(ctx context.Context, j *job, declared regen.Revalidate, mode regen.CacheMode, tags []string, call Call) (*store.Item, Result, error) {
+	res := Result{Key: j.key, Tags: tags}
+	rev, err := EffectiveRevalidate(declared, mode, call.DefaultRevalidate)
 	if err != nil {
-		return nil, res, fmt.Errorf("fetchcache: fetch %q: %w", req.URL, err)
+		return nil, res, fmt.Errorf("fetchcache: fetch %q: %w", j.name(), err)
 	}
 	// Tags that break the limits are dropped, as Next.js's validateTags
 	// drops them; the engine warns of them once per route.
-	tags, dropped := regen.FilterTags(req.Tags)
+	tags, dropped := regen.FilterTags(tags)
 	if len(dropped) > 0 {
-		c.logger.LogAttrs(ctx, slog.LevelDebug, "fetchcache: tags dropped", slog.String("url", req.URL),
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "fetchcache: tags dropped", slog.String("url", j.name()),
 			slog.Int("dropped", len(dropped)), slog.String("reason", dropped[0].Reason))
 	}
-	res.Tags = tags
-	res.Revalidate = rev
+	res.Tags, res.Revalidate = tags, rev
 	if call.Now.IsZero() {
 		call.Now = c.now()
 	}
-	j := job{key: res.Key, url: req.URL, rev: rev, tags: res.Tags, call: call, req: req}
+	j.rev, j.tags, j.call = rev, tags, call
 	if rev == regen.Never {
 		res.Status = regen.Bypass
-		resp, err := c.callOrigin(ctx, &j)
-		return resp, res, err
+		resp, err := c.callOrigin(ctx, j)
+		if err != nil {
+			return nil, res, err
+		}
+		return &store.Item{Status: resp.Status, Header: resp.Header, Body: resp.Body}, res, nil
 	}
-	it, st, err := c.serve(ctx, j)
+	it, st, err := c.serve(ctx, *j)
 	res.Status = st
 	if err != nil {
 		return nil, res, err
 	}
-	return &Response{Status: it.Status, Header: it.Header, Body: it.Body}, res, nil
+	return it, res, nil
 }
 
 // MemoOptions configure one Memoize call.
@@ -296,36 +316,12 @@ type MemoOptions struct {
 // returned wrapped and nothing is stored. The returned bytes are shared with
 // the cache entry: callers must not modify them.
 func (c *Cache) Memoize(ctx context.Context, keyParts []string, opts MemoOptions, call Call, fn func(ctx context.Context) ([]byte, error)) ([]byte, Result, error) {
-	res := Result{Key: memoKey(keyParts), Tags: opts.Tags}
-	rev, err := effectiveRevalidate(opts.Revalidate, regen.CacheDefault, call.DefaultRevalidate)
-	if err != nil {
-		return nil, res, fmt.Errorf("fetchcache: fetch %q: %w", memoName(keyParts), err)
-	}
-	tags, dropped := regen.FilterTags(opts.Tags) // as in Fetch
-	if len(dropped) > 0 {
-		c.logger.LogAttrs(ctx, slog.LevelDebug, "fetchcache: tags dropped", slog.String("url", memoName(keyParts)),
-			slog.Int("dropped", len(dropped)), slog.String("reason", dropped[0].Reason))
-	}
-	res.Tags = tags
-	res.Revalidate = rev
-	if call.Now.IsZero() {
-		call.Now = c.now()
-	}
-	j := job{key: res.Key, parts: keyParts, rev: rev, tags: res.Tags, call: call, fn: fn}
-	if rev == regen.Never {
-		res.Status = regen.Bypass
-		resp, err := c.callOrigin(ctx, &j)
-		if err != nil {
-			return nil, res, err
-		}
-		return resp.Body, res, nil
-	}
-	it, st, err := c.serve(ctx, j)
-	res.Status = st
-	if err != nil {
+	j := job{key: memoKey(keyParts), parts: keyParts, fn: fn}
+	it, res, err := c.do(ctx, &j, opts.Revalidate, regen.CacheDefault, opts.Tags, call)
+	if it == nil {
 		return nil, res, err
 	}
-	return it.Body, res, nil
+	return it.Body, res, err
 }
 
 // Close waits for the origin calls that callers gave up on and for
@@ -366,11 +362,12 @@ func (c *Cache) detached(ctx context.Context) (context.Context, context.CancelFu
 	return dctx, func() { stop(); cancel() }
 }
 
-// effectiveRevalidate returns the revalidate a request is cached by: Never
+// EffectiveRevalidate returns the revalidate a fetch is cached by: Never
 // (uncached) for NoStore, whatever it declares; else its own Revalidate if
 // declared; else for ForceCache the default if it caches (positive or
 // Forever), Forever otherwise; else the default, NotDeclared meaning Forever.
-func effectiveRevalidate(r regen.Revalidate, mode regen.CacheMode, def regen.Revalidate) (regen.Revalidate, error) {
+// It is the one statement of the rule: the render's records use it too.
+func EffectiveRevalidate(r regen.Revalidate, mode regen.CacheMode, def regen.Revalidate) (regen.Revalidate, error) {
 	if err := r.Valid(); err != nil {
 		return 0, err
 	}

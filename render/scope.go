@@ -153,6 +153,7 @@ func (s *Scope) Fetch(ctx context.Context, req *fetchcache.Request) (*fetchcache
 	}
 	memo := key + "\x00" + req.Cache.String() + "\x00" + strconv.FormatInt(int64(req.Revalidate), 10)
 	resp, _, err := s.share(ctx, memo, f, func() (*fetchcache.Response, []byte, fetchcache.Result, error) {
+		call.Key = key
 		resp, res, err := r.job.Data.Fetch(ctx, cached, call)
 		return resp, nil, res, err
 	})
@@ -195,22 +196,14 @@ func (s *Scope) Memoize(ctx context.Context, keyParts []string, opts fetchcache.
 	return body, err
 }
 
-// effective returns the revalidate the Data Cache applies to a fetch, as
-// fetchcache.Request and fetchcache.Call document it. The record uses it when
-// the Data Cache does not say (a failed fetch), and error mode uses it to
-// refuse an uncached fetch before it is made.
+// effective returns the revalidate the Data Cache applies to a fetch
+// (fetchcache.EffectiveRevalidate). The record uses it when the Data Cache
+// does not say (a failed fetch), and error mode uses it to refuse an
+// uncached fetch before it is made. An invalid declaration is left to the
+// Data Cache, which refuses it.
 func effective(cache regen.CacheMode, declared, def regen.Revalidate) regen.Revalidate {
-	switch {
-	case cache == regen.NoStore:
-		return regen.Never
-	case declared.Declared():
-		return declared
-	case cache == regen.ForceCache && def <= 0: // the default does not cache
-		return regen.Forever
-	case !def.Declared():
-		return regen.Forever
-	}
-	return def
+	rev, _ := fetchcache.EffectiveRevalidate(declared, cache, def)
+	return rev
 }
 
 // errEnded is returned by a fetch made after its render has returned.
