@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/regen-dev/regen"
 )
@@ -62,7 +63,7 @@ func NewRevalidateHandler(e *Engine, opts RevalidateHandlerOptions) http.Handler
 			fail(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed (use POST)")
 			return
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token, ok := bearerToken(r.Header.Get("Authorization"))
 		if !ok || len(secret) == 0 || subtle.ConstantTimeCompare([]byte(token), secret) != 1 {
 			fail(http.StatusUnauthorized, "missing or wrong secret")
 			return
@@ -104,8 +105,10 @@ func NewRevalidateHandler(e *Engine, opts RevalidateHandlerOptions) http.Handler
 }
 
 // ParseRevalidateRequest parses and checks a revalidation request body. It
-// refuses unknown fields, an empty request, bad tags, paths that do not
-// start with "/", and unknown modes and types.
+// refuses unknown fields, an empty request, bad tags (regen.ValidateTags:
+// empty, too long, too many, control characters), paths that do not start
+// with "/", are over MaxPathLen, hold a control character or a dot segment
+// ("..", "%2e%2e"), and unknown modes and types.
 func ParseRevalidateRequest(body []byte) (RevalidateRequest, regen.RevalidateMode, PathKind, error) {
 	var req RevalidateRequest
 	dec := json.NewDecoder(strings.NewReader(string(body)))
@@ -136,11 +139,66 @@ func ParseRevalidateRequest(body []byte) (RevalidateRequest, regen.RevalidateMod
 		return req, 0, 0, err
 	}
 	for _, p := range req.Paths {
-		if p == "" || p[0] != '/' || len(p) > MaxPathLen || strings.ContainsAny(p, "\x00\r\n") {
-			return req, 0, 0, fmt.Errorf("bad path %q (must start with \"/\", at most %d bytes, no control characters)", p, MaxPathLen)
+		if why := revalidatePathProblem(p); why != "" {
+			return req, 0, 0, fmt.Errorf("bad path %.80q: %s", p, why)
 		}
 	}
 	return req, mode, kind, nil
+}
+
+// bearerToken returns the token of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 9110 11.1, RFC 6750 2.1).
+func bearerToken(h string) (token string, ok bool) {
+	const scheme = "Bearer"
+	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) || h[len(scheme)] != ' ' {
+		return "", false
+	}
+	return strings.TrimLeft(h[len(scheme):], " "), true
+}
+
+// revalidatePathProblem says why the endpoint refuses p, or "". A path names
+// what the engine caches, a clean path (or a route pattern): one with a dot
+// segment, decoded or percent-encoded ("..", "%2e%2e"), names nothing the
+// engine would ever serve, and answering that it was revalidated would be a
+// lie; control characters and invalid UTF-8 have no place in a path either.
+func revalidatePathProblem(p string) string {
+	switch {
+	case p == "" || p[0] != '/':
+		return `must start with "/"`
+	case len(p) > MaxPathLen:
+		return fmt.Sprintf("over %d bytes", MaxPathLen)
+	case !utf8.ValidString(p):
+		return "not valid UTF-8"
+	}
+	for _, r := range p {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return "holds a control character"
+		}
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if isDotSegment(seg) {
+			return "has a dot segment (\".\" or \"..\", decoded or percent-encoded)"
+		}
+	}
+	return ""
+}
+
+// isDotSegment reports whether seg is "." or "..", with any of its dots
+// written "%2e" or "%2E".
+func isDotSegment(seg string) bool {
+	dots := 0
+	for len(seg) > 0 && dots < 3 {
+		switch {
+		case seg[0] == '.':
+			seg = seg[1:]
+		case len(seg) >= 3 && seg[0] == '%' && seg[1] == '2' && (seg[2] == 'e' || seg[2] == 'E'):
+			seg = seg[3:]
+		default:
+			return false
+		}
+		dots++
+	}
+	return len(seg) == 0 && (dots == 1 || dots == 2)
 }
 
 // revalidateAnswer is the endpoint's answer, keys in DESIGN.md's order:

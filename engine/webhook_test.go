@@ -70,6 +70,21 @@ func TestRevalidateHandler(t *testing.T) {
 		{"bad mode", http.MethodPost, "Bearer " + secret, `{"paths":["/a"],"mode":"soft"}`, 400, `unknown revalidate mode "soft"`},
 		{"bad path", http.MethodPost, "Bearer " + secret, `{"paths":["/a","b"]}`, 400, `bad path "b"`},
 		{"long tag", http.MethodPost, "Bearer " + secret, `{"tags":["` + strings.Repeat("x", 300) + `"]}`, 400, "tag limit exceeded"},
+		{"dot dot", http.MethodPost, "Bearer " + secret, `{"paths":["/a","/b/../a"]}`, 400, `bad path "/b/../a": has a dot segment`},
+		{"encoded dot dot", http.MethodPost, "Bearer " + secret, `{"paths":["/b/%2e%2e/a"]}`, 400, `bad path "/b/%2e%2e/a": has a dot segment`},
+		{"mixed dot dot", http.MethodPost, "Bearer " + secret, `{"paths":["/b/.%2E"]}`, 400, `bad path "/b/.%2E": has a dot segment`},
+		{"dot", http.MethodPost, "Bearer " + secret, `{"paths":["/./a"]}`, 400, `bad path "/./a": has a dot segment`},
+		{"leading dot dot", http.MethodPost, "Bearer " + secret, `{"paths":["/.."]}`, 400, `bad path "/..": has a dot segment`},
+		{"relative", http.MethodPost, "Bearer " + secret, `{"paths":["../a"]}`, 400, `bad path "../a": must start with "/"`},
+		{"path NUL", http.MethodPost, "Bearer " + secret, `{"paths":["/a\u0000"]}`, 400, `bad path "/a\x00": holds a control character`},
+		{"path CRLF", http.MethodPost, "Bearer " + secret, `{"paths":["/a\r\nX: y"]}`, 400, `holds a control character`},
+		{"path too long", http.MethodPost, "Bearer " + secret, `{"paths":["/` + strings.Repeat("a", MaxPathLen) + `"]}`, 400, "over 2048 bytes"},
+		{"tag NUL", http.MethodPost, "Bearer " + secret, `{"tags":["posts","a\u0000"]}`, 400, "control character"},
+		{"tag CR", http.MethodPost, "Bearer " + secret, `{"tags":["a\rb"]}`, 400, "control character"},
+		{"tag LF", http.MethodPost, "Bearer " + secret, `{"tags":["a\nb"]}`, 400, "control character"},
+		{"bearer without token", http.MethodPost, "Bearer", `{"paths":["/a"]}`, 401, "missing or wrong secret"},
+		{"bearer glued to token", http.MethodPost, "Bearer" + secret, `{"paths":["/a"]}`, 401, "missing or wrong secret"},
+		{"other scheme", http.MethodPost, "Basic " + secret, `{"paths":["/a"]}`, 401, "missing or wrong secret"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +103,16 @@ func TestRevalidateHandler(t *testing.T) {
 	}
 	if s := status("/a"); s != "HIT" {
 		t.Errorf("after bad requests GET /a = %s; want HIT (a bad request revalidates nothing)", s)
+	}
+	if s := status("/b"); s != "HIT" {
+		t.Errorf("after bad requests GET /b = %s; want HIT (a bad request revalidates nothing)", s)
+	}
+
+	// The scheme is case-insensitive (RFC 9110 11.1).
+	for _, auth := range []string{"bearer " + secret, "BEARER " + secret, "Bearer  " + secret} {
+		if code, body := call(http.MethodPost, auth, `{"tags":["unused"]}`); code != 200 {
+			t.Errorf("Authorization %.8q... = %d %s; want 200", auth, code, body)
+		}
 	}
 
 	code, body := call(http.MethodPost, "Bearer "+secret, `{"paths":["/a"],"mode":"expire"}`)
