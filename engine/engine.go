@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -92,7 +91,7 @@ type Options struct {
 	ErrorPage func(w http.ResponseWriter, r *http.Request, code int)
 	// DebugCache logs every cache decision (path, status, age, revalidate,
 	// why) at Info level, so a user can prove the caching works. The
-	// environment variable REGEN_DEBUG_CACHE=1 turns it on too.
+	// regen command turns it on for REGEN_DEBUG_CACHE=1 too.
 	DebugCache bool
 }
 
@@ -179,7 +178,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 		notFound:      opts.NotFound,
 		errPage:       opts.ErrorPage,
 		renderTimeout: opts.RenderTimeout,
-		debug:         opts.DebugCache || os.Getenv("REGEN_DEBUG_CACHE") == "1",
+		debug:         opts.DebugCache,
 		in:            policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault},
 		byPattern:     map[string]*route{},
 	}
@@ -606,10 +605,8 @@ func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params
 	if pol.Kind == Dynamic {
 		if before.Kind != Dynamic {
 			// The route turned dynamic: its cached paths must not be served.
-			// Its page tag is the last of its implicit tags ("_N_T_/page"
-			// for the root).
 			e.log.Info("regen: route is dynamic", "route", rt.pattern, "why", pol.String())
-			_ = e.store.RevalidateTags(ctx, rt.tags[len(rt.tags)-1:], regen.RevalidateExpire, start)
+			_ = e.routes.RevalidatePath(ctx, rt.pattern, routecache.Page, regen.RevalidateExpire, start)
 		}
 		return &outcome{dynamic: true, res: res}, nil
 	}
@@ -819,20 +816,20 @@ func (e *Engine) lock(ctx context.Context, path string) (unlock func(), ok, shar
 // awaitElsewhere polls the store for the entry another instance is
 // rendering, for a bounded time.
 func (e *Engine) awaitElsewhere(ctx context.Context, path string) *routecache.Entry {
-	deadline := time.Now().Add(awaitElsewhere)
-	for time.Now().Before(deadline) {
-		t := time.NewTimer(awaitPollPeriod)
+	ctx, cancel := context.WithTimeout(ctx, awaitElsewhere)
+	defer cancel()
+	tick := time.NewTicker(awaitPollPeriod)
+	defer tick.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
-		case <-t.C:
+		case <-tick.C:
 		}
 		if ent, st, _ := e.routes.Get(ctx, path, e.now()); ent != nil && st != regen.Miss {
 			return ent
 		}
 	}
-	return nil
 }
 
 // failed records a failed regeneration of path: the path waits its

@@ -183,3 +183,19 @@ func TestServeLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestServeDebugEnv: REGEN_DEBUG_CACHE=1 logs every cache decision, as
+// --debug does.
+func TestServeDebugEnv(t *testing.T) {
+	p := startProcess(t, []string{"REGEN_DEBUG_CACHE=1"})
+	resp, err := http.Get(p.base + "/about")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	if !strings.Contains(p.stderr.String(), `msg="regen: cache" path=/about status=MISS`) {
+		t.Errorf("no cache decision logged with REGEN_DEBUG_CACHE=1:\n%s", p.stderr.String())
+	}
+}

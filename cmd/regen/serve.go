@@ -122,7 +122,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	opts := engine.Options{
-		Logger: logger, DebugCache: o.debug, MaxBytes: int64(o.maxBytes),
+		Logger: logger, DebugCache: o.debug || os.Getenv("REGEN_DEBUG_CACHE") == "1", MaxBytes: int64(o.maxBytes),
 		FetchTimeout: o.fetchTimeout, RenderTimeout: o.renderTimeout, MaxRegenerations: o.maxRegenerations,
 	}
 	var closeStore func() error
