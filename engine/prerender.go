@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -57,8 +56,20 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
-	var mu sync.Mutex // protects out and serializes OnPage
+	// The renders hand their reports to one goroutine, which keeps them and
+	// calls OnPage: one call at a time, under no lock of the renders'.
+	reports := make(chan Prerendered, limit)
 	var out []Prerendered
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for p := range reports {
+			out = append(out, p)
+			if opts.OnPage != nil {
+				opts.OnPage(p)
+			}
+		}
+	}()
 	for _, path := range e.Paths() {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
@@ -93,16 +104,13 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 			default:
 				p.Kind = ISR
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			out = append(out, p)
-			if opts.OnPage != nil {
-				opts.OnPage(p)
-			}
+			reports <- p
 			return nil
 		})
 	}
 	err := g.Wait()
+	close(reports)
+	<-collected
 	slices.SortFunc(out, func(a, b Prerendered) int { return strings.Compare(a.Path, b.Path) })
 	return out, err
 }
