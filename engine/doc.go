@@ -58,9 +58,11 @@ Where the design leaves a question open, the engine decides as follows.
 # Serving
 
 ServeHTTP answers GET and HEAD (other methods get 405). The path is checked
-before any lookup: control bytes and paths over MaxPathLen are 400, dot and
-empty segments are 404, and a trailing slash redirects (308) to the path
-without it, as Next.js does. The cache key is the path: query strings are
+before any lookup: control bytes and invalid UTF-8 (after percent-decoding)
+are 400, paths over MaxPathLen are 414, dot and empty segments are 404, and
+a trailing slash redirects (308) to the path without it, keeping the query
+string, as Next.js does. The redirect's Location is built from the escaped
+path and never leaves the site ("//host" or "/\host" are never produced). The cache key is the path: query strings are
 ignored for static and ISR routes; a route that reads search params is
 dynamic and sees them.
 

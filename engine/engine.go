@@ -409,8 +409,8 @@ const (
 // RevalidatePath marks one path, a page route's paths, or every path under
 // a layout stale or expired, with the data fetched while rendering them.
 func (e *Engine) RevalidatePath(ctx context.Context, path string, kind PathKind, mode regen.RevalidateMode) error {
-	if len(path) == 0 || path[0] != '/' {
-		return fmt.Errorf("engine: revalidate path %q: must start with \"/\"", path)
+	if why := revalidatePathProblem(path); why != "" {
+		return fmt.Errorf("engine: revalidate path %.80q: %s", path, why)
 	}
 	return e.routes.RevalidatePath(ctx, path, kind, mode, e.now())
 }

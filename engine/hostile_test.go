@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/render"
 )
 
@@ -171,5 +172,26 @@ func TestHTTPHostilePaths(t *testing.T) {
 	}
 	if r := hs.do(t, http.MethodGet, "/s/caf%C3%A9"); r.code != 200 || r.body != "q=café" {
 		t.Errorf("GET /s/caf%%C3%%A9 = %d %q; want 200 q=café", r.code, r.body)
+	}
+}
+
+// TestRevalidatePathRefuses: Engine.RevalidatePath refuses what the
+// endpoint refuses, with the same reasons.
+func TestRevalidatePathRefuses(t *testing.T) {
+	e := newEngine(t, &Site{}, Options{})
+	for path, want := range map[string]string{
+		"blog":        `must start with "/"`,
+		"/a/../b":     "dot segment",
+		"/a/%2e%2e/b": "dot segment",
+		"/a\nb":       "control character",
+		"/\xff":       "UTF-8",
+	} {
+		err := e.RevalidatePath(t.Context(), path, PagePath, regen.RevalidateStale)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("RevalidatePath(%q) = %v; want an error saying %q", path, err, want)
+		}
+	}
+	if err := e.RevalidatePath(t.Context(), "/blog/[slug]", PagePath, regen.RevalidateStale); err != nil {
+		t.Errorf("RevalidatePath of a route pattern = %v", err)
 	}
 }

@@ -79,9 +79,6 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-// ErrTooManyTags is wrapped by errors for requests whose tags break
-// regen.MaxTags or regen.MaxTagLen.
-var ErrTooManyTags = regen.ErrTag
 
 // Call carries what one caller knows about the fetch it is making: the time,
 // the route around it. The zero Call means: now is time.Now(), no implicit

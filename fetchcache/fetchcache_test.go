@@ -819,9 +819,6 @@ func TestFetchInvalid(t *testing.T) {
 				if got := errors.Is(err, regen.ErrTag); got != tt.wantTag {
 					t.Errorf("errors.Is(%v, regen.ErrTag) = %v; want %v", err, got, tt.wantTag)
 				}
-				if got := errors.Is(err, fetchcache.ErrTooManyTags); got != tt.wantTag {
-					t.Errorf("errors.Is(%v, ErrTooManyTags) = %v; want %v", err, got, tt.wantTag)
-				}
 				e.checkCalls(t, 0)
 			})
 		})
