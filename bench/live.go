@@ -143,7 +143,7 @@ func (l *live) run(ctx context.Context, progress func(string, time.Duration, tim
 	}
 	defer client.CloseIdleConnections()
 
-	renders0, calls0 := e.Renders(), l.origin.Calls()
+	renders0, calls0 := e.Stats().Renders, l.origin.Calls()
 	l.cpu.Store(0)
 	dur := time.Duration(l.w.Live.Duration)
 	l.start = time.Now()
@@ -182,7 +182,7 @@ func (l *live) run(ctx context.Context, progress func(string, time.Duration, tim
 	defer l.mu.Unlock()
 	elapsed := time.Since(l.start)
 	r := l.rec.result(Duration(elapsed))
-	renders := l.renders + final.Renders() - renders0
+	renders := l.renders + final.Stats().Renders - renders0
 	calls := l.origin.Calls() - calls0
 	if r.Requests > 0 {
 		r.RendersPer1k = round(float64(renders)*1000/float64(r.Requests), 2)
@@ -348,7 +348,7 @@ func (l *live) builder(ctx context.Context, rebuild <-chan struct{}) {
 		d := time.Since(t0)
 		old := l.cur.Swap(e)
 		l.mu.Lock()
-		l.renders += old.Renders()
+		l.renders += old.Stats().Renders
 		l.builds++
 		l.buildSum += d
 		l.buildMax = max(l.buildMax, d)

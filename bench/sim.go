@@ -10,7 +10,6 @@ import (
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/engine"
-	"github.com/regen-dev/regen/routecache"
 	"github.com/regen-dev/regen/sitespec"
 )
 
@@ -204,7 +203,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	s.drain(-1)
-	renders0, calls0, cpu0 := s.eng.Renders(), s.origin.Calls(), s.cpuTotal
+	renders0, calls0, cpu0 := s.eng.Stats().Renders, s.origin.Calls(), s.cpuTotal
 
 	rps, perHour := s.w.Traffic.RPS, s.w.Changes.PerHour
 	s.nextReq = expDuration(s.arrival, rps)
@@ -253,7 +252,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 	}
 	r := s.rec.result(s.w.Traffic.Duration)
 	hours := time.Duration(s.w.Traffic.Duration).Hours()
-	renders := s.renders + s.eng.Renders() - renders0
+	renders := s.renders + s.eng.Stats().Renders - renders0
 	calls := s.origin.Calls() - calls0
 	if r.Requests > 0 {
 		r.RendersPer1k = round(float64(renders)*1000/float64(r.Requests), 2)
@@ -382,7 +381,7 @@ func (s *sim) runEvent(ctx context.Context, ev event) error {
 		}
 	case evSwap:
 		old := s.eng
-		s.renders += old.Renders()
+		s.renders += old.Stats().Renders
 		old.Close()
 		s.eng = ev.eng
 		s.builds++
@@ -410,7 +409,7 @@ func (s *sim) runJob(f func()) {
 // wouldMiss reports whether the engine has no entry to serve for path i
 // now (it was expired on demand, or evicted).
 func (s *sim) wouldMiss(i int) bool {
-	ent, _, _ := routecache.New(s.eng.Store()).Get(context.Background(), s.cat.paths[i], s.nowT)
+	ent, _, _ := s.eng.Entry(context.Background(), s.cat.paths[i])
 	return ent == nil
 }
 

@@ -56,7 +56,7 @@ func benchServeHit(b *testing.B, opts Options) {
 	if got := w.h.Get("X-Cache-Status"); got != "MISS" {
 		b.Fatalf("priming request = %s; want MISS", got)
 	}
-	renders := e.Renders()
+	renders := e.Stats().Renders
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -68,7 +68,7 @@ func benchServeHit(b *testing.B, opts Options) {
 			b.Errorf("served %d %s; want 200 HIT", w.code, w.h.Get("X-Cache-Status"))
 		}
 	})
-	b.ReportMetric(float64(e.Renders()-renders)/float64(b.N), "renders/op")
+	b.ReportMetric(float64(e.Stats().Renders-renders)/float64(b.N), "renders/op")
 }
 
 // BenchmarkServeFloor is the floor: a plain handler writing the same bytes

@@ -183,7 +183,7 @@ func TestBuildThenServe(t *testing.T) {
 			t.Errorf("GET %s = %d %s %q; want 200 HIT %q", path, got.code, got.status, got.body, bodies[path])
 		}
 	}
-	if got := e.Renders(); got != 0 {
+	if got := e.Stats().Renders; got != 0 {
 		t.Errorf("renders after serving the build = %d; want 0", got)
 	}
 	if got := o.callsTo("https://api.test/posts/hello"); got != fetches {

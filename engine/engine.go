@@ -341,14 +341,29 @@ func (e *Engine) waitRender(ctx context.Context, path string, c *flight.Call[*ou
 	}
 }
 
-// Data returns the engine's Data Cache.
-func (e *Engine) Data() *fetchcache.Cache { return e.data }
+// Stats are counts of what an engine has done since New, and of the work
+// it holds now.
+type Stats struct {
+	Renders int64 // renders started, of any kind: MISS, regeneration, prerender, dynamic
+	Queued  int   // background regenerations and data refreshes waiting for the default scheduler
+	Backoff int   // paths waiting out a back-off after a failed regeneration
+}
 
-// Store returns the store under both caches.
-func (e *Engine) Store() store.Store { return e.store }
+// Stats returns the engine's counts.
+func (e *Engine) Stats() Stats {
+	st := Stats{Renders: e.renders.Load(), Backoff: e.backoff.Len()}
+	if e.pool != nil {
+		st.Queued = e.pool.Len()
+	}
+	return st
+}
 
-// Renders returns how many renders the engine has started, of any kind.
-func (e *Engine) Renders() int64 { return e.renders.Load() }
+// Entry returns path's cached entry and its state now (HIT, STALE; MISS
+// with a nil entry when there is none), without rendering, regenerating or
+// counting a request: a cache inspector's view.
+func (e *Engine) Entry(ctx context.Context, path string) (*routecache.Entry, regen.Status, error) {
+	return e.routes.Get(ctx, path, e.now())
+}
 
 // Routes returns the policy of every route, sorted by route pattern,
 // refined by what renders have revealed so far.

@@ -326,3 +326,28 @@ func TestRegenerationsBounded(t *testing.T) {
 var discard = slog.New(slog.DiscardHandler)
 
 var _ = regen.Seconds
+
+// TestStatsAndEntry: Stats counts renders; Entry shows a path's entry and
+// state without rendering or regenerating.
+func TestStatsAndEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var site Site
+		site.Page("/p", Page{Revalidate: sec(60), Render: fetchPage("p", nil)})
+		e := newEngine(t, &site, Options{Logger: discard})
+		if ent, st, err := e.Entry(t.Context(), "/p"); ent != nil || st != regen.Miss || err != nil {
+			t.Fatalf("Entry before any request = %v, %v, %v; want nil MISS", ent, st, err)
+		}
+		get(e, "/p")
+		if ent, st, _ := e.Entry(t.Context(), "/p"); ent == nil || st != regen.Hit || string(ent.Body) != "p n=0" {
+			t.Fatalf("Entry after a MISS = %v, %v; want the page, HIT", ent, st)
+		}
+		time.Sleep(61 * time.Second)
+		if _, st, _ := e.Entry(t.Context(), "/p"); st != regen.Stale {
+			t.Fatalf("Entry of a due page = %v; want STALE", st)
+		}
+		synctest.Wait()
+		if got := e.Stats(); got.Renders != 1 || got.Queued != 0 || got.Backoff != 0 {
+			t.Errorf("Stats = %+v; want 1 render (Entry renders nothing)", got)
+		}
+	})
+}

@@ -157,7 +157,7 @@ func TestHTTPHostilePaths(t *testing.T) {
 		{"/s/" + strings.Repeat("a", 10*MaxPathLen), 414},
 	}
 	for _, tt := range tests {
-		before := e.Renders()
+		before := e.Stats().Renders
 		r := hs.do(t, http.MethodGet, tt.path)
 		want := "BYPASS"
 		if tt.code == 200 {
@@ -166,8 +166,8 @@ func TestHTTPHostilePaths(t *testing.T) {
 		if r.code != tt.code || r.header.Get("X-Cache-Status") != want {
 			t.Errorf("GET %.40s = %d %s; want %d %s", tt.path, r.code, r.header.Get("X-Cache-Status"), tt.code, want)
 		}
-		if tt.code != 200 && e.Renders() != before {
-			t.Errorf("GET %.40s rendered %d times; want 0", tt.path, e.Renders()-before)
+		if tt.code != 200 && e.Stats().Renders != before {
+			t.Errorf("GET %.40s rendered %d times; want 0", tt.path, e.Stats().Renders-before)
 		}
 	}
 	if r := hs.do(t, http.MethodGet, "/s/caf%C3%A9"); r.code != 200 || r.body != "q=café" {

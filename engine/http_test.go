@@ -209,8 +209,8 @@ func TestHTTPBadPaths(t *testing.T) {
 	if r := hs.do(t, http.MethodGet, "/static/?x=1"); r.header.Get("Location") != "/static?x=1" {
 		t.Errorf("trailing slash Location = %q; want /static?x=1", r.header.Get("Location"))
 	}
-	if hs.e.Renders() != 0 {
-		t.Errorf("renders = %d; want 0", hs.e.Renders())
+	if hs.e.Stats().Renders != 0 {
+		t.Errorf("renders = %d; want 0", hs.e.Stats().Renders)
 	}
 }
 

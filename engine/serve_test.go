@@ -62,7 +62,7 @@ func TestTimeBasedISR(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		check("after the regeneration", response{code: 200, status: "HIT", body: "v2"})
-		if got := e.Renders(); got != 2 {
+		if got := e.Stats().Renders; got != 2 {
 			t.Errorf("renders = %d; want 2 (one MISS, one regeneration for 101 STALE requests)", got)
 		}
 
@@ -79,13 +79,13 @@ func TestTimeBasedISR(t *testing.T) {
 		time.Sleep(time.Second) // 1s into the 2s back-off
 		check("within the back-off", response{code: 200, status: "STALE", body: "v2"})
 		synctest.Wait()
-		if got := e.Renders(); got != 3 {
+		if got := e.Stats().Renders; got != 3 {
 			t.Errorf("renders within the back-off = %d; want 3 (no retry before the back-off)", got)
 		}
 		time.Sleep(time.Second) // the back-off has passed
 		check("after the back-off", response{code: 200, status: "STALE", body: "v2"})
 		synctest.Wait()
-		if got := e.Renders(); got != 4 {
+		if got := e.Stats().Renders; got != 4 {
 			t.Errorf("renders after the back-off = %d; want 4 (one retry)", got)
 		}
 
@@ -595,14 +595,14 @@ func TestPrerender(t *testing.T) {
 	if strings.Join(paths, " ") != strings.Join(want, " ") {
 		t.Errorf("Prerender paths = %v; want %v", paths, want)
 	}
-	renders := e.Renders()
+	renders := e.Stats().Renders
 	for _, p := range want {
 		if r := get(e, p); r.status != "HIT" || r.body != "<html>page</html>" {
 			t.Errorf("GET %s = %s %q; want HIT", p, r.status, r.body)
 		}
 	}
-	if e.Renders() != renders {
-		t.Errorf("renders after prerender = %d; want %d", e.Renders(), renders)
+	if e.Stats().Renders != renders {
+		t.Errorf("renders after prerender = %d; want %d", e.Stats().Renders, renders)
 	}
 	if r := get(e, "/me"); r.status != "BYPASS" {
 		t.Errorf("GET /me = %s; want BYPASS", r.status)

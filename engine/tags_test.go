@@ -48,7 +48,7 @@ func TestHTTPLongSlugTag(t *testing.T) {
 			}
 		}
 	}
-	if got := e.Renders(); got != int64(len(slugs)) {
+	if got := e.Stats().Renders; got != int64(len(slugs)) {
 		t.Errorf("renders = %d; want %d (one per path)", got, len(slugs))
 	}
 	if n := strings.Count(logs.String(), "tag dropped"); n != 1 {

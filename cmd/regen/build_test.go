@@ -78,7 +78,7 @@ func TestBuildThenServe(t *testing.T) {
 			t.Errorf("GET %s body = %q; want the rendered page", path, body)
 		}
 	}
-	if n := e.Renders(); n != 0 {
+	if n := e.Stats().Renders; n != 0 {
 		t.Errorf("renders serving the build = %d; want 0", n)
 	}
 	if n := built.Origin.Calls(); n != 0 {

@@ -91,7 +91,7 @@ func BenchmarkTwoTierServeHit(b *testing.B) {
 	req, _ := http.NewRequest(http.MethodGet, "http://example.com/blog/hello", nil)
 	w := &nopWriter{h: http.Header{}}
 	e.ServeHTTP(w, req)
-	renders := e.Renders()
+	renders := e.Stats().Renders
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		w := &nopWriter{h: http.Header{}}
@@ -102,7 +102,7 @@ func BenchmarkTwoTierServeHit(b *testing.B) {
 			b.Errorf("served %d %s; want 200 HIT", w.code, w.h.Get("X-Cache-Status"))
 		}
 	})
-	b.ReportMetric(float64(e.Renders()-renders)/float64(b.N), "renders/op")
+	b.ReportMetric(float64(e.Stats().Renders-renders)/float64(b.N), "renders/op")
 }
 
 // BenchmarkRedisHit: the local tier is cold (too small to hold anything),
