@@ -6,14 +6,15 @@ import (
 )
 
 // Sentinel errors for the rules a configuration can break, matched with
-// errors.Is on the errors New returns.
+// errors.Is on the errors New returns. A declared tag that breaks the tag
+// limits matches regen.ErrTag.
 var (
 	ErrPattern      = errors.New("engine: bad pattern")
 	ErrConflict     = errors.New("engine: conflicting routes")
 	ErrRevalidate   = errors.New("engine: bad revalidate")
 	ErrDynamic      = errors.New("engine: bad dynamic mode")
 	ErrStaticParams = errors.New("engine: bad static params")
-	ErrTags         = errors.New("engine: bad tags")
+	ErrFetch        = errors.New("engine: bad fetch declaration")
 	ErrRender       = errors.New("engine: missing renderer")
 	ErrDynamicError = errors.New("engine: dynamic = \"error\" broken")
 	ErrExpire       = errors.New("engine: bad expire")

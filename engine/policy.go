@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,10 +132,26 @@ type policyInput struct {
 // declare none.
 func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate, []error) {
 	p := &Policy{Route: r.pattern, Expire: in.expire, DynamicParams: !r.staticParamsOnly}
-	var errs []error
+	mode, modeSeg := routeMode(r)
+	p.Mode = mode
+	c := fetchRules{mode: mode, fetchDefault: fetchDefault(r, mode, in)}
+	dyn, errs := dynamicReasons(r, obs, modeSeg, c)
+	if len(dyn) > 0 {
+		p.Kind, p.Revalidate, p.Reasons = Dynamic, regen.Never, dyn
+		return p, c.fetchDefault, errs
+	}
+	p.Prerender = r.prerender
+	errs = append(errs, p.setRevalidate(r, obs, c, in.expire)...)
+	if mode == regen.ForceStatic {
+		p.Reasons = append(p.Reasons, "force-static from "+modeSeg.name()+" (dynamic APIs return empty values)")
+	}
+	return p, c.fetchDefault, errs
+}
 
-	// Rule 3: modes are read root to page, the deepest declared wins, but
-	// force-dynamic cannot be undone deeper.
+// routeMode is rule 3: modes are read root to page, the deepest declared
+// wins, but force-dynamic cannot be undone deeper. It returns the mode and
+// the segment that declares it (nil for auto by default).
+func routeMode(r *route) (regen.Dynamic, *segment) {
 	mode, modeSeg := regen.Auto, (*segment)(nil)
 	for _, s := range r.segs {
 		if s.dynamic == regen.DynamicNotDeclared || (modeSeg != nil && modeSeg.dynamic == regen.ForceDynamic) {
@@ -142,61 +159,80 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 		}
 		mode, modeSeg = s.dynamic, s
 	}
-	p.Mode = mode
+	return mode, modeSeg
+}
 
-	// Rule 2: what makes the route dynamic.
-	var dyn []string
-	addDyn := func(s string) {
-		for _, d := range dyn {
-			if d == s {
-				return
-			}
+// fetchDefault is the revalidate of the route's fetches that declare none:
+// the lowest its segments declare; Never (uncached) in force-dynamic routes
+// and, with Options.UncachedFetchDefault, outside force-static ones, which
+// cache fetches by default (rule 4).
+func fetchDefault(r *route, mode regen.Dynamic, in policyInput) regen.Revalidate {
+	if mode == regen.ForceDynamic || (in.uncachedDefault && mode != regen.ForceStatic) {
+		return regen.Never
+	}
+	def := regen.NotDeclared
+	for _, s := range r.segs {
+		def = def.Min(s.revalidate)
+	}
+	return def
+}
+
+// fetchRules classifies a route's fetches.
+type fetchRules struct {
+	mode         regen.Dynamic
+	fetchDefault regen.Revalidate
+}
+
+// noStore: the fetch declares no-store or revalidate 0, which makes an auto
+// route dynamic (rule 2).
+func noStore(f Fetch) bool { return f.Cache == regen.NoStore || f.Revalidate == regen.Never }
+
+// uncached: no-store, revalidate 0, or no declaration where fetches default
+// to uncached. Like Next.js 15's "auto no cache", a fetch uncached by
+// default is made at each render of a static or ISR page without making it
+// dynamic.
+func (c fetchRules) uncached(f Fetch) bool {
+	return noStore(f) ||
+		(f.Cache == regen.CacheDefault && !f.Revalidate.Declared() && c.fetchDefault == regen.Never && c.mode != regen.ForceStatic)
+}
+
+// dynamicReasons is rule 2: why the route is dynamic, if it is, in the
+// order declarations then renders; in error mode, the declarations that
+// break it instead.
+func dynamicReasons(r *route, obs *observed, modeSeg *segment, c fetchRules) (dyn []string, errs []error) {
+	add := func(s string) {
+		if !slices.Contains(dyn, s) {
+			dyn = append(dyn, s)
 		}
-		dyn = append(dyn, s)
 	}
-	if mode == regen.ForceDynamic {
-		addDyn("dynamic because " + modeSeg.name() + " declares dynamic force-dynamic")
+	if c.mode == regen.ForceDynamic {
+		add("dynamic because " + modeSeg.name() + " declares dynamic force-dynamic")
 	}
-	fetchDefault := regen.NotDeclared
 	for _, s := range r.segs {
 		if s.revalidate == regen.Never {
-			addDyn("dynamic because " + s.name() + " declares revalidate 0")
+			add("dynamic because " + s.name() + " declares revalidate 0")
 		}
-		fetchDefault = fetchDefault.Min(s.revalidate)
 	}
-	// force-static caches fetches by default (rule 4), by the route's revalidate.
-	if mode == regen.ForceDynamic || (in.uncachedDefault && mode != regen.ForceStatic) {
-		fetchDefault = regen.Never
-	}
-	// An uncached fetch: no-store, revalidate 0, or no declaration where
-	// fetches default to uncached. Only the first two make an auto route
-	// dynamic (rule 2): like Next.js 15's "auto no cache", a fetch uncached
-	// by default is made at each render of a static or ISR page.
-	noStore := func(f Fetch) bool { return f.Cache == regen.NoStore || f.Revalidate == regen.Never }
-	uncached := func(f Fetch) bool {
-		return noStore(f) ||
-			(f.Cache == regen.CacheDefault && !f.Revalidate.Declared() && fetchDefault == regen.Never && mode != regen.ForceStatic)
-	}
-	switch mode {
+	switch c.mode {
 	case regen.Auto:
 		for _, s := range r.segs {
 			for _, a := range s.uses {
-				addDyn("dynamic because " + s.name() + " reads " + a.String())
+				add("dynamic because " + s.name() + " reads " + a.String())
 			}
 		}
 		for _, rd := range obs.reads {
-			addDyn("dynamic because " + segmentName(rd.Segment) + " reads " + rd.API.String())
+			add("dynamic because " + segmentName(rd.Segment) + " reads " + rd.API.String())
 		}
 		for _, s := range r.segs {
 			for _, f := range s.fetches {
 				if noStore(f) {
-					addDyn("dynamic because " + s.name() + " fetches " + f.URL + " " + uncachedWhy(f))
+					add("dynamic because " + s.name() + " fetches " + f.URL + " " + uncachedWhy(f))
 				}
 			}
 		}
 		for _, f := range obs.fetches {
-			if f.Uncached && noStore(Fetch{Revalidate: f.Declared, Cache: f.Cache}) {
-				addDyn("dynamic because " + segmentName(f.Segment) + " fetches " + f.URL + " " + uncachedWhy(Fetch{Revalidate: f.Declared, Cache: f.Cache}))
+			if decl := (Fetch{Revalidate: f.Declared, Cache: f.Cache}); f.Uncached && noStore(decl) {
+				add("dynamic because " + segmentName(f.Segment) + " fetches " + f.URL + " " + uncachedWhy(decl))
 			}
 		}
 	case regen.DynamicError:
@@ -205,20 +241,19 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 				errs = append(errs, modeViolation(r, s, a.String()))
 			}
 			for _, f := range s.fetches {
-				if uncached(f) {
+				if c.uncached(f) {
 					errs = append(errs, modeViolation(r, s, "uncached fetch "+f.URL))
 				}
 			}
 		}
 	}
-	if len(dyn) > 0 {
-		p.Kind, p.Revalidate, p.Reasons = Dynamic, regen.Never, dyn
-		return p, fetchDefault, errs
-	}
-	p.Prerender = r.prerender
+	return dyn, errs
+}
 
-	// Rule 1: the lowest declared revalidate wins; false and "not declared"
-	// count as infinity. Segments first, root first, then fetches.
+// setRevalidate is rule 1: the lowest declared revalidate wins; false and
+// "not declared" count as infinity. Segments first, root first, then
+// fetches declared, then fetches renders made.
+func (p *Policy) setRevalidate(r *route, obs *observed, c fetchRules, expire time.Duration) []error {
 	best, why := regen.NotDeclared, ""
 	consider := func(v regen.Revalidate, from string) {
 		if v.Declared() && v != regen.Never && (!best.Declared() || v < best) {
@@ -230,7 +265,7 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 	}
 	for _, s := range r.segs {
 		for _, f := range s.fetches {
-			if !uncached(f) {
+			if !c.uncached(f) {
 				consider(f.Revalidate, "fetch "+f.URL+" in "+s.name())
 			}
 		}
@@ -244,9 +279,9 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 	case best.Declared() && best != regen.Forever:
 		p.Kind, p.Revalidate = ISR, best
 		p.Reasons = append(p.Reasons, fmt.Sprintf("revalidate %d from %s", int64(best), why))
-		if d, _ := best.Interval(); d >= in.expire {
-			errs = append(errs, &ConfigError{Route: r.pattern, Field: "revalidate", Rule: ErrExpire,
-				Msg: fmt.Sprintf("revalidate %d from %s is not below expire %d (lower revalidate or raise Options.Expire)", int64(best), why, int64(in.expire/time.Second))})
+		if d, _ := best.Interval(); d >= expire {
+			return []error{&ConfigError{Route: r.pattern, Field: "revalidate", Rule: ErrExpire,
+				Msg: fmt.Sprintf("revalidate %d from %s is not below expire %d (lower revalidate or raise Options.Expire)", int64(best), why, int64(expire/time.Second))}}
 		}
 	case best == regen.Forever:
 		p.Kind, p.Revalidate = Static, regen.Forever
@@ -255,10 +290,7 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 		p.Kind, p.Revalidate = Static, regen.Forever
 		p.Reasons = append(p.Reasons, "static: no revalidate declared (cached until revalidated on demand)")
 	}
-	if mode == regen.ForceStatic {
-		p.Reasons = append(p.Reasons, "force-static from "+modeSeg.name()+" (dynamic APIs return empty values)")
-	}
-	return p, fetchDefault, errs
+	return nil
 }
 
 func uncachedWhy(f Fetch) string {

@@ -238,6 +238,32 @@ func TestConfigErrors(t *testing.T) {
 			want: []string{`engine: route "/p": page /p: unknown dynamic mode 9 (must be auto, force-dynamic, force-static or error)`},
 		},
 		{
+			name: "fetch without a URL",
+			build: func(s *Site) {
+				s.Page("/p", Page{Render: nopPage, Fetches: []Fetch{{}}})
+			},
+			rule: ErrFetch,
+			want: []string{`engine: route "/p": page /p: fetch has no URL (set Fetch.URL)`},
+		},
+		{
+			name: "unknown cache mode",
+			build: func(s *Site) {
+				s.Page("/p", Page{Render: nopPage, Fetches: []Fetch{{URL: "/x", Cache: 9}}})
+			},
+			rule: ErrFetch,
+			want: []string{`engine: route "/p": page /p: unknown cache mode 9 (use default, force-cache or no-store)`},
+		},
+		{
+			name: "duplicate layout",
+			build: func(s *Site) {
+				s.Layout("/", Layout{})
+				s.Layout("/", Layout{})
+				s.Page("/p", Page{Render: nopPage})
+			},
+			rule: ErrConflict,
+			want: []string{`engine: route "/": layout /: layout registered twice (register one layout per segment)`},
+		},
+		{
 			name: "duplicate page",
 			build: func(s *Site) {
 				s.Page("/p", Page{Render: nopPage})
@@ -302,7 +328,7 @@ func TestConfigErrors(t *testing.T) {
 			build: func(s *Site) {
 				s.Page("/p", Page{Render: nopPage, Fetches: []Fetch{{URL: "/x", Tags: []string{strings.Repeat("t", 300)}}}})
 			},
-			rule: ErrTags,
+			rule: regen.ErrTag,
 			want: []string{`engine: route "/p": page /p: regen: tag limit exceeded: tag "tttttttttttttttttttttttttttttttt"... is 300 bytes (at most 256) (use fewer or shorter tags)`},
 		},
 		{

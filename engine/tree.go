@@ -152,80 +152,19 @@ func splitPath(path string) []string {
 // compile checks every registration and builds the routes and the trie. It
 // reports every problem it finds.
 func compile(site *Site) (routes []*route, root *node, errs []error) {
-	type layoutInfo struct {
-		reg   layoutReg
-		parts []part
-		seg   *segment
-		used  string // first route under it, for messages
-	}
-	var layouts []*layoutInfo
-	seen := map[string]bool{}
-	for _, l := range site.layouts {
-		parts, err := parsePattern(l.pattern)
-		if err != nil {
-			errs = append(errs, &ConfigError{Route: l.pattern, Segment: "layout " + l.pattern, Field: "pattern", Rule: ErrPattern, Msg: err.Error()})
-			continue
-		}
-		if seen[l.pattern] {
-			errs = append(errs, &ConfigError{Route: l.pattern, Segment: "layout " + l.pattern, Field: "pattern", Rule: ErrConflict, Msg: "layout registered twice (register one layout per segment)"})
-			continue
-		}
-		seen[l.pattern] = true
-		layouts = append(layouts, &layoutInfo{reg: l, parts: parts, seg: &segment{
-			kind: render.LayoutSegment, pattern: l.pattern, revalidate: l.layout.Revalidate,
-			dynamic: l.layout.Dynamic, uses: l.layout.Uses, fetches: l.layout.Fetches, layout: l.layout.Render,
-		}})
-	}
-	// Layouts are applied root first.
-	slices.SortStableFunc(layouts, func(a, b *layoutInfo) int { return len(a.parts) - len(b.parts) })
-
+	layouts, errs := compileLayouts(site.layouts)
 	root = &node{}
-	seenPages := map[string]bool{}
+	seen := map[string]bool{}
 	for _, p := range site.pages {
-		parts, err := parsePattern(p.pattern)
+		parts, err := checkPattern("page", p.pattern, seen)
 		if err != nil {
-			errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern, Msg: err.Error()})
+			errs = append(errs, err)
 			continue
 		}
-		if seenPages[p.pattern] {
-			errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrConflict, Msg: "page registered twice (register one page per segment)"})
+		r, perrs := newRoute(p, parts, layouts)
+		if errs = append(errs, perrs...); len(perrs) > 0 {
 			continue
 		}
-		seenPages[p.pattern] = true
-		r := &route{pattern: p.pattern, parts: parts, url: urlParts(parts), page: p.page}
-		bad := false
-		names := map[string]bool{}
-		for i, pt := range parts {
-			if (pt.kind == partCatchAll || pt.kind == partOptCatchAll) && i != len(parts)-1 {
-				errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern,
-					Msg: fmt.Sprintf("catch-all %q must be the last segment", pt.raw)})
-				bad = true
-			}
-			if pt.kind == partParam || pt.kind == partCatchAll || pt.kind == partOptCatchAll {
-				if names[pt.name] {
-					errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern,
-						Msg: fmt.Sprintf("param %q appears twice (give each param its own name)", pt.name)})
-					bad = true
-				}
-				names[pt.name] = true
-				r.params = append(r.params, pt)
-			}
-		}
-		if bad {
-			continue
-		}
-		for _, l := range layouts {
-			if isPrefix(l.parts, parts) {
-				r.segs = append(r.segs, l.seg)
-				if l.used == "" {
-					l.used = p.pattern
-				}
-			}
-		}
-		r.segs = append(r.segs, &segment{
-			kind: render.PageSegment, pattern: p.pattern, revalidate: p.page.Revalidate, dynamic: p.page.Dynamic,
-			uses: p.page.Uses, fetches: p.page.Fetches, page: p.page.Render,
-		})
 		if cerr := root.insert(r); cerr != nil {
 			errs = append(errs, cerr)
 			continue
@@ -237,7 +176,7 @@ func compile(site *Site) (routes []*route, root *node, errs []error) {
 	for _, l := range layouts {
 		route := l.used
 		if route == "" {
-			route = l.reg.pattern
+			route = l.seg.pattern
 		}
 		errs = append(errs, checkSegment(route, l.seg)...)
 	}
@@ -247,19 +186,88 @@ func compile(site *Site) (routes []*route, root *node, errs []error) {
 			errs = append(errs, &ConfigError{Route: r.pattern, Segment: page.name(), Field: "Render", Rule: ErrRender, Msg: "page has no Render (set Page.Render)"})
 		}
 		errs = append(errs, checkSegment(r.pattern, page)...)
-		errs = append(errs, r.setStaticParams(site.pageByPattern(r.pattern))...)
+		errs = append(errs, r.setStaticParams(r.page)...)
 	}
 	slices.SortFunc(routes, func(a, b *route) int { return strings.Compare(a.pattern, b.pattern) })
 	return routes, root, errs
 }
 
-func (s *Site) pageByPattern(pattern string) Page {
-	for _, p := range s.pages {
-		if p.pattern == pattern {
-			return p.page
+// layoutInfo is a registered layout while routes are compiled.
+type layoutInfo struct {
+	parts []part
+	seg   *segment
+	used  string // the first route under it, for messages
+}
+
+// compileLayouts checks the registered layouts and returns them root first.
+func compileLayouts(regs []layoutReg) (layouts []*layoutInfo, errs []error) {
+	seen := map[string]bool{}
+	for _, l := range regs {
+		parts, err := checkPattern("layout", l.pattern, seen)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		layouts = append(layouts, &layoutInfo{parts: parts, seg: &segment{
+			kind: render.LayoutSegment, pattern: l.pattern, revalidate: l.layout.Revalidate,
+			dynamic: l.layout.Dynamic, uses: l.layout.Uses, fetches: l.layout.Fetches, layout: l.layout.Render,
+		}})
+	}
+	slices.SortStableFunc(layouts, func(a, b *layoutInfo) int { return len(a.parts) - len(b.parts) })
+	return layouts, errs
+}
+
+// checkPattern parses the pattern of a layout or page (kind) registered
+// once per pattern in seen.
+func checkPattern(kind, pattern string, seen map[string]bool) ([]part, error) {
+	parts, err := parsePattern(pattern)
+	if err != nil {
+		return nil, &ConfigError{Route: pattern, Segment: kind + " " + pattern, Field: "pattern", Rule: ErrPattern, Msg: err.Error()}
+	}
+	if seen[pattern] {
+		return nil, &ConfigError{Route: pattern, Segment: kind + " " + pattern, Field: "pattern", Rule: ErrConflict,
+			Msg: fmt.Sprintf("%s registered twice (register one %s per segment)", kind, kind)}
+	}
+	seen[pattern] = true
+	return parts, nil
+}
+
+// newRoute builds the route of page p, under the layouts that are prefixes
+// of it, and checks its params.
+func newRoute(p pageReg, parts []part, layouts []*layoutInfo) (*route, []error) {
+	var errs []error
+	r := &route{pattern: p.pattern, parts: parts, url: urlParts(parts), page: p.page}
+	names := map[string]bool{}
+	for i, pt := range parts {
+		if (pt.kind == partCatchAll || pt.kind == partOptCatchAll) && i != len(parts)-1 {
+			errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern,
+				Msg: fmt.Sprintf("catch-all %q must be the last segment", pt.raw)})
+		}
+		if pt.kind == partParam || pt.kind == partCatchAll || pt.kind == partOptCatchAll {
+			if names[pt.name] {
+				errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern,
+					Msg: fmt.Sprintf("param %q appears twice (give each param its own name)", pt.name)})
+			}
+			names[pt.name] = true
+			r.params = append(r.params, pt)
 		}
 	}
-	return Page{}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	for _, l := range layouts {
+		if isPrefix(l.parts, parts) {
+			r.segs = append(r.segs, l.seg)
+			if l.used == "" {
+				l.used = p.pattern
+			}
+		}
+	}
+	r.segs = append(r.segs, &segment{
+		kind: render.PageSegment, pattern: p.pattern, revalidate: p.page.Revalidate, dynamic: p.page.Dynamic,
+		uses: p.page.Uses, fetches: p.page.Fetches, page: p.page.Render,
+	})
+	return r, nil
 }
 
 // checkSegment checks one segment's fields.
@@ -282,16 +290,16 @@ func checkSegment(route string, s *segment) []error {
 	for i, f := range s.fetches {
 		field := fmt.Sprintf("fetches[%d]", i)
 		if f.URL == "" {
-			add(field+".url", ErrPattern, "fetch has no URL")
+			add(field+".url", ErrFetch, "fetch has no URL (set Fetch.URL)")
 		}
 		if err := f.Revalidate.Valid(); err != nil {
 			add(field+".revalidate", ErrRevalidate, err.Error())
 		}
 		if f.Cache > regen.NoStore {
-			add(field+".cache", ErrDynamic, fmt.Sprintf("unknown cache mode %d (use default, force-cache or no-store)", f.Cache))
+			add(field+".cache", ErrFetch, fmt.Sprintf("unknown cache mode %d (use default, force-cache or no-store)", f.Cache))
 		}
 		if err := regen.ValidateTags(f.Tags); err != nil {
-			add(field+".tags", ErrTags, err.Error()+" (use fewer or shorter tags)")
+			add(field+".tags", regen.ErrTag, err.Error()+" (use fewer or shorter tags)")
 		}
 	}
 	return errs
