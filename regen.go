@@ -241,6 +241,18 @@ func (m RevalidateMode) String() string {
 	return "stale"
 }
 
+// MarshalText is String, so that a mode reads "stale" or "expire" in JSON.
+func (m RevalidateMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText is ParseRevalidateMode.
+func (m *RevalidateMode) UnmarshalText(b []byte) error {
+	v, err := ParseRevalidateMode(string(b))
+	if err == nil {
+		*m = v
+	}
+	return err
+}
+
 // ParseRevalidateMode parses "stale" (or "") and "expire".
 func ParseRevalidateMode(s string) (RevalidateMode, error) {
 	switch s {

@@ -307,7 +307,7 @@ func (l *live) changes(ctx context.Context, client *http.Client, base string, re
 
 // webhook calls the revalidation endpoint as a CMS would.
 func (l *live) webhook(ctx context.Context, client *http.Client, base string, u int32) {
-	req := engine.RevalidateRequest{Tags: l.cat.webhookTags(u), Mode: l.st.Mode.String()}
+	req := engine.RevalidateRequest{Tags: l.cat.webhookTags(u), Mode: l.st.Mode}
 	if len(req.Tags) == 0 {
 		for _, p := range l.cat.urlPaths[u] {
 			req.Paths = append(req.Paths, l.cat.paths[p])

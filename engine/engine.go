@@ -228,8 +228,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 		r.base = p.Revalidate
 		r.renderSegs = make([]render.Segment, len(r.segs))
 		for i, s := range r.segs {
-			r.renderSegs[i] = render.Segment{Kind: s.kind, Path: s.pattern, Layout: s.layout, Page: s.page}
-			r.renderSegs[i].Name = r.renderSegs[i].String()
+			r.renderSegs[i] = render.Segment{Kind: s.kind, Path: s.pattern, Layout: s.layout, Page: s.page, Name: s.name()}
 		}
 		r.tags = routecache.RouteTags(r.pattern)
 		e.byPattern[r.pattern] = r

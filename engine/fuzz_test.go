@@ -30,7 +30,7 @@ func FuzzParseRevalidateRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, _, _, err := ParseRevalidateRequest(body)
+		req, err := ParseRevalidateRequest(body)
 		if err != nil {
 			return
 		}
@@ -38,7 +38,7 @@ func FuzzParseRevalidateRequest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, _, _, err := ParseRevalidateRequest(b)
+		again, err := ParseRevalidateRequest(b)
 		if err != nil {
 			t.Fatalf("re-parse of %s: %v", b, err)
 		}

@@ -221,7 +221,7 @@ func dynamicReasons(r *route, obs *observed, modeSeg *segment, c fetchRules) (dy
 			}
 		}
 		for _, rd := range obs.reads {
-			add("dynamic because " + segmentName(rd.Segment) + " reads " + rd.API.String())
+			add("dynamic because " + rd.Segment + " reads " + rd.API.String())
 		}
 		for _, s := range r.segs {
 			for _, f := range s.fetches {
@@ -232,7 +232,7 @@ func dynamicReasons(r *route, obs *observed, modeSeg *segment, c fetchRules) (dy
 		}
 		for _, f := range obs.fetches {
 			if decl := (Fetch{Revalidate: f.Declared, Cache: f.Cache}); f.Uncached && noStore(decl) {
-				add("dynamic because " + segmentName(f.Segment) + " fetches " + f.URL + " " + uncachedWhy(decl))
+				add("dynamic because " + f.Segment + " fetches " + f.URL + " " + uncachedWhy(decl))
 			}
 		}
 	case regen.DynamicError:
@@ -272,7 +272,7 @@ func (p *Policy) setRevalidate(r *route, obs *observed, c fetchRules, expire tim
 	}
 	for _, f := range obs.fetches {
 		if !f.Uncached {
-			consider(f.Declared, "fetch "+f.URL+" in "+segmentName(f.Segment))
+			consider(f.Declared, "fetch "+f.URL+" in "+f.Segment)
 		}
 	}
 	switch {
@@ -301,8 +301,6 @@ func uncachedWhy(f Fetch) string {
 }
 
 // segmentName turns render's `layout "/blog"` into the reasons' `layout /blog`.
-func segmentName(s string) string { return strings.ReplaceAll(s, `"`, "") }
-
 // modeViolation is the error of rule 5 for a declared read or fetch.
 func modeViolation(r *route, s *segment, api string) error {
 	return &ConfigError{Route: r.pattern, Segment: s.name(), Field: "dynamic", Rule: ErrDynamicError,

@@ -499,7 +499,7 @@ func TestModes(t *testing.T) {
 		t.Errorf("error-mode GET = %d; want 500", r.code)
 	}
 	want := `dynamic = \"error\" but the render read cookies`
-	if !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), `page \"/strict\"`) {
+	if !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), `page /strict:`) {
 		t.Errorf("log = %s; want the route, the segment and the API", logs.String())
 	}
 	_, err := e.Prerender(context.Background(), PrerenderOptions{})

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -26,15 +27,17 @@ type RevalidateHandlerOptions struct {
 	Logger *slog.Logger
 }
 
-// RevalidateRequest is the body the revalidation endpoint accepts.
+// RevalidateRequest is the body the revalidation endpoint accepts:
+// {"tags": [...], "paths": [...], "mode": "stale"|"expire", "type":
+// "page"|"layout"}.
 type RevalidateRequest struct {
 	Tags  []string `json:"tags"`
 	Paths []string `json:"paths"`
 	// Mode is "stale" (the default) or "expire".
-	Mode string `json:"mode"`
+	Mode regen.RevalidateMode `json:"mode"`
 	// Type is "page" (the default) or "layout" for every path given in
 	// Paths, as in Next.js's revalidatePath(path, type).
-	Type string `json:"type"`
+	Type PathKind `json:"type"`
 }
 
 // NewRevalidateHandler returns the revalidation endpoint of DESIGN.md, to be
@@ -78,28 +81,28 @@ func NewRevalidateHandler(e *Engine, opts RevalidateHandlerOptions) http.Handler
 			fail(http.StatusBadRequest, "reading body: "+err.Error())
 			return
 		}
-		req, mode, kind, err := ParseRevalidateRequest(body)
+		req, err := ParseRevalidateRequest(body)
 		if err != nil {
 			fail(http.StatusBadRequest, err.Error())
 			return
 		}
 		ctx := r.Context()
 		for _, t := range req.Tags {
-			if err := e.RevalidateTag(ctx, t, mode); err != nil {
+			if err := e.RevalidateTag(ctx, t, req.Mode); err != nil {
 				log.Error("regen: revalidate failed", "tag", t, "error", err)
 				writeJSON(w, http.StatusInternalServerError, revalidateAnswer{Error: err.Error()})
 				return
 			}
 		}
 		for _, p := range req.Paths {
-			if err := e.RevalidatePath(ctx, p, kind, mode); err != nil {
+			if err := e.RevalidatePath(ctx, p, req.Type, req.Mode); err != nil {
 				log.Error("regen: revalidate failed", "path", p, "error", err)
 				writeJSON(w, http.StatusInternalServerError, revalidateAnswer{Error: err.Error()})
 				return
 			}
 		}
 		now := e.now()
-		log.Info("regen: revalidated", "tags", req.Tags, "paths", req.Paths, "mode", mode.String(), "remote", r.RemoteAddr)
+		log.Info("regen: revalidated", "tags", req.Tags, "paths", req.Paths, "mode", req.Mode.String(), "remote", r.RemoteAddr)
 		writeJSON(w, http.StatusOK, revalidateAnswer{Revalidated: true, Now: now.UnixMilli()})
 	})
 }
@@ -109,41 +112,33 @@ func NewRevalidateHandler(e *Engine, opts RevalidateHandlerOptions) http.Handler
 // empty, too long, too many, control characters), paths that do not start
 // with "/", are over MaxPathLen, hold a control character or a dot segment
 // ("..", "%2e%2e"), and unknown modes and types.
-func ParseRevalidateRequest(body []byte) (RevalidateRequest, regen.RevalidateMode, PathKind, error) {
+func ParseRevalidateRequest(body []byte) (*RevalidateRequest, error) {
 	var req RevalidateRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return req, 0, 0, fmt.Errorf("malformed JSON body: %v", err)
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &syntax) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) || strings.HasPrefix(err.Error(), "json: ") {
+			return nil, fmt.Errorf("malformed JSON body: %v", err)
+		}
+		return nil, err // a bad "mode" or "type", as its UnmarshalText says
 	}
 	if dec.More() {
-		return req, 0, 0, errors.New("malformed JSON body: more than one value")
+		return nil, errors.New("malformed JSON body: more than one value")
 	}
 	if len(req.Tags) == 0 && len(req.Paths) == 0 {
-		return req, 0, 0, errors.New(`nothing to revalidate (give "tags" or "paths")`)
-	}
-	mode, err := regen.ParseRevalidateMode(req.Mode)
-	if err != nil {
-		return req, 0, 0, err
-	}
-	var kind PathKind
-	switch req.Type {
-	case "", "page":
-		kind = PagePath
-	case "layout":
-		kind = LayoutPath
-	default:
-		return req, 0, 0, fmt.Errorf("unknown type %q (must be page or layout)", req.Type)
+		return nil, errors.New(`nothing to revalidate (give "tags" or "paths")`)
 	}
 	if err := regen.ValidateTags(req.Tags); err != nil {
-		return req, 0, 0, err
+		return nil, err
 	}
 	for _, p := range req.Paths {
 		if why := revalidatePathProblem(p); why != "" {
-			return req, 0, 0, fmt.Errorf("bad path %.80q: %s", p, why)
+			return nil, fmt.Errorf("bad path %.80q: %s", p, why)
 		}
 	}
-	return req, mode, kind, nil
+	return &req, nil
 }
 
 // bearerToken returns the token of an Authorization header of the Bearer

@@ -68,6 +68,8 @@ func TestRevalidateHandler(t *testing.T) {
 		{"unknown field", http.MethodPost, "Bearer " + secret, `{"path":["/a"]}`, 400, `unknown field "path"`},
 		{"empty", http.MethodPost, "Bearer " + secret, `{}`, 400, "nothing to revalidate"},
 		{"bad mode", http.MethodPost, "Bearer " + secret, `{"paths":["/a"],"mode":"soft"}`, 400, `unknown revalidate mode "soft"`},
+		{"bad type", http.MethodPost, "Bearer " + secret, `{"paths":["/a"],"type":"segment"}`, 400, `unknown type "segment" (must be page or layout)`},
+		{"wrong JSON type", http.MethodPost, "Bearer " + secret, `{"tags":[1]}`, 400, "malformed JSON body"},
 		{"bad path", http.MethodPost, "Bearer " + secret, `{"paths":["/a","b"]}`, 400, `bad path "b"`},
 		{"long tag", http.MethodPost, "Bearer " + secret, `{"tags":["` + strings.Repeat("x", 300) + `"]}`, 400, "tag limit exceeded"},
 		{"dot dot", http.MethodPost, "Bearer " + secret, `{"paths":["/a","/b/../a"]}`, 400, `bad path "/b/../a": has a dot segment`},

@@ -59,8 +59,9 @@ type Segment struct {
 	Path   string // the segment's pattern path: "/", "/blog", "/blog/[slug]", "/(shop)"
 	Layout Layout // set when Kind is LayoutSegment
 	Page   Page   // set when Kind is PageSegment
-	// Name, if set, is what String returns: callers that render a segment
-	// many times set it once (to Segment.String()) to spare the formatting.
+	// Name, if set, is what String returns, and so what records and errors
+	// call the segment: the engine sets it once per route, in its own
+	// messages' form ("page /blog/[slug]").
 	Name string
 }
 

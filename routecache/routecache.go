@@ -2,6 +2,7 @@
 package routecache
 
 import (
+	"fmt"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -131,6 +132,31 @@ const (
 	// Layout names a layout ("/blog", "/(shop)"): every path below it.
 	Layout
 )
+
+// String is "page" or "layout", as Next.js's revalidatePath(path, type)
+// names them.
+func (k PathKind) String() string {
+	if k == Layout {
+		return "layout"
+	}
+	return "page"
+}
+
+// MarshalText is String.
+func (k PathKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText parses "page" (or "") and "layout".
+func (k *PathKind) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "", "page":
+		*k = Page
+	case "layout":
+		*k = Layout
+	default:
+		return fmt.Errorf("unknown type %q (must be page or layout)", b)
+	}
+	return nil
+}
 
 // PathTag returns the implicit tag RevalidatePath records for path and kind.
 func PathTag(path string, kind PathKind) string {

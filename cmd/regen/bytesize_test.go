@@ -23,3 +23,11 @@ func TestByteSize(t *testing.T) {
 		t.Errorf("String() = %q, want 64MiB", got)
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	for max, want := range map[int64]int64{64 << 20: 96 << 20, 256 << 20: 384 << 20, 8 << 20: 40 << 20} {
+		if got := memoryLimit(max); got != want {
+			t.Errorf("memoryLimit(%d MiB) = %d MiB; want %d MiB", max>>20, got>>20, want>>20)
+		}
+	}
+}

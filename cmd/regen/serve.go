@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/regen-dev/regen/engine"
@@ -43,7 +44,10 @@ render (--render-timeout, 30s): a request whose render passes it is answered
 504, and the next request renders afresh; a regeneration that passes it keeps
 the last good page and is retried after a back-off. Background regenerations
 run at most --max-regenerations at once (twice the CPUs, at least 10), with a
-bounded queue; the pages and data kept in memory take at most --max-bytes.
+bounded queue; the pages and data kept in memory take at most --max-bytes,
+each charged what it costs in the heap. Unless GOMEMLIMIT is set, the Go
+runtime's memory limit is set to 1.5 times --max-bytes (at least --max-bytes
+plus 32 MiB), so that the process stays near the bound under a flood.
 
 The server reads a request's headers within 10s and its whole request within
 30s, takes headers of at most 64 KiB (larger: 431), writes each response
@@ -116,6 +120,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if o.maxRegenerations <= 0 {
 		return usageError(stderr, "serve", "--max-regenerations must be at least 1")
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The cache holds at most --max-bytes; give the garbage collector
+		// room beside it, and no more, so RSS stays near the bound.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(memoryLimit(int64(o.maxBytes))))
+	}
 	s, err := loadSite(pos)
 	if err != nil {
 		return printError(stderr, "regen serve", err, exitUsage)
@@ -174,6 +183,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 			return err
 		})
+}
+
+// memoryLimit is the Go runtime's soft memory limit for a cache of
+// maxBytes: half as much again for the garbage collector's headroom and the
+// process itself, and at least 32 MiB more.
+func memoryLimit(maxBytes int64) int64 {
+	return max(maxBytes+maxBytes/2, maxBytes+32<<20)
 }
 
 // serve listens on addr and serves srv until ctx is canceled, then shuts
