@@ -79,7 +79,6 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-
 // Call carries what one caller knows about the fetch it is making: the time,
 // the route around it. The zero Call means: now is time.Now(), no implicit
 // tags, default revalidate Forever, stale data served while it refreshes.
