@@ -773,15 +773,7 @@ func (s *Store) requeueOp(o *op) {
 // enqueueTags merges entries into the queued tag times.
 func (s *Store) enqueueTags(entries []tagEntry) {
 	s.stats.queued.Add(int64(len(entries)))
-	s.mu.Lock()
-	for _, e := range entries {
-		cur, ok := s.pendingTags[e.tag]
-		if !ok {
-			s.pending.Add(1)
-		}
-		s.pendingTags[e.tag] = cur.merge(e.tagTimes)
-	}
-	s.mu.Unlock()
+	s.enqueueTagsBack(entries)
 	s.poke()
 }
 

@@ -125,7 +125,9 @@ func (s *Store) flush() error {
 	}
 }
 
-// enqueueTagsBack puts back tag times that could not be replayed.
+// enqueueTagsBack merges tag times into the queue without counting them as
+// new writes or waking the writer: what enqueueTags queues, and what a
+// replay puts back after it failed.
 func (s *Store) enqueueTagsBack(entries []tagEntry) {
 	s.mu.Lock()
 	for _, e := range entries {
