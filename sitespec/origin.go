@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/regen-dev/regen/fetchcache"
+	"github.com/regen-dev/regen/internal/clock"
 )
 
 // Origin is a synthetic origin: it answers any URL after its latency with a
@@ -205,17 +206,7 @@ func sleep(ctx context.Context, f func(context.Context, time.Duration) error, d 
 	if f != nil {
 		return f(ctx, d)
 	}
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return clock.Sleep(ctx, d)
 }
 
 // maxBody bounds the body of an HTTP response a Fetcher reads.
