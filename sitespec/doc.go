@@ -92,9 +92,12 @@
 //
 // Relative fetch URLs are answered by an Origin after the spec's latency,
 // with a body that names the URL and its content version. Origin.Publish
-// makes a new version of every URL that was fetched with one of the given
-// tags, so a content change shows in the pages built from it once they are
-// revalidated. Absolute http:// and https:// URLs are real GETs.
+// makes a new version of every URL fetched with one of the given tags,
+// before or after the publish (one per tag), so a content change shows in
+// the pages built from it once they are revalidated. The origin's memory is
+// bounded: it counts publishes per tag and per URL, and remembers the tags
+// of the 4,096 URLs fetched most recently. Absolute http:// and https://
+// URLs are real GETs, bounded by the Data Cache's fetch timeout.
 //
 // Waiting (the origin's latency, a render's cost) goes through
 // Options.Sleep, so a simulation can run a site on virtual time.
