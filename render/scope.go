@@ -13,6 +13,7 @@ import (
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
+	"github.com/regen-dev/regen/internal/flight"
 )
 
 // Scope is what one segment sees while rendering: the path's params, the
@@ -222,49 +223,34 @@ func (s *Scope) share(ctx context.Context, memo string, f Fetch, fn func() (*fet
 			r.mu.Unlock()
 			return nil, nil, errEnded
 		}
-		c, ok := r.calls[memo]
-		if !ok {
-			c = &call{done: make(chan struct{}), rec: &f}
-			r.calls[memo] = c
-			r.fetches = append(r.fetches, c.rec)
-			r.mu.Unlock()
-			s.lead(ctx, memo, c, fn)
-			return c.resp, c.body, c.err
+		c, leader := r.calls.Start(memo)
+		var rec *Fetch
+		if leader {
+			rec = new(Fetch)
+			*rec = f
+			r.fetches = append(r.fetches, rec)
 		}
 		r.mu.Unlock()
-		select {
-		case <-c.done:
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+		if leader {
+			v, err := r.calls.Run(memo, c, func() (shared, error) { return s.lead(ctx, memo, c, rec, fn) })
+			return v.resp, v.body, err
 		}
-		if !c.retry {
-			return c.resp, c.body, c.err
+		if v, err := c.Wait(ctx); !v.retry { // a caller whose ctx ended gets the zero value
+			return v.resp, v.body, err
 		}
 	}
 }
 
-// lead runs the call c as its leader, records what it revealed, and wakes
-// the waiters, also when fn panics (the panic goes on to the segment).
-func (s *Scope) lead(ctx context.Context, memo string, c *call, fn func() (*fetchcache.Response, []byte, fetchcache.Result, error)) {
+// lead runs the call c for memo as its leader and records in f what it
+// revealed.
+func (s *Scope) lead(ctx context.Context, memo string, c *flight.Call[shared], f *Fetch, fn func() (*fetchcache.Response, []byte, fetchcache.Result, error)) (shared, error) {
 	r := s.rec
-	f := c.rec
-	finished := false
-	defer func() {
-		if !finished {
-			c.err = fmt.Errorf("render: fetch %s: the call panicked", f.URL)
-			close(c.done)
-		}
-	}()
-
 	// In error mode, a fetch uncached by its declaration is refused unmade.
 	if r.job.Mode == regen.DynamicError && f.Revalidate == regen.Never {
 		r.mu.Lock()
 		f.Uncached = true
 		r.mu.Unlock()
-		c.err = r.violate(&ModeError{Route: r.job.Route, Segment: s.name, API: "uncached fetch " + f.URL})
-		finished = true
-		close(c.done)
-		return
+		return shared{}, r.violate(&ModeError{Route: r.job.Route, Segment: s.name, API: "uncached fetch " + f.URL})
 	}
 
 	resp, body, res, err := fn()
@@ -278,33 +264,29 @@ func (s *Scope) lead(ctx context.Context, memo string, c *call, fn func() (*fetc
 		f.Revalidate = res.Revalidate
 	}
 	f.Uncached = f.Revalidate == regen.Never
+	retry := false
 	if err != nil && ctx.Err() != nil {
 		// The leader gave up: forget the call and its record, so that the
 		// waiters, whose own ctx may be alive, start over.
-		delete(r.calls, memo)
+		r.calls.Forget(memo, c)
 		if i := slices.Index(r.fetches, f); i >= 0 {
 			r.fetches = slices.Delete(r.fetches, i, i+1)
 		}
-		c.retry = true
+		retry = true
 	}
 	r.mu.Unlock()
 
-	c.resp, c.body, c.err = resp, body, err
 	if err == nil && f.Uncached && r.job.Mode == regen.DynamicError {
-		c.resp, c.body = nil, nil
-		c.err = r.violate(&ModeError{Route: r.job.Route, Segment: s.name, API: "uncached fetch " + f.URL})
+		return shared{}, r.violate(&ModeError{Route: r.job.Route, Segment: s.name, API: "uncached fetch " + f.URL})
 	}
-	finished = true
-	close(c.done)
+	return shared{resp: resp, body: body, retry: retry}, err
 }
 
-// call is one fetch or Memoize call of a render, shared by identical calls.
-type call struct {
-	done chan struct{} // closed when the fields below are set
-	rec  *Fetch        // the record, in recorder.fetches; guarded by recorder.mu
+// shared is the result of one fetch or Memoize call of a render, shared by
+// identical calls.
+type shared struct {
 	resp *fetchcache.Response
 	body []byte
-	err  error
 	// retry means the leader gave up on its own ctx: waiters start over.
 	retry bool
 }
@@ -315,13 +297,13 @@ type recorder struct {
 	job    *Job
 	params Params // never nil
 
-	mu      sync.Mutex       // protects the fields below
-	reads   []Read           // in the order made, one per segment and API
-	seen    map[Read]bool    // the reads in reads
-	fetches []*Fetch         // in the order made, one per call
-	calls   map[string]*call // by memoization key
-	first   *ModeError       // the first violation of error mode
-	ended   bool             // Render has returned or is returning
+	mu      sync.Mutex           // protects the fields below
+	reads   []Read               // in the order made, one per segment and API
+	seen    map[Read]bool        // the reads in reads
+	fetches []*Fetch             // in the order made, one per call
+	calls   flight.Group[shared] // the render's fetch and Memoize calls, kept for the render: by memoization key
+	first   *ModeError           // the first violation of error mode
+	ended   bool                 // Render has returned or is returning
 }
 
 func newRecorder(job *Job) *recorder {
@@ -333,7 +315,7 @@ func newRecorder(job *Job) *recorder {
 		job:    job,
 		params: params,
 		seen:   make(map[Read]bool),
-		calls:  make(map[string]*call),
+		calls:  flight.Group[shared]{Keep: true},
 	}
 }
 

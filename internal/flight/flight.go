@@ -14,6 +14,11 @@ import (
 // Group holds the calls in flight. The zero value is ready to use and safe
 // for concurrent use.
 type Group[V any] struct {
+	// Keep keeps finished calls: Start returns a finished call (leader
+	// false) until it is forgotten, so that the group memoizes its calls,
+	// for the life of one render say. Set it before the first Start.
+	Keep bool
+
 	mu    sync.Mutex // protects calls
 	calls map[string]*Call[V]
 }
@@ -79,7 +84,8 @@ func (g *Group[V]) InFlight(key string) bool {
 }
 
 // Run runs fn as the call c for key, records its result, wakes the waiters
-// and forgets the call. A panic in fn becomes the call's error.
+// and forgets the call (unless the group keeps its calls). A panic in fn
+// becomes the call's error.
 func (g *Group[V]) Run(key string, c *Call[V], fn func() (V, error)) (v V, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -87,7 +93,7 @@ func (g *Group[V]) Run(key string, c *Call[V], fn func() (V, error)) (v V, err e
 		}
 		v, err = c.val, c.err
 		g.mu.Lock()
-		if g.calls[key] == c { // not forgotten and replaced
+		if !g.Keep && g.calls[key] == c { // not forgotten and replaced
 			delete(g.calls, key)
 		}
 		g.mu.Unlock()

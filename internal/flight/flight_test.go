@@ -117,3 +117,20 @@ func TestForget(t *testing.T) {
 		}
 	})
 }
+
+func TestKeep(t *testing.T) {
+	g := Group[int]{Keep: true}
+	c, _ := g.Start("k")
+	g.Run("k", c, func() (int, error) { return 7, nil })
+	again, leader := g.Start("k")
+	if leader || again != c {
+		t.Fatal("a kept call was not returned by Start after it finished")
+	}
+	if v, err := again.Wait(context.Background()); v != 7 || err != nil {
+		t.Errorf("kept call = %d, %v; want 7", v, err)
+	}
+	g.Forget("k", c)
+	if _, leader := g.Start("k"); !leader {
+		t.Error("Start after Forget of a kept call did not make a new one")
+	}
+}
