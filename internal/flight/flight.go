@@ -102,15 +102,3 @@ func (g *Group[V]) Run(key string, c *Call[V], fn func() (V, error)) (v V, err e
 	c.val, c.err = fn()
 	return c.val, c.err
 }
-
-// Do runs fn once for key among concurrent callers: the first runs it
-// itself, synchronously; the others wait for its result or for their ctx.
-func (g *Group[V]) Do(ctx context.Context, key string, fn func() (V, error)) (v V, err error, shared bool) {
-	c, leader := g.Start(key)
-	if !leader {
-		v, err = c.Wait(ctx)
-		return v, err, true
-	}
-	g.Run(key, c, fn)
-	return c.val, c.err, false
-}

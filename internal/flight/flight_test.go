@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func TestDoOneCallPerKey(t *testing.T) {
+func TestOneCallPerKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var g Group[int]
 		var calls atomic.Int32
@@ -19,16 +19,21 @@ func TestDoOneCallPerKey(t *testing.T) {
 		var shared atomic.Int32
 		for range 100 {
 			wg.Go(func() {
-				v, err, sh := g.Do(context.Background(), "k", func() (int, error) {
-					calls.Add(1)
-					time.Sleep(time.Second)
-					return 42, nil
-				})
-				if v != 42 || err != nil {
-					t.Errorf("Do = %d, %v; want 42, nil", v, err)
-				}
-				if sh {
+				c, leader := g.Start("k")
+				var v int
+				var err error
+				if leader {
+					v, err = g.Run("k", c, func() (int, error) {
+						calls.Add(1)
+						time.Sleep(time.Second)
+						return 42, nil
+					})
+				} else {
 					shared.Add(1)
+					v, err = c.Wait(context.Background())
+				}
+				if v != 42 || err != nil {
+					t.Errorf("call = %d, %v; want 42, nil", v, err)
 				}
 			})
 		}
