@@ -6,6 +6,7 @@
 //	regen serve [--addr ADDR] [--dir DIR] [SPEC]      serve the site; with --dir, the pages regen build wrote
 //	regen serve --redis URL [SPEC]                    serve the site, sharing pages with other instances
 //	regen bench [flags] [SPEC]                        compare SSG, SSR and ISR on one site and traffic pattern
+//	regen version                                     print regen's version and the VCS revision it was built from
 //
 // SPEC is a site spec in YAML or JSON (see the sitespec package). Without
 // one, each command uses the built-in demo site, a small shop
@@ -69,6 +70,8 @@ func commands() []command {
 			serveHelp, runServe},
 		{"bench", "bench [flags] [SPEC]", "compare SSG, SSR and ISR on one site and traffic pattern",
 			"", bench.Command},
+		{"version", "version", "print regen's version and the revision it was built from",
+			versionHelp, runVersion},
 	}
 }
 
