@@ -74,7 +74,7 @@ func TestRoutesGolden(t *testing.T) {
 
 // TestRoutesJSON checks the --json form: one object per line, sorted by
 // route, each exactly the engine's JSON of the route's policy with the
-// fields DESIGN.md gives.
+// fields docs/site-spec.md gives.
 func TestRoutesJSON(t *testing.T) {
 	status, stdout, stderr := runCLI(t, "routes", "--json")
 	if status != 0 {
@@ -357,5 +357,32 @@ func TestServeRevalidate(t *testing.T) {
 	stop()
 	if got := <-status; got != 0 {
 		t.Errorf("regen serve after cancel = %d; want 0", got)
+	}
+}
+
+// TestServeMissingDir checks that regen serve --dir refuses a directory that
+// does not exist, in one line naming it and the command that makes a build,
+// instead of creating it and serving an empty build.
+func TestServeMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "x", ".regen")
+	status, stdout, stderr := runCLI(t, "serve", "--addr", "127.0.0.1:0", "--dir", dir)
+	want := "regen serve: --dir " + dir + ": no such directory (run regen build --out " + dir + " first)\n"
+	if status != exitFailure || stderr != want {
+		t.Errorf("regen serve --dir %s = %d, stderr %q; want 1 and %q", dir, status, stderr, want)
+	}
+	if strings.Contains(stdout, "listening") {
+		t.Errorf("regen serve --dir %s listened: %q", dir, stdout)
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); err == nil {
+		t.Errorf("regen serve --dir %s created %s", dir, filepath.Dir(dir))
+	}
+
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, _, stderr = runCLI(t, "serve", "--addr", "127.0.0.1:0", "--dir", file)
+	if status != exitFailure || !strings.Contains(stderr, "not a directory") {
+		t.Errorf("regen serve --dir on a file = %d, stderr %q; want 1 and not a directory", status, stderr)
 	}
 }
