@@ -16,7 +16,7 @@ matches the rule (ErrRevalidate, ErrConflict, ...).
 
 # Policy
 
-Each route's policy follows DESIGN.md's rules 1-8: the lowest declared
+Each route's policy follows docs/caching.md's rules 1-8: the lowest declared
 revalidate wins across its layouts, page and fetches; force-dynamic,
 revalidate 0, or (in auto mode) a dynamic API read or an uncached fetch makes
 it dynamic; force-static empties dynamic APIs; error fails the render.

@@ -13,7 +13,7 @@ entry.
 
 A render reveals what its route's declarations may not: which dynamic APIs it
 reads and which fetches it makes. The Record says so, for the engine to refine
-the route's policy at its first render (DESIGN.md, route policy rule 7):
+the route's policy at its first render (docs/caching.md, route policy rule 7):
 
   - Reads holds one Read per segment and API, in the order of first reads,
     whatever the number of reads. Params are not a dynamic API.

@@ -28,7 +28,7 @@ Revalidate and expire are written 30s, 5m, 1h, 1d, 1y; false means cached
 until revalidated on demand, 0 never cached.
 
 With --json it prints one JSON object per line (JSON Lines), one per page
-route, sorted by route, as DESIGN.md gives it:
+route, sorted by route, as docs/site-spec.md gives it:
 
 	{"route":"/products/[slug]","kind":"isr","revalidate":60,"expire":31536000,
 	 "dynamicParams":true,"prerender":["/products/hat"],"reasons":["..."]}
