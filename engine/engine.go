@@ -142,8 +142,7 @@ type Engine struct {
 	// Shutdown cancels it when its deadline passes.
 	base       context.Context
 	cancelBase context.CancelFunc
-	workMu     sync.RWMutex   // protects closing; held shared to add to work
-	closing    bool           // no render starts once set
+	workMu     sync.RWMutex   // held to set closed, held shared to add to work
 	work       sync.WaitGroup // renders running detached from their request
 
 	backoff *backoff.Set // paths whose last regeneration failed
@@ -257,9 +256,8 @@ func (e *Engine) Close() error {
 // flight, it cancels the renders and origin calls still running and
 // returns ctx.Err() without waiting for them further.
 func (e *Engine) Shutdown(ctx context.Context) error {
-	e.closed.Store(true)
 	e.workMu.Lock()
-	e.closing = true
+	e.closed.Store(true) // no render or regeneration starts from now on
 	e.workMu.Unlock()
 	done := make(chan struct{})
 	go func() {
@@ -299,11 +297,11 @@ var errClosed = errors.New("engine: closed")
 var errRenderTimeout = fmt.Errorf("engine: render passed RenderTimeout: %w", context.DeadlineExceeded)
 
 // startRender runs fn as the call c for path in a goroutine of its own,
-// under renderContext(ctx), and counts it for Shutdown. It reports false,
-// and ends c with errClosed, when the engine is closing.
+// under renderContext(ctx), and counts it for Shutdown; once the engine is
+// closed, it ends c with errClosed instead.
 func (e *Engine) startRender(ctx context.Context, path string, c *flight.Call[*outcome], fn func(ctx context.Context) (*outcome, error)) {
 	e.workMu.RLock()
-	if e.closing {
+	if e.closed.Load() {
 		e.workMu.RUnlock()
 		e.flights.Run(path, c, func() (*outcome, error) { return nil, errClosed })
 		return
