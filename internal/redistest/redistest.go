@@ -28,11 +28,12 @@ const startWait = 10 * time.Second
 // directory. It is stopped when the test ends. A Server is not safe for
 // concurrent use.
 type Server struct {
-	tb   testing.TB
-	bin  string
-	dir  string
-	port int
-	proc *proc // the running process, or nil after Kill
+	tb    testing.TB
+	bin   string
+	dir   string
+	port  int
+	extra []string // more arguments to redis-server (a cluster node's)
+	proc  *proc    // the running process, or nil after Kill
 }
 
 type proc struct {
@@ -45,6 +46,12 @@ type proc struct {
 // PATH it skips the test, or fails it when REGEN_REQUIRE_REDIS=1.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	return start(tb, lookPath(tb), nil)
+}
+
+// lookPath finds redis-server, or skips or fails the test.
+func lookPath(tb testing.TB) string {
+	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv(RequireEnv) == "1" {
@@ -52,6 +59,13 @@ func Start(tb testing.TB) *Server {
 		}
 		tb.Skipf("redistest: redis-server is not installed; skipping (apt-get install redis-server, or set %s=1 to fail instead)", RequireEnv)
 	}
+	return bin
+}
+
+// start starts a server on a free port; extra returns more arguments for
+// that port (a cluster node also needs a free bus port).
+func start(tb testing.TB, bin string, extra func() ([]string, error)) *Server {
+	tb.Helper()
 	s := &Server{tb: tb, bin: bin, dir: tb.TempDir()}
 	tb.Cleanup(s.stop)
 	var last error
@@ -61,6 +75,11 @@ func Start(tb testing.TB) *Server {
 			tb.Fatalf("redistest: %v", err)
 		}
 		s.port = port
+		if extra != nil {
+			if s.extra, err = extra(); err != nil {
+				tb.Fatalf("redistest: %v", err)
+			}
+		}
 		if last = s.start(); last == nil {
 			return s
 		}
@@ -97,7 +116,8 @@ func (s *Server) Kill() {
 }
 
 // Restart starts a new, empty server on the same port after Kill and waits
-// until it answers PING.
+// until it answers PING. A cluster node keeps its cluster configuration
+// (its node id and slots), so it rejoins the cluster, without data.
 func (s *Server) Restart() {
 	s.tb.Helper()
 	if s.proc != nil {
@@ -145,7 +165,7 @@ func (s *Server) stop() {
 // start runs redis-server on s.port and waits for PING.
 func (s *Server) start() error {
 	logFile := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin,
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -153,7 +173,8 @@ func (s *Server) start() error {
 		"--dir", s.dir,
 		"--logfile", logFile,
 		"--daemonize", "no",
-	)
+	}
+	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)
