@@ -7,7 +7,7 @@ import (
 	"github.com/regen-dev/regen"
 )
 
-// policyJSON is the form `regen routes --json` prints, as DESIGN.md gives it.
+// policyJSON is the form `regen routes --json` prints, as docs/site-spec.md gives it.
 type policyJSON struct {
 	Route         string          `json:"route"`
 	Kind          string          `json:"kind"`

@@ -40,7 +40,7 @@ type RevalidateRequest struct {
 	Type PathKind `json:"type"`
 }
 
-// NewRevalidateHandler returns the revalidation endpoint of DESIGN.md, to be
+// NewRevalidateHandler returns the revalidation endpoint of docs/caching.md, to be
 // mounted where the user chooses (`regen serve` mounts it at
 // /api/revalidate): POST with `Authorization: Bearer <secret>` and a JSON
 // body {"tags": [...], "paths": [...], "mode": "stale"|"expire"}.
@@ -196,7 +196,7 @@ func isDotSegment(seg string) bool {
 	return len(seg) == 0 && (dots == 1 || dots == 2)
 }
 
-// revalidateAnswer is the endpoint's answer, keys in DESIGN.md's order:
+// revalidateAnswer is the endpoint's answer, keys in docs/caching.md's order:
 // {"revalidated": true, "now": <unix ms>}, or {"revalidated": false, "error": "..."}.
 type revalidateAnswer struct {
 	Revalidated bool   `json:"revalidated"`

@@ -15,7 +15,7 @@ import (
 	"github.com/regen-dev/regen/render"
 )
 
-// Format writes s as YAML in the layout of DESIGN.md's example. For a spec
+// Format writes s as YAML in the layout of docs/site-spec.md's example. For a spec
 // that Parse returned, Parse(Format()) gives an equal Spec.
 //
 // Format reports, joined, the values a spec cannot write: revalidate values

@@ -14,7 +14,7 @@ import (
 	"github.com/regen-dev/regen/render"
 )
 
-// shop is the example spec of DESIGN.md, as testdata/shop.yaml and
+// shop is the example spec of docs/site-spec.md, as testdata/shop.yaml and
 // testdata/shop.json hold it.
 func shop() *Spec {
 	yes := true
