@@ -46,5 +46,5 @@ func ExampleMemory() {
 	// {Stale:false Expired:false}
 	// {Stale:true Expired:false}
 	// {Stale:true Expired:true}
-	// 1 442 0
+	// 1 256 0
 }

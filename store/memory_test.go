@@ -157,15 +157,51 @@ func keys(t *testing.T, m *Memory, candidates ...string) []string {
 	t.Helper()
 	var got []string
 	for _, k := range candidates {
-		s := m.shard(k)
-		s.mu.Lock()
-		ok := s.lru.Contains(k) // Contains does not mark k recently used
-		s.mu.Unlock()
-		if ok {
+		h := m.hash(k)
+		if m.shardOf(h).table.Load().lookup(k, uint32(h>>32)) != nil { // does not mark k recently used
 			got = append(got, k)
 		}
 	}
 	return got
+}
+
+// entries returns the entries of s's LRU list, least recently used first,
+// after checking that the list and the table hold the same entries.
+func (s *memShard) entries(t *testing.T) []*memEntry {
+	t.Helper()
+	var list []*memEntry
+	for e := s.lru.newer; e != &s.lru; e = e.newer {
+		if e.older.newer != e {
+			t.Fatalf("LRU list broken at %q", e.key)
+		}
+		list = append(list, e)
+	}
+	tab := s.table.Load()
+	inTable, used := 0, 0
+	for i := range tab.slots {
+		e := tab.slots[i].Load()
+		if e == nil {
+			continue
+		}
+		used++
+		if e == tombstone {
+			continue
+		}
+		inTable++
+		if tab.lookup(e.key, e.hi) != e {
+			t.Errorf("table slot %d holds %q, which a lookup does not find", i, e.key)
+		}
+		if e.newer == nil {
+			t.Errorf("table slot %d holds %q, which is not in the LRU list", i, e.key)
+		}
+	}
+	if inTable != len(list) || inTable != s.live || used != s.used {
+		t.Errorf("table holds %d entries in %d used slots, LRU list %d; live = %d, used = %d", inTable, used, len(list), s.live, s.used)
+	}
+	if used*4 > len(tab.slots)*3 {
+		t.Errorf("table of %d slots has %d used; want at most 3/4", len(tab.slots), used)
+	}
+	return list
 }
 
 func TestMemoryEviction(t *testing.T) {
@@ -463,7 +499,7 @@ func TestMemoryTagState(t *testing.T) {
 }
 
 // TestMemoryTagStateFastPath checks that TagState does not look at the tag
-// maps when no tag was revalidated after since: it answers while every tag
+// maps for tags not revalidated after since: it answers while every tag
 // shard is locked for writing.
 func TestMemoryTagStateFastPath(t *testing.T) {
 	m := NewMemory(MemoryOptions{Shards: 4})
@@ -512,6 +548,8 @@ func TestMemoryZeroAllocs(t *testing.T) {
 	}{
 		{"Get hit", func() { m.Get(ctx, "/blog/hello") }},
 		{"Get miss", func() { m.Get(ctx, "/blog/missing") }},
+		{"GetTagged hit", func() { m.GetTagged(ctx, "/blog/hello") }},
+		{"GetTagged miss", func() { m.GetTagged(ctx, "/blog/missing") }},
 		{"TagState fast path", func() { m.TagState(ctx, tags, t0.Add(2*time.Hour)) }},
 		{"TagState scan", func() { m.TagState(ctx, tags, t0.Add(time.Minute)) }},
 		{"TagState stale", func() { m.TagState(ctx, tags, t0.Add(-time.Minute)) }},
@@ -548,9 +586,13 @@ func TestMemoryConcurrent(t *testing.T) {
 						t.Error(err)
 						return
 					}
-				case 2, 3:
+				case 2:
 					if it, ok, _ := m.Get(ctx, key); ok && it.Status != 200 {
 						t.Errorf("Get(%q).Status = %d; want 200", key, it.Status)
+					}
+				case 3:
+					if it, _, ok, _ := m.GetTagged(ctx, key); ok && it.Status != 200 {
+						t.Errorf("GetTagged(%q).Status = %d; want 200", key, it.Status)
 					}
 				case 4:
 					mode := regen.RevalidateMode(i / 6 % 2)
@@ -572,10 +614,9 @@ func TestMemoryConcurrent(t *testing.T) {
 	for i := range m.shards {
 		s := &m.shards[i]
 		var sum int64
-		for _, k := range s.lru.Keys() {
-			e, _ := s.lru.Peek(k)
-			if want := charge(k, e.it); e.size != want {
-				t.Errorf("shard %d: key %q recorded charge %d; want %d", i, k, e.size, want)
+		for _, e := range s.entries(t) {
+			if want := charge(e.key, e.it); e.size != want {
+				t.Errorf("shard %d: key %q recorded charge %d; want %d", i, e.key, e.size, want)
 			}
 			sum += e.size
 		}
@@ -669,9 +710,9 @@ func BenchmarkMemoryTagState(b *testing.B) {
 		name  string
 		since time.Time
 	}{
-		// Nothing revalidated after since: two atomic loads.
+		// Nothing revalidated after since: a hash and a load per tag.
 		{"fast", t0.Add(2 * time.Hour)},
-		// Another tag revalidated after since: every tag is looked up.
+		// Another tag revalidated after since: the same, unless it shares a mark.
 		{"scan", t0.Add(time.Minute)},
 		// One of the tags is stale.
 		{"stale", t0.Add(-time.Minute)},
@@ -729,6 +770,110 @@ func BenchmarkMemorySet(b *testing.B) {
 					i++
 				}
 			})
+		})
+	}
+}
+
+// TestMemoryTable grows, empties and refills one shard's table, and checks
+// after each step that every key held is found, every key removed is not,
+// and the table and the LRU list agree.
+func TestMemoryTable(t *testing.T) {
+	m := newMemory(MemoryOptions{MaxBytes: 1 << 30, Shards: 1})
+	ctx := t.Context()
+	key := func(i int) string { return "/k/" + strconv.Itoa(i) }
+	check := func(step string, held func(i int) bool) {
+		t.Helper()
+		n := 0
+		for i := range 3000 {
+			it, ok, _ := m.Get(ctx, key(i))
+			if ok != held(i) {
+				t.Fatalf("%s: Get(%q) found %v; want %v", step, key(i), ok, held(i))
+			}
+			if ok {
+				n++
+				if len(it.Body) != i {
+					t.Fatalf("%s: Get(%q) = an item of %d bytes; want %d", step, key(i), len(it.Body), i)
+				}
+			}
+		}
+		if got := len(m.shards[0].entries(t)); got != n || m.Len() != n {
+			t.Fatalf("%s: %d entries listed, Len() = %d; want %d", step, got, m.Len(), n)
+		}
+	}
+	for i := range 2000 {
+		m.Set(ctx, key(i), item(i))
+	}
+	check("2000 set", func(i int) bool { return i < 2000 })
+	for i := 0; i < 2000; i += 2 {
+		m.Delete(ctx, key(i))
+	}
+	check("even deleted", func(i int) bool { return i < 2000 && i%2 == 1 })
+	for i := 1000; i < 3000; i++ {
+		m.Set(ctx, key(i), item(i))
+	}
+	check("1000-2999 set", func(i int) bool { return i >= 1000 || i%2 == 1 })
+	for i := range 3000 {
+		m.Delete(ctx, key(i))
+	}
+	check("all deleted", func(int) bool { return false })
+	if got := len(m.shards[0].table.Load().slots); got > 4096 {
+		t.Errorf("table of %d slots after 3000 deletes; want at most 4096", got)
+	}
+	m.Set(ctx, key(7), item(7))
+	check("one set", func(i int) bool { return i == 7 })
+}
+
+// wrapped is a Store that is not a *Memory, so that GetTagged asks it
+// through Get and TagState.
+type wrapped struct{ Store }
+
+// TestGetTagged: GetTagged answers as Get and TagState of the item's tags
+// since it was made, for a Memory (which remembers its checks) and for
+// another store, before and after revalidations of its tags and of others.
+func TestGetTagged(t *testing.T) {
+	stale, expire := regen.RevalidateStale, regen.RevalidateExpire
+	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
+	steps := []struct {
+		reval *revalidation // before the GetTagged; nil: none
+		want  TagState
+	}{
+		{nil, TagState{}},
+		{nil, TagState{}}, // remembered
+		{&revalidation{[]string{"other"}, expire, sec(20)}, TagState{}},
+		{&revalidation{[]string{"a"}, stale, sec(5)}, TagState{}},  // before the item
+		{&revalidation{[]string{"a"}, stale, sec(10)}, TagState{}}, // at its creation: not after
+		{nil, TagState{}},
+		{&revalidation{[]string{"b", "c"}, stale, sec(30)}, TagState{Stale: true}},
+		{nil, TagState{Stale: true}},
+		{&revalidation{[]string{"other"}, expire, sec(40)}, TagState{Stale: true}},
+		{&revalidation{[]string{"a"}, expire, sec(40)}, TagState{Stale: true, Expired: true}},
+		{nil, TagState{Stale: true, Expired: true}},
+	}
+	for _, name := range []string{"memory", "wrapped"} {
+		t.Run(name, func(t *testing.T) {
+			m := NewMemory(MemoryOptions{Shards: 4})
+			var s Store = m
+			if name == "wrapped" {
+				s = wrapped{m}
+			}
+			ctx := t.Context()
+			it := &Item{Status: 200, Tags: []string{"a", "b"}, Created: sec(10)}
+			m.Set(ctx, "/p", it)
+			for i, step := range steps {
+				if r := step.reval; r != nil {
+					m.RevalidateTags(ctx, r.tags, r.mode, r.at)
+				}
+				got, ts, ok, err := GetTagged(ctx, s, "/p")
+				if err != nil || !ok || got != it || ts != step.want {
+					t.Errorf("step %d: GetTagged(/p) = %p, %+v, %v, %v; want %p, %+v, true, nil", i, got, ts, ok, err, it, step.want)
+				}
+				if want, _ := m.TagState(ctx, it.Tags, it.Created); ts != want {
+					t.Errorf("step %d: GetTagged(/p) tags %+v; TagState says %+v", i, ts, want)
+				}
+			}
+			if got, ts, ok, err := GetTagged(ctx, s, "/missing"); got != nil || ts != (TagState{}) || ok || err != nil {
+				t.Errorf("GetTagged(/missing) = %p, %+v, %v, %v; want nil, {}, false, nil", got, ts, ok, err)
+			}
 		})
 	}
 }

@@ -117,11 +117,9 @@ const (
 var itemBytes = allocSize(int64(unsafe.Sizeof(Item{})), true)
 
 // entryBytes is what Memory's record of one item costs besides the key's
-// bytes and the item: the memEntry (24 B), the LRU list element (80 B),
-// the shard LRU's map slot for the key (about 40 B at its average load), and
-// the index's entry with its share of the index's trie (about 120 B).
-// Measured with TestItemCharge's items on Go 1.26.
-const entryBytes = 266
+// bytes and the item: its memEntry, and its slot in its shard's table, 8
+// bytes in a table a quarter to three quarters full, 16 on average.
+var entryBytes = allocSize(int64(unsafe.Sizeof(memEntry{})), true) + 16
 
 // charge returns the bytes Memory counts against MaxBytes for it under key:
 // what the item, the key's bytes and the store's record of them cost.

@@ -77,6 +77,27 @@ type Store interface {
 	TagState(ctx context.Context, tags []string, since time.Time) (TagState, error)
 }
 
+// GetTagged returns the item stored under key in s and the state of its
+// tags since it was made, as Get and then TagState(ctx, it.Tags,
+// it.Created) report them. For a *Memory it is Memory.GetTagged, which
+// remembers that an item's tags were checked since the latest
+// revalidation. (A store that wraps a Memory is asked through its own Get
+// and TagState, so that what it does in them is never bypassed.)
+func GetTagged(ctx context.Context, s Store, key string) (*Item, TagState, bool, error) {
+	if m, ok := s.(*Memory); ok {
+		return m.GetTagged(ctx, key)
+	}
+	it, ok, err := s.Get(ctx, key)
+	if err != nil || !ok || it == nil {
+		return nil, TagState{}, false, err
+	}
+	ts, err := s.TagState(ctx, it.Tags, it.Created)
+	if err != nil {
+		return nil, TagState{}, false, err
+	}
+	return it, ts, true, nil
+}
+
 // Locker is implemented by stores that several engines share. An engine
 // whose store is a Locker takes a path's lock before rendering it, so one
 // instance renders a path at a time: when another instance holds the lock, a
