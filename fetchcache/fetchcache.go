@@ -464,19 +464,18 @@ func (c *Cache) loadFresh(ctx context.Context, j job, refresh bool) (l loaded, e
 // counts as empty, with its error, so that callers still get the origin's
 // answer.
 func (c *Cache) lookup(ctx context.Context, key string, rev regen.Revalidate, call Call) (*store.Item, regen.Status, error) {
-	it, ok, err := c.store.Get(ctx, key)
-	if err != nil || !ok || it == nil {
+	it, ts, ok, err := store.GetTagged(ctx, c.store, key)
+	if err != nil || !ok {
 		return nil, regen.Miss, err
 	}
-	ts, err := c.store.TagState(ctx, it.Tags, it.Created)
-	if err == nil && len(call.ImplicitTags) > 0 {
+	if !ts.Expired && len(call.ImplicitTags) > 0 {
 		var its store.TagState
 		its, err = c.store.TagState(ctx, call.ImplicitTags, it.Created)
+		if err != nil {
+			return nil, regen.Miss, err
+		}
 		ts.Stale = ts.Stale || its.Stale
-		ts.Expired = ts.Expired || its.Expired
-	}
-	if err != nil {
-		return nil, regen.Miss, err
+		ts.Expired = its.Expired
 	}
 	return it, freshness(it, call.Now, rev, ts), nil
 }

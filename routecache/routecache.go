@@ -89,12 +89,8 @@ func (c *Cache) Store() store.Store { return c.store }
 // Deleting it here could delete a fresh entry another request stored in
 // between. A store error is returned with a Miss.
 func (c *Cache) Get(ctx context.Context, path string, now time.Time) (*Entry, regen.Status, error) {
-	e, ok, err := c.store.Get(ctx, path)
+	e, ts, ok, err := store.GetTagged(ctx, c.store, path)
 	if err != nil || !ok {
-		return nil, regen.Miss, err
-	}
-	ts, err := c.store.TagState(ctx, e.Tags, e.Created)
-	if err != nil {
 		return nil, regen.Miss, err
 	}
 	st := Freshness(e, now, ts)
