@@ -18,7 +18,8 @@ import (
 // that crashes, or whose Redis calls fail for a whole lease, loses it when
 // its lease ends.
 //
-// When Redis is unavailable TryLock returns an error wrapping
+// When Redis, or on a cluster the master owning the lock, is unavailable
+// TryLock returns an error wrapping
 // store.ErrUnavailable at once, without asking it: the caller decides
 // whether to go ahead unlocked.
 func (s *Store) TryLock(ctx context.Context, key string, lease time.Duration) (unlock func(), ok bool, err error) {
@@ -26,7 +27,7 @@ func (s *Store) TryLock(ctx context.Context, key string, lease time.Duration) (u
 		return nil, false, fmt.Errorf("redis: lock %q: lease %v is not positive", key, lease)
 	}
 	lease = max(lease, time.Millisecond)
-	if !s.up.Load() {
+	if !s.up.Load() || s.keyDown(s.lockKey(key)) {
 		s.stats.lockErrors.Add(1)
 		return nil, false, fmt.Errorf("redis: lock %q: %w", key, store.ErrUnavailable)
 	}
@@ -39,7 +40,7 @@ func (s *Store) TryLock(ctx context.Context, key string, lease time.Duration) (u
 	cancel()
 	if err != nil {
 		s.stats.lockErrors.Add(1)
-		s.fail(err)
+		s.failKey(l.key, err)
 		return nil, false, fmt.Errorf("redis: lock %q: %w: %w", key, store.ErrUnavailable, err)
 	}
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,6 +110,9 @@ type Store struct {
 	up         atomic.Bool
 	firstUp    chan struct{} // closed the first time up is set
 	upOnce     sync.Once
+	refused    chan struct{} // closed the first time Redis refuses the store's writes
+	refuseOnce sync.Once
+	skewLogged atomic.Bool
 	reachable  atomic.Bool // the keeper's last probe of Redis succeeded
 	subscribed atomic.Bool // the subscription is confirmed and healthy
 	needResync atomic.Bool // the subscription (re)started: reload the tag times
@@ -123,6 +127,14 @@ type Store struct {
 	dropLogged  bool // a dropped write was logged in this outage
 
 	pending atomic.Int64 // queue.Len() + len(pendingTags), read without mu
+
+	nodeMu    sync.Mutex             // protects down
+	down      map[string]*nodeOutage // cluster masters found failing, by address
+	nodesDown atomic.Int32           // len(down), read without nodeMu
+
+	knownMu sync.Mutex          // protects known and epoch
+	known   map[string]tagTimes // every tag time this instance knows, to write back
+	epoch   string              // the tag hash's epoch last seen
 
 	wake    chan struct{} // pokes the keeper
 	reached chan struct{} // the keeper tells the subscriber that Redis is reachable
@@ -200,6 +212,7 @@ type counters struct {
 	outages, redisHits, redisMisses, refreshes, fallbacks atomic.Int64
 	queued, dropped, replayed, resyncs, messages          atomic.Int64
 	lockErrors, locksLost, corrupt                        atomic.Int64
+	nodeOutages, writtenBack, clockSkew                   atomic.Int64
 }
 
 // Stats are a Store's counters since Open.
@@ -218,11 +231,26 @@ type Stats struct {
 	// Fallbacks counts reads answered from the local tier alone because
 	// Redis was unavailable, slow or failing.
 	Fallbacks int64
+	// NodesDown is how many Redis Cluster masters are failing now: their
+	// keys are served from the local tier and their writes queued, while
+	// the other masters' keys are read and written as usual. NodeOutages
+	// counts the times a master was found failing.
+	NodesDown   int
+	NodeOutages int64
 	// Queued counts writes and tag revalidations queued for Redis; Dropped
-	// the queued writes dropped because MaxPending was reached; Replayed
+	// the queued item writes (Set and Delete: pages and data entries, never
+	// revalidations) dropped because MaxPending was reached; Replayed
 	// those applied to Redis later. Pending is how many wait now.
 	Queued, Dropped, Replayed int64
 	Pending                   int64
+	// WrittenBack counts tag revalidation times written back to Redis
+	// because it had lost them (the tag hash was found younger than this
+	// instance's copy, or older times in it after a reconnection).
+	WrittenBack int64
+	// ClockSkew is how far Redis's clock (TIME) was ahead of this
+	// instance's when last measured, at connection. See the package
+	// documentation.
+	ClockSkew time.Duration
 	// Resyncs counts reloads of every tag time from Redis, made each time
 	// the subscription starts, each dropping the local items.
 	Resyncs int64
@@ -235,31 +263,31 @@ type Stats struct {
 	Corrupt int64
 }
 
-// Open returns a Store over the Redis at url ("redis://[:password@]host:port/db",
-// or "rediss://" for TLS; see goredis.ParseURL), or over opts.Client.
+// Open returns a Store over the Redis at url, or over opts.Client:
 //
-// Open fails only when url is malformed. It waits up to opts.OpenWait, or
-// until ctx is done, for Redis to answer and for the tag times to be
-// loaded; if Redis is down by then, the Store starts unavailable, serving
-// from its local tier, logs that once, and connects in the background.
+//	redis://[[user]:password@]host:port[/db]       one server ("rediss://" for TLS)
+//	redis+cluster://[[user]:password@]host:port[?addr=host:port&addr=...]
+//	                                               a Redis Cluster, found through
+//	                                               these nodes ("rediss+cluster://" for TLS)
+//
+// The URL's query takes the options goredis.ParseURL and
+// goredis.ParseClusterURL take (dial_timeout, pool_size, ...).
+//
+// Open fails when url is malformed, and when Redis answers but refuses
+// the store's writes (ErrRefused): a cluster node opened as one server, a
+// read-only replica, a user without the permissions. It waits up to
+// opts.OpenWait, or until ctx is done, for Redis to answer and for the tag
+// times to be loaded; if Redis is down by then, the Store starts
+// unavailable, serving from its local tier, logs that once, and connects in
+// the background (a refusal found then is logged as an error).
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	rdb, own := opts.Client, false
 	if rdb == nil {
-		o, err := goredis.ParseURL(url)
+		c, err := newClient(url)
 		if err != nil {
 			return nil, fmt.Errorf("redis: open %q: %w", url, err)
 		}
-		o.ContextTimeoutEnabled = true
-		if o.DialTimeout == 0 {
-			o.DialTimeout = time.Second
-		}
-		if o.MaxRetries == 0 {
-			o.MaxRetries = 1
-		}
-		if o.DialerRetries == 0 {
-			o.DialerRetries = 1 // the keeper retries, without blocking anyone
-		}
-		rdb, own = goredis.NewClient(o), true
+		rdb, own = c, true
 	}
 	s := newStore(rdb, own, opts)
 	s.wg.Add(2)
@@ -270,6 +298,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		t := time.NewTimer(wait)
 		select {
 		case <-s.firstUp:
+		case <-s.refused:
 		case <-ctx.Done():
 		case <-t.C:
 		}
@@ -278,6 +307,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			s.mu.Lock()
 			err := s.lastErr
 			s.mu.Unlock()
+			if errors.Is(err, ErrRefused) {
+				s.Close()
+				return nil, fmt.Errorf("redis: open %q: %w", url, err)
+			}
 			if err == nil {
 				err = fmt.Errorf("no answer within %v", wait)
 			}
@@ -285,6 +318,48 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// newClient returns a client for url, a cluster client for the
+// redis+cluster and rediss+cluster schemes, with every call bounded by its
+// context and few retries: the keeper retries, without blocking anyone.
+func newClient(url string) (goredis.UniversalClient, error) {
+	for _, scheme := range []string{"redis", "rediss"} {
+		rest, ok := strings.CutPrefix(url, scheme+"+cluster://")
+		if !ok {
+			continue
+		}
+		o, err := goredis.ParseClusterURL(scheme + "://" + rest)
+		if err != nil {
+			return nil, err
+		}
+		o.ContextTimeoutEnabled = true
+		if o.DialTimeout == 0 {
+			o.DialTimeout = time.Second
+		}
+		if o.DialerRetries == 0 {
+			o.DialerRetries = 1
+		}
+		if o.MaxRedirects == 0 {
+			o.MaxRedirects = 2
+		}
+		return goredis.NewClusterClient(o), nil
+	}
+	o, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	o.ContextTimeoutEnabled = true
+	if o.DialTimeout == 0 {
+		o.DialTimeout = time.Second
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 1
+	}
+	if o.DialerRetries == 0 {
+		o.DialerRetries = 1
+	}
+	return goredis.NewClient(o), nil
 }
 
 func newStore(rdb goredis.UniversalClient, own bool, opts Options) *Store {
@@ -317,6 +392,9 @@ func newStore(rdb goredis.UniversalClient, own bool, opts Options) *Store {
 		channel:     opts.Prefix + ":events",
 		tags:        store.NewMemory(store.MemoryOptions{}),
 		firstUp:     make(chan struct{}),
+		refused:     make(chan struct{}),
+		down:        map[string]*nodeOutage{},
+		known:       map[string]tagTimes{},
 		queued:      map[string]*list.Element{},
 		pendingTags: map[string]tagTimes{},
 		wake:        make(chan struct{}, 1),
@@ -390,6 +468,10 @@ func (s *Store) Stats() Stats {
 		Dropped:     c.dropped.Load(),
 		Replayed:    c.replayed.Load(),
 		Pending:     s.pending.Load(),
+		NodesDown:   int(s.nodesDown.Load()),
+		NodeOutages: c.nodeOutages.Load(),
+		WrittenBack: c.writtenBack.Load(),
+		ClockSkew:   time.Duration(c.clockSkew.Load()),
 		Resyncs:     c.resyncs.Load(),
 		Messages:    c.messages.Load(),
 		LockErrors:  c.lockErrors.Load(),
@@ -407,12 +489,12 @@ func (s *Store) Stats() Stats {
 func (s *Store) Get(ctx context.Context, key string) (*store.Item, bool, error) {
 	if it, ok, _ := s.items.Load().Get(ctx, key); ok {
 		ts, _ := s.tags.TagState(ctx, it.Tags, it.Created)
-		if !ts.Stale || !s.up.Load() {
+		if !ts.Stale || !s.up.Load() || s.keyDown(s.itemKey(key)) {
 			return it, true, nil
 		}
 		return s.recheck(ctx, key, it)
 	}
-	if !s.up.Load() {
+	if !s.up.Load() || (s.nodesDown.Load() > 0 && s.keyDown(s.itemKey(key))) {
 		s.stats.fallbacks.Add(1)
 		return nil, false, nil
 	}
@@ -492,7 +574,7 @@ func (s *Store) fetch(key string) *store.Item {
 	}
 	if err != nil {
 		s.stats.fallbacks.Add(1)
-		s.fail(err)
+		s.failKey(s.itemKey(key), err)
 		return nil
 	}
 	it, err := decodeItem(b)
@@ -566,19 +648,31 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// write applies o to Redis now when Redis is available and nothing is
-// queued before it; else it queues o.
+// write applies o to Redis now when Redis, and on a cluster the master
+// owning o's key, is available and no write of the key is queued; else it
+// queues o.
 func (s *Store) write(ctx context.Context, o *op) {
-	if s.up.Load() && s.pending.Load() == 0 {
+	if s.up.Load() && !s.isQueued(o.key) && !s.keyDown(s.itemKey(o.key)) {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.WriteTimeout)
 		_, err := s.apply(wctx, o, false)
 		cancel()
 		if err == nil {
 			return
 		}
-		s.fail(err)
+		s.failKey(s.itemKey(o.key), err)
 	}
 	s.enqueue(o)
+}
+
+// isQueued reports whether a write of key waits in the queue.
+func (s *Store) isQueued(key string) bool {
+	if s.pending.Load() == 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.queued[key]
+	return ok
 }
 
 // apply runs o's script. replay makes a Set conditional on Redis not
@@ -620,15 +714,16 @@ func (s *Store) RevalidateTags(ctx context.Context, tags []string, mode regen.Re
 		} else {
 			entries[i].stale = bits
 		}
+		s.remember(t, entries[i].tagTimes)
 	}
-	if s.up.Load() && s.pending.Load() == 0 {
+	if s.up.Load() && s.pendingTagsEmpty() && !s.keyDown(s.tagsKey) {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.WriteTimeout)
 		err := s.applyTags(wctx, entries)
 		cancel()
 		if err == nil {
 			return nil
 		}
-		s.fail(err)
+		s.failKey(s.tagsKey, err)
 	}
 	s.enqueueTags(entries)
 	return nil
@@ -662,8 +757,19 @@ func (s *Store) TagState(ctx context.Context, tags []string, since time.Time) (s
 	return s.tags.TagState(ctx, tags, since)
 }
 
+// pendingTagsEmpty reports whether no tag time waits in the queue.
+func (s *Store) pendingTagsEmpty() bool {
+	if s.pending.Load() == 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pendingTags) == 0
+}
+
 // applyTagLocal merges a tag's times into the local copy.
 func (s *Store) applyTagLocal(tag string, t tagTimes) {
+	s.remember(tag, t)
 	ctx := context.Background()
 	if t.stale != 0 {
 		_ = s.tags.RevalidateTags(ctx, []string{tag}, regen.RevalidateStale, bitsTime(t.stale))
@@ -675,8 +781,13 @@ func (s *Store) applyTagLocal(tag string, t tagTimes) {
 
 // fail records that Redis failed: requests are served from the local tier
 // until the keeper finds it available again. The start of an outage is
-// logged once.
+// logged once: as an error when Redis refuses the store's writes.
 func (s *Store) fail(err error) {
+	err = refused(err)
+	var r *refusal
+	if errors.As(err, &r) {
+		s.refuseOnce.Do(func() { close(s.refused) })
+	}
 	s.up.Store(false)
 	s.reachable.Store(false)
 	s.poke()
@@ -692,6 +803,11 @@ func (s *Store) fail(err error) {
 	s.degraded = true
 	s.downSince = time.Now()
 	s.stats.outages.Add(1)
+	if r != nil {
+		s.log.Error("regen: redis refuses the store's writes; pages are NOT shared with other instances, serving from the local tier",
+			"error", err)
+		return
+	}
 	s.log.Warn("regen: redis unavailable; serving from the local tier, queueing writes", "error", err)
 }
 
@@ -758,16 +874,26 @@ func (s *Store) takeOp() *op {
 	return o
 }
 
-// requeueOp puts back a write that failed, first in line, unless a newer
-// write of its key was queued meanwhile.
-func (s *Store) requeueOp(o *op) {
+// queueLen returns the number of queued item writes.
+func (s *Store) queueLen() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.queued[o.key]; ok {
-		return
+	return s.queue.Len()
+}
+
+// requeueOps puts back writes held or failed by a replay, first in line and
+// in their order, except those whose key was queued again meanwhile.
+func (s *Store) requeueOps(ops []*op) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(ops) - 1; i >= 0; i-- {
+		o := ops[i]
+		if _, ok := s.queued[o.key]; ok {
+			continue
+		}
+		s.queued[o.key] = s.queue.PushFront(o)
+		s.pending.Add(1)
 	}
-	s.queued[o.key] = s.queue.PushFront(o)
-	s.pending.Add(1)
 }
 
 // enqueueTags merges entries into the queued tag times.

@@ -63,13 +63,17 @@ return 1
 `)
 
 // tagsScript records tag revalidation times, keeping the later time of each
-// tag and mode, and announces them.
+// tag and mode, and announces them if any moved forward (a write-back of
+// times Redis already holds announces nothing).
 //
 //	KEYS[1]  the tag hash
 //	ARGV[1]  channel, ARGV[2] message
 //	ARGV[3], ARGV[4], ...  pairs of a tag and its 16-byte times (stale,
 //	         expire; zeros: not revalidated in that mode)
+//
+// It returns the number of tags whose times moved forward.
 var tagsScript = goredis.NewScript(later + `
+local changed = 0
 for i = 3, #ARGV, 2 do
   local tag, new = ARGV[i], ARGV[i + 1]
   local cur = redis.call('HGET', KEYS[1], tag)
@@ -80,10 +84,15 @@ for i = 3, #ARGV, 2 do
     if later(ce, e) then e = ce end
     new = s .. e
   end
-  redis.call('HSET', KEYS[1], tag, new)
+  if new ~= cur then
+    redis.call('HSET', KEYS[1], tag, new)
+    changed = changed + 1
+  end
 end
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-return 1
+if changed > 0 then
+  redis.call('PUBLISH', ARGV[1], ARGV[2])
+end
+return changed
 `)
 
 // renewScript extends a lock's lease if the caller still holds it.

@@ -11,30 +11,39 @@ import (
 )
 
 // The keeper brings the store back in sync with Redis: it probes an
-// unavailable Redis every RetryInterval, replays what was queued, reloads
-// the tag times when the subscription (re)starts, and then marks the store
-// available.
+// unavailable Redis (and cluster masters found failing) every
+// RetryInterval, replays what was queued, reloads the tag times when the
+// subscription (re)starts, and then marks the store available. Every
+// healthInterval it also asks each master whether it answers and checks
+// the tag hash's epoch, writing back the tag times Redis lost.
 func (s *Store) keep() {
 	defer s.wg.Done()
 	retry := time.NewTimer(0)
 	defer retry.Stop()
+	health := time.NewTicker(healthInterval)
+	defer health.Stop()
 	for {
+		check := false
 		select {
 		case <-s.stop:
 			s.lastFlush()
 			return
 		case <-s.wake:
 		case <-retry.C:
+			check = true
+		case <-health.C:
+			check = true
 		}
-		if !s.step() {
+		if !s.step(check) {
 			retry.Reset(s.opts.RetryInterval)
 		}
 	}
 }
 
 // step does one round of the keeper's work; false means "try again later".
-func (s *Store) step() bool {
-	if s.up.Load() && s.pending.Load() == 0 && !s.needResync.Load() {
+// check asks it to check the masters and the tag hash's epoch as well.
+func (s *Store) step(check bool) bool {
+	if !check && s.up.Load() && s.pending.Load() == 0 && !s.needResync.Load() {
 		return true
 	}
 	if !s.up.Load() {
@@ -46,6 +55,17 @@ func (s *Store) step() bool {
 		select {
 		case s.reached <- struct{}{}:
 		default:
+		}
+		s.measureClock()
+		check = true
+	}
+	if check || s.nodesDown.Load() > 0 {
+		if _, err := s.checkNodes(); err != nil {
+			s.fail(err)
+			return false
+		}
+		if err := s.checkEpoch(); err != nil && s.failKey(s.tagsKey, err) {
+			return false
 		}
 	}
 	if err := s.flush(); err != nil {
@@ -62,18 +82,22 @@ func (s *Store) step() bool {
 	if !s.subscribed.Load() {
 		return false // the subscriber pokes when it is subscribed again
 	}
-	if s.pending.Load() > 0 {
-		s.poke() // written while replaying: another round
-		return true
+	if !s.up.Load() {
+		s.recover()
 	}
-	s.recover()
-	return true
+	// What is still queued waits for a failing master: try again later.
+	return s.pending.Load() == 0 && s.nodesDown.Load() == 0
 }
 
-// probe checks that Redis answers PING. With the client Open made from a
-// URL, it first dials the server itself, so that an outage does not make
-// the client's pool log a failed dial every RetryInterval.
+// probe checks that Redis answers PING: on a cluster, that some master
+// does. With the client Open made from a URL, it first dials the server
+// itself, so that an outage does not make the client's pool log a failed
+// dial every RetryInterval.
 func (s *Store) probe() error {
+	if s.cluster() != nil {
+		_, err := s.checkNodes()
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
 	defer cancel()
 	if c, ok := s.rdb.(*goredis.Client); ok && s.ownRDB {
@@ -88,33 +112,35 @@ func (s *Store) probe() error {
 	return s.rdb.Ping(ctx).Err()
 }
 
-// flush replays the queue, tag times first, and stops at the first error.
+// flush replays the queue, tag times first. On one server it stops at the
+// first error, which it returns. On a cluster it holds the writes of the
+// masters that are failing, in order, and replays the others; it returns
+// an error only when the whole store failed.
 func (s *Store) flush() error {
-	for {
-		entries := s.takeTags(maxTagsPerCall)
-		if len(entries) == 0 {
-			break
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
-		err := s.applyTags(ctx, entries)
-		cancel()
-		if err != nil {
-			s.enqueueTagsBack(entries)
-			return err
-		}
-		s.stats.replayed.Add(int64(len(entries)))
+	if err := s.flushTags(); err != nil {
+		return err
 	}
-	for {
+	var held []*op
+	defer func() { s.requeueOps(held) }()
+	for range s.queueLen() {
 		o := s.takeOp()
 		if o == nil {
 			return nil
+		}
+		k := s.itemKey(o.key)
+		if s.keyDown(k) {
+			held = append(held, o)
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
 		applied, err := s.apply(ctx, o, true)
 		cancel()
 		if err != nil {
-			s.requeueOp(o)
-			return err
+			held = append(held, o)
+			if s.failKey(k, err) {
+				return err
+			}
+			continue
 		}
 		s.stats.replayed.Add(1)
 		if !applied && !o.del {
@@ -123,6 +149,7 @@ func (s *Store) flush() error {
 			s.dropIf(o.key, o.at)
 		}
 	}
+	return nil
 }
 
 // enqueueTagsBack merges tag times into the queue without counting them as
@@ -156,6 +183,8 @@ func (s *Store) lastFlush() {
 // the next reads fetch from Redis again.
 func (s *Store) resync() error {
 	var cursor uint64
+	loaded := map[string]tagTimes{}
+	var epoch string
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
 		kv, next, err := s.rdb.HScan(ctx, s.tagsKey, cursor, "", 1000).Result()
@@ -164,13 +193,22 @@ func (s *Store) resync() error {
 			return fmt.Errorf("load tag times: %w", err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
-			if t, ok := decodeTagTimes(kv[i+1]); ok {
-				s.applyTagLocal(kv[i], t)
+			if kv[i] == epochField {
+				epoch = kv[i+1]
+			} else if t, ok := decodeTagTimes(kv[i+1]); ok {
+				loaded[kv[i]] = t
 			}
 		}
 		if cursor = next; cursor == 0 {
 			break
 		}
+	}
+	// What this instance knows and Redis lacks (revalidations made here
+	// while the subscription was down, or times Redis lost) is written
+	// back; then what Redis holds is merged in.
+	s.writeBack(s.missing(loaded, epoch))
+	for tag, t := range loaded {
+		s.applyTagLocal(tag, t)
 	}
 	s.tagEpoch.Add(1)
 	s.dropLocalItems()
@@ -274,6 +312,11 @@ func (s *Store) subscribe() {
 			silent = 0
 			s.subscribed.Store(false)
 			s.fail(err)
+			if s.cluster() != nil {
+				// Subscribe again on a master that answers.
+				s.closePubSub(ps)
+				ps = nil
+			}
 			continue
 		}
 		silent = 0
@@ -322,8 +365,24 @@ func (s *Store) newPubSub(old *goredis.PubSub) *goredis.PubSub {
 	if s.closed {
 		return nil
 	}
-	s.ps = s.rdb.Subscribe(context.Background(), s.channel)
+	s.lifeMu.Unlock()
+	c := s.subscriber()
+	s.lifeMu.Lock()
+	if s.closed {
+		return nil
+	}
+	s.ps = c.Subscribe(context.Background(), s.channel)
 	return s.ps
+}
+
+// closePubSub closes ps.
+func (s *Store) closePubSub(ps *goredis.PubSub) {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	_ = ps.Close()
+	if s.ps == ps {
+		s.ps = nil
+	}
 }
 
 // handle applies another instance's message to the local tier.
