@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,7 +23,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // tiny loads the test workload (testdata/tiny.yaml): five pages that fetch
-// their own data, 10 requests per second spread evenly, an hour.
+// their own data, 10 requests per second spread evenly, 10 minutes.
 func tiny(t testing.TB) *Workload {
 	t.Helper()
 	w, err := LoadWorkload(filepath.Join("testdata", "tiny.yaml"))
@@ -175,7 +177,7 @@ func TestShapeSSGBuildTime(t *testing.T) {
 func TestExpireDuringRegeneration(t *testing.T) {
 	w := tiny(t)
 	w.Traffic.RPS = 1000
-	w.Traffic.Duration = Duration(time.Minute)
+	w.Traffic.Duration = Duration(20 * time.Second)
 	w.Changes.PerHour = 36000
 	w.Strategies = []string{"isr:1s+on-demand:expire"}
 	done := make(chan error, 1)
@@ -207,7 +209,7 @@ func TestDataRefreshDuringRegeneration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Traffic = Traffic{RPS: 300, Duration: Duration(2 * time.Minute), Paths: []string{"/dashboard", "/"}}
+	w.Traffic = Traffic{RPS: 300, Duration: Duration(30 * time.Second), Paths: []string{"/dashboard", "/"}}
 	w.Changes = Changes{PerHour: 36000, Tags: []string{"nav"}}
 	w.Strategies = []string{"declared+on-demand"}
 	done := make(chan error, 1)
@@ -227,8 +229,8 @@ func TestDataRefreshDuringRegeneration(t *testing.T) {
 
 func TestDeterministic(t *testing.T) {
 	w := tiny(t)
-	w.Traffic.Duration = Duration(20 * time.Minute)
-	w.Changes.PerHour = 60
+	w.Traffic.Duration = Duration(5 * time.Minute)
+	w.Changes.PerHour = 240
 	run := func(seed uint64, parallel int) []byte {
 		w.Seed = seed
 		rep, err := Run(context.Background(), w, Options{Parallel: parallel, Sweep: true})
@@ -289,11 +291,11 @@ func TestTableGolden(t *testing.T) {
 		Mode: "simulate", Seed: 1, Site: "shop (examples/shop/site.yaml)", Paths: 10, URLs: 16,
 		RPS: 10, Duration: 86400, Zipf: 1.1, Changes: 12, Workers: 2,
 		Strategies: []*Result{
-			{Name: "SSG", TTFB: Quantiles{P50: 1, P99: 1}, FreshShare: 0.9995, Staleness: Staleness{P99: 0, Max: 0.181}, RendersPer1k: 3.18, OriginPer1k: 5.08, RenderCPUPerHour: 0.43, Builds: 274, BuildS: Build{Mean: 0.18, Max: 0.181}},
-			{Name: "SSR", TTFB: Quantiles{P50: 64, P99: 84}, FreshShare: 1, RendersPer1k: 1000, OriginPer1k: 2678.1, RenderCPUPerHour: 129},
-			{Name: "SSR+DataCache", TTFB: Quantiles{P50: 4, P99: 5}, FreshShare: 0.801, Staleness: Staleness{P99: 78180, Max: 85980}, RendersPer1k: 1000, OriginPer1k: 22.6, RenderCPUPerHour: 129},
-			{Name: "ISR(1m)", TTFB: Quantiles{P50: 0.4, P99: 1}, FreshShare: 0.98, Staleness: Staleness{P99: 25, Max: 121}, RendersPer1k: 16.2, OriginPer1k: 25.9, RenderCPUPerHour: 2.21},
-			{Name: "ISR(1m)+on-demand", TTFB: Quantiles{P50: 1, P99: 1520}, FreshShare: 0.999, Staleness: Staleness{P99: 0, Max: 13}, RendersPer1k: 16.5, OriginPer1k: 25.8, RenderCPUPerHour: 2.26},
+			{Name: "SSG", TTFB: Quantiles{P50: 1, P99: 1}, FreshShare: 0.9995, Changes: 281, Staleness: Staleness{P99: 0, Max: 0.181}, RendersPer1k: 3.18, OriginPer1k: 5.08, RenderCPUPerHour: 0.43, Builds: 274, BuildS: Build{Mean: 0.18, Max: 0.181}},
+			{Name: "SSR", TTFB: Quantiles{P50: 64, P99: 84}, FreshShare: 1, Changes: 281, RendersPer1k: 1000, OriginPer1k: 2678.1, RenderCPUPerHour: 129},
+			{Name: "SSR+DataCache", TTFB: Quantiles{P50: 4, P99: 5}, FreshShare: 0.801, Changes: 281, Staleness: Staleness{P99: 78180, Max: 85980}, RendersPer1k: 1000, OriginPer1k: 22.6, RenderCPUPerHour: 129},
+			{Name: "ISR(1m)", TTFB: Quantiles{P50: 0.4, P99: 1}, FreshShare: 0.98, Changes: 281, Staleness: Staleness{P99: 25, Max: 121}, RendersPer1k: 16.2, OriginPer1k: 25.9, RenderCPUPerHour: 2.21},
+			{Name: "ISR(1m)+on-demand", TTFB: Quantiles{P50: 1, P99: 1520}, FreshShare: 0.999, Changes: 281, Staleness: Staleness{P99: 0, Max: 13}, RendersPer1k: 16.5, OriginPer1k: 25.8, RenderCPUPerHour: 2.26},
 		},
 	}
 	var b bytes.Buffer
@@ -315,17 +317,18 @@ func TestTableGolden(t *testing.T) {
 	}
 }
 
-// TestLive runs the test workload for real for about two seconds: it stops
-// by itself and orders the strategies by time to first byte as the
-// simulation does.
+// TestLive runs the test workload for real, over HTTP on 127.0.0.1, for
+// 400ms per strategy with a content change every 50ms or so: it stops by
+// itself, SSG rebuilds, the webhook revalidates, and the slowest strategy
+// is the simulation's.
 func TestLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real run of about two seconds")
 	}
 	w := tiny(t)
 	w.Traffic.RPS = 100
-	w.Changes.PerHour = 3600
-	w.Strategies = []string{"ssg", "ssr", "isr:60s"}
+	w.Changes.PerHour = 72000
+	w.Strategies = []string{"ssg", "ssr", "isr:60s", "isr:60s+on-demand"}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -333,41 +336,94 @@ func TestLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took > 20*time.Second {
-		t.Errorf("live run took %v; want it to stop by itself after about %v", took, 3*time.Duration(w.Live.Duration))
+	if took, want := time.Since(start), time.Duration(len(w.Strategies))*time.Duration(w.Live.Duration); took > 5*want {
+		t.Errorf("live run took %v; want it to stop by itself after about %v", took, want)
 	}
+	w.Traffic.Duration = Duration(30 * time.Second)
 	sim, err := Run(context.Background(), w, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	order := func(rep *Report) []string {
-		rs := append([]*Result(nil), rep.Strategies...)
-		for i := range rs {
-			for j := i + 1; j < len(rs); j++ {
-				if rs[j].TTFB.P50 > rs[i].TTFB.P50 {
-					rs[i], rs[j] = rs[j], rs[i]
-				}
+	slowest := func(rep *Report) string {
+		var s *Result
+		for _, r := range rep.Strategies {
+			if s == nil || r.TTFB.P50 > s.TTFB.P50 {
+				s = r
 			}
 		}
-		return []string{rs[0].Name}
+		return s.Name
 	}
-	if got, want := order(rep), order(sim); !cmp.Equal(got, want) {
+	if got, want := slowest(rep), slowest(sim); got != want {
 		t.Errorf("slowest strategy live = %v; simulated = %v", got, want)
-	}
-	for _, r := range rep.Strategies {
-		if r.Requests < 20 || r.Errors > 0 {
-			t.Errorf("live %s: %d requests, %d errors; want some, and no error", r.Name, r.Requests, r.Errors)
-		}
 	}
 	byName := map[string]*Result{}
 	for _, r := range rep.Strategies {
 		byName[r.Name] = r
+		if r.Requests < 20 || r.Errors > 0 {
+			t.Errorf("live %s: %d requests, %d errors; want some, and no error", r.Name, r.Requests, r.Errors)
+		}
+		if r.Changes == 0 {
+			t.Errorf("live %s: no content change; want a few", r.Name)
+		}
 	}
 	if s, i := byName[ssr].TTFB.P50, byName[isr].TTFB.P50; s < 20 || i*2 > s {
 		t.Errorf("live ttfb p50: SSR %vms, ISR %vms; want SSR above the origin's 20ms and far above ISR", s, i)
 	}
 	if g := byName[ssg].TTFB.P50; g*2 > byName[ssr].TTFB.P50 {
 		t.Errorf("live ttfb p50: SSG %vms; want far below SSR's %vms", g, byName[ssr].TTFB.P50)
+	}
+	if r := byName[ssg]; r.Builds == 0 || r.RendersPer1k == 0 {
+		t.Errorf("live SSG: %d builds, %v renders/1k; want rebuilds swapped in", r.Builds, r.RendersPer1k)
+	}
+	if r, i := byName[isrOD], byName[isr]; r.FreshShare < i.FreshShare {
+		t.Errorf("live fresh share: ISR+on-demand %v, ISR %v; want the webhook to keep pages fresher", r.FreshShare, i.FreshShare)
+	}
+}
+
+// TestFreshNotApplicable: when no content changed during a run, the fresh
+// share measured nothing: the table says n/a; the JSON keeps 1, with
+// changes 0.
+func TestFreshNotApplicable(t *testing.T) {
+	tests := []struct {
+		name string
+		live bool
+	}{
+		{"simulate", false},
+		{"live", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.live && testing.Short() {
+				t.Skip("a real run")
+			}
+			w := tiny(t)
+			w.Changes.PerHour = 0
+			w.Traffic.Duration = Duration(time.Minute)
+			w.Live.Duration = Duration(200 * time.Millisecond)
+			w.Strategies = []string{"isr:60s"}
+			rep, err := Run(context.Background(), w, Options{Live: tt.live})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rep.Strategies[0]
+			if r.Changes != 0 || r.FreshShare != 1 || r.Requests == 0 {
+				t.Errorf("%s: changes %d, fresh share %v, %d requests; want 0, 1 and some", r.Name, r.Changes, r.FreshShare, r.Requests)
+			}
+			var table, js bytes.Buffer
+			if err := rep.WriteTable(&table); err != nil {
+				t.Fatal(err)
+			}
+			row := strings.Fields(strings.Split(table.String(), "\n")[3])
+			if row[0] != r.Name || row[3] != "n/a" {
+				t.Errorf("table row %q; want the fresh column (4th) to be n/a", row)
+			}
+			if err := rep.WriteJSON(&js); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(js.String(), `"fresh_share": 1,`) || !strings.Contains(js.String(), `"changes": 0,`) {
+				t.Errorf("JSON %s; want fresh_share 1 and changes 0", js.String())
+			}
+		})
 	}
 }
 
@@ -415,118 +471,11 @@ func TestParseWorkload(t *testing.T) {
 	if err != nil || w.Traffic.Zipf != DefaultZipf || w.Changes.PerHour != DefaultChanges {
 		t.Errorf("ParseWorkload(empty) = %+v, %v; want the defaults", w, err)
 	}
-	bad := []string{
-		"traffic: {rps: -1}",
-		"traffic: {zipf: -2}",
-		"traffic: {duration: soon}",
-		"capacity: {workers: -1}",
-		"strategies: [csr]",
-		"sweep: [1.5s]",
-		"unknown: 1",
-		"site: does-not-exist.yaml",
-	}
-	for _, in := range bad {
-		if _, err := ParseWorkload("w.yaml", []byte(in)); err == nil {
-			t.Errorf("ParseWorkload(%q) = nil error; want one", in)
-		}
-	}
 	samples, _ := filepath.Glob(filepath.Join("..", "examples", "workloads", "*.yaml"))
 	for _, f := range samples {
 		if _, err := LoadWorkload(f); err != nil {
 			t.Errorf("sample workload: %v", err)
 		}
-	}
-}
-
-func TestCommand(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name string
-		args []string
-		code int
-		out  string // a substring of stdout
-	}{
-		{"help", []string{"-h"}, 0, ""},
-		{"bad flag", []string{"--nope"}, 2, ""},
-		{"argument", []string{"extra"}, 2, ""},
-		{"bad strategy", []string{"--strategies", "csr"}, 2, ""},
-		{"bad workers", []string{"--workers", "0"}, 2, ""},
-		{"missing workload", []string{"--workload", filepath.Join(dir, "none.yaml")}, 2, ""},
-		{"table", []string{"--workload", "testdata/tiny.yaml", "--duration", "10m", "--strategies", "ssg,isr:30s", "--quiet"}, 0, "ISR(30s)"},
-		{"json", []string{"--workload", "testdata/tiny.yaml", "--duration", "10m", "--strategies", "ssr", "--json", "--quiet"}, 0, `"strategies"`},
-		{"plot", []string{"--workload", "testdata/tiny.yaml", "--duration", "10m", "--strategies", "ssg,ssr", "--plot", dir, "--quiet"}, 0, "SSR"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := Command(context.Background(), tt.args, &stdout, &stderr)
-			if code != tt.code {
-				t.Fatalf("Command(%q) = %d; want %d\nstderr: %s", tt.args, code, tt.code, stderr.String())
-			}
-			if !strings.Contains(stdout.String(), tt.out) {
-				t.Errorf("Command(%q) printed %q; want it to contain %q", tt.args, stdout.String(), tt.out)
-			}
-		})
-	}
-	for _, f := range []string{"staleness.png", "staleness.svg", "ttfb.png", "ttfb.svg", "tradeoff.png", "tradeoff.svg"} {
-		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
-			t.Errorf("--plot wrote no %s: %v", f, err)
-		}
-	}
-}
-
-// TestCommandSpec checks that regen bench takes a site spec as its last
-// argument, as regen routes, build and serve do, and that a bad spec or bad
-// usage is exit status 2 with every line of the error on stderr starting
-// with "regen bench: ".
-func TestCommandSpec(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	badSpec := write("bad.yaml", "segments:\n  /:\n    page:\n      revalidate: -5\n  /x:\n    page:\n      dynamic: nope\n")
-	conflict := write("conflict.yaml", "segments:\n  /[a]:\n    page: {}\n  /[b]:\n    page: {}\n")
-	spec := filepath.Join("testdata", "tiny-site.yaml")
-	quick := []string{"--duration", "1m", "--strategies", "isr:30s", "--quiet"}
-	tests := []struct {
-		name   string
-		args   []string
-		code   int
-		out    string // a substring of stdout
-		errOut string // a substring of stderr
-	}{
-		{"spec as argument", append(quick, spec), 0, "tiny (testdata/tiny-site.yaml)", ""},
-		{"bad spec as argument", append(quick, badSpec), 2, "", "page.revalidate: -5 is negative"},
-		{"bad spec with --site", append(quick, "--site", badSpec), 2, "", `page.dynamic: unknown dynamic mode "nope"`},
-		{"missing spec", append(quick, filepath.Join(dir, "none.yaml")), 2, "", "none.yaml"},
-		{"conflicting routes", append(quick, conflict), 2, "", `conflicts with route "/[a]"`},
-		{"two specs", append(quick, spec, spec), 2, "", "at most one SPEC"},
-		{"spec twice", append(quick, "--site", spec, spec), 2, "", "--site"},
-		{"bad flag", []string{"--nope"}, 2, "", "flag provided but not defined: -nope"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := Command(context.Background(), tt.args, &stdout, &stderr)
-			if code != tt.code {
-				t.Fatalf("Command(%q) = %d; want %d\nstderr: %s", tt.args, code, tt.code, stderr.String())
-			}
-			if !strings.Contains(stdout.String(), tt.out) {
-				t.Errorf("Command(%q) printed %q; want it to contain %q", tt.args, stdout.String(), tt.out)
-			}
-			if !strings.Contains(stderr.String(), tt.errOut) {
-				t.Errorf("Command(%q) stderr = %q; want it to contain %q", tt.args, stderr.String(), tt.errOut)
-			}
-			for _, line := range strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n") {
-				if line != "" && !strings.HasPrefix(line, "regen bench: ") {
-					t.Errorf("Command(%q) stderr line %q; want each line to start with \"regen bench: \"", tt.args, line)
-				}
-			}
-		})
 	}
 }
 
@@ -563,6 +512,170 @@ func BenchmarkSimulate(b *testing.B) {
 			}
 			b.ReportMetric(float64(requests)/time.Since(start).Seconds(), "sim-req/s")
 		})
+	}
+}
+
+// BenchmarkSimulateDay runs the default workload, a simulated day of the
+// demo shop at 10 requests per second, as regen bench does, with the
+// strategies of README's table and the test workload's shape checks over
+// a whole day, and reports each strategy's figures: the day-long
+// counterparts of the tests, which simulate minutes.
+//
+//	go test ./bench -run '^$' -bench SimulateDay -benchtime 1x
+func BenchmarkSimulateDay(b *testing.B) {
+	for _, name := range DefaultStrategies {
+		b.Run(name, func(b *testing.B) {
+			w, err := DefaultWorkload()
+			if err != nil {
+				b.Fatal(err)
+			}
+			w.Strategies = []string{name}
+			var r *Result
+			for b.Loop() {
+				rep, err := Run(context.Background(), w, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r = rep.Strategies[0]
+			}
+			b.ReportMetric(r.TTFB.P50, "ttfb-p50-ms")
+			b.ReportMetric(r.TTFB.P99, "ttfb-p99-ms")
+			b.ReportMetric(100*r.FreshShare, "fresh-%")
+			b.ReportMetric(r.Staleness.P99, "stale-p99-s")
+			b.ReportMetric(r.Staleness.Max, "stale-max-s")
+			b.ReportMetric(r.RendersPer1k, "renders/1k")
+			b.ReportMetric(r.OriginPer1k, "origin/1k")
+			b.ReportMetric(float64(r.Builds), "builds")
+			if r.Changes == 0 || r.Errors > 0 {
+				b.Errorf("%s: %d changes, %d errors; want changes and no error over a day", r.Name, r.Changes, r.Errors)
+			}
+			if st, _ := ParseStrategy(name); st.Kind == SSR && r.FreshShare != 1 {
+				b.Errorf("SSR fresh share over a day = %v; want 1", r.FreshShare)
+			}
+		})
+	}
+}
+
+// TestParseWorkloadErrors checks that a bad workload file is reported as a
+// bad spec is: every problem, in file order, one line each, as
+// file:line: field: what (fix), each an *Error.
+func TestParseWorkloadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"unknown field", "traffic:\n  durations: 1h\n",
+			[]string{"w.yaml:2: traffic.durations: unknown field (traffic has rps, duration, zipf and paths)"}},
+		{"unknown top-level field", "seed: 3\nunknown: 1\n",
+			[]string{"w.yaml:2: unknown: unknown field (a workload has site, seed, traffic, changes, capacity, strategies, sweep and live)"}},
+		{"not a mapping", "- ssg\n",
+			[]string{"w.yaml:1: a list is not a workload (a workload is a mapping with site, seed, traffic, changes, capacity, strategies, sweep and live)"}},
+		{"section not a mapping", "traffic: [1]\n",
+			[]string{"w.yaml:1: traffic: a list is not a mapping (traffic has rps, duration, zipf and paths)"}},
+		{"bad duration", "traffic:\n  duration: soon\n",
+			[]string{`w.yaml:2: traffic.duration: "soon" is not a duration (write one like 90s, 5m or 1h)`}},
+		{"not a number", "traffic: {rps: fast}\n",
+			[]string{`w.yaml:1: traffic.rps: "fast" is not a number`}},
+		{"negative count", "capacity:\n  workers: -1\n",
+			[]string{"w.yaml:2: capacity.workers: -1 (must be between 1 and 65536)"}},
+		{"negative seed", "seed: -1\n",
+			[]string{"w.yaml:1: seed: -1 is not a whole number, 0 or more"}},
+		{"zero that would mean the default", "traffic:\n  rps: 0\n",
+			[]string{"w.yaml:2: traffic.rps: 0 (must be above 0; leave it out for the default, 10)"}},
+		{"out of range", "traffic:\n  rps: -1\n  zipf: -2\n",
+			[]string{
+				"w.yaml:2: traffic.rps: -1 (must be above 0 and at most 10,000,000)",
+				"w.yaml:3: traffic.zipf: -2 (must be between 0 and 10; 0 is uniform)",
+			}},
+		{"bad list items", "strategies: [ssg, csr]\nsweep: [10s, 1.5s]\n",
+			[]string{
+				`w.yaml:1: strategies[1]: strategy "csr": unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand or declared)`,
+				"w.yaml:2: sweep[1]: 1.5s (ISR intervals are whole seconds, at least 1s)",
+			}},
+		{"not a list", "strategies: ssg\n",
+			[]string{`w.yaml:1: strategies: "ssg" is not a list (write [a, b])`}},
+		{"bad paths and tags", "traffic: {paths: [about]}\nchanges: {tags: [\"\"]}\n",
+			[]string{
+				`w.yaml:1: traffic.paths[0]: "about" (a path starts with /)`,
+				"w.yaml:2: changes.tags[0]: empty tag (give a tag the site's fetches carry)",
+			}},
+		{"given twice", "capacity:\n  workers: 2\n  workers: 3\n",
+			[]string{"w.yaml:3: capacity.workers: given twice (first at line 2; remove one)"}},
+		{"a bad value and a type error", "traffic:\n  rps: [1]\n  zipf: 20\n",
+			[]string{
+				"w.yaml:2: traffic.rps: a list is not a number",
+				"w.yaml:3: traffic.zipf: 20 (must be between 0 and 10; 0 is uniform)",
+			}},
+		{"syntax", "traffic:\n  rps: [1\n",
+			[]string{"w.yaml:2: not valid YAML: did not find expected ',' or ']'"}},
+		{"tab", "traffic:\n\trps: 1\n",
+			[]string{"w.yaml:2: not valid YAML: found character that cannot start any token"}},
+		{"missing site", "site: does-not-exist.yaml\n",
+			[]string{"w.yaml:1: site: open does-not-exist.yaml: no such file or directory (a spec's path is relative to the workload file)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := ParseWorkload("w.yaml", []byte(tt.in))
+			if err == nil {
+				t.Fatalf("ParseWorkload(%q) = %+v, nil; want an error", tt.in, w)
+			}
+			if diff := cmp.Diff(tt.want, strings.Split(err.Error(), "\n")); diff != "" {
+				t.Errorf("ParseWorkload(%q) error lines (-want +got):\n%s", tt.in, diff)
+			}
+			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+				if be := (*Error)(nil); !errors.As(e, &be) || be.File != "w.yaml" || be.Line == 0 {
+					t.Errorf("problem %q is not an *Error with a file and a line", e)
+				}
+			}
+		})
+	}
+}
+
+// TestWorkloadSiteErrors: the problems of a workload's site spec keep the
+// spec's file and lines.
+func TestWorkloadSiteErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), []byte("segments:\n  /:\n    page:\n      revalidate: -5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ParseWorkload(filepath.Join(dir, "w.yaml"), []byte("site: site.yaml\n"))
+	want := filepath.Join(dir, "site.yaml") + `:4: segment "/": page.revalidate: -5 is negative`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("ParseWorkload with a bad site = %v; want %s...", err, want)
+	}
+}
+
+// TestValidate: a workload built in Go is checked as a file is, naming
+// the field; problems found only by rendering the site come from Run.
+func TestValidate(t *testing.T) {
+	w := tiny(t)
+	w.Traffic.Zipf = -1
+	w.Strategies = []string{"isr:1.5s"}
+	err := w.Validate()
+	want := []string{
+		"testdata/tiny.yaml:8: traffic.zipf: -1 (must be between 0 and 10; 0 is uniform)",
+		`testdata/tiny.yaml:13: strategies[0]: strategy "isr:1.5s": interval 1.5s (must be whole seconds, at least 1s)`,
+	}
+	if err == nil {
+		t.Fatal("Validate() = nil; want two problems")
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("Validate() lines (-want +got):\n%s", diff)
+	}
+	if w.Traffic.Zipf != -1 || len(w.Strategies) != 1 {
+		t.Errorf("Validate modified the workload")
+	}
+
+	w = &Workload{Traffic: Traffic{Paths: []string{"/", "/nope"}}, Changes: Changes{PerHour: 1, Pages: []string{"/about"}}}
+	_, err = Run(context.Background(), w, Options{})
+	if be := (*Error)(nil); !errors.As(err, &be) || be.Field != "traffic.paths[1]" {
+		t.Errorf("Run with a path that does not render = %v; want an *Error for traffic.paths[1]", err)
+	}
+	w.Traffic.Paths = []string{"/"}
+	_, err = Run(context.Background(), w, Options{})
+	if got, want := fmt.Sprint(err), `bench: workload: changes.pages[0]: "/about" is not a requested path (list it in traffic.paths)`; got != want {
+		t.Errorf("Run with an unrequested change page = %s; want %s", got, want)
 	}
 }
 

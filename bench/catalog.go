@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -85,7 +86,7 @@ func discover(ctx context.Context, w *Workload) (*catalog, error) {
 			return nil, err
 		}
 		if len(paths) == 0 {
-			return nil, fmt.Errorf("bench: site %s has no path to request: it has no page, or only dynamic segments without static params (list some in traffic.paths)", w.SiteFile)
+			return nil, w.errorf("traffic.paths", "none given, and site %s prerenders none: it has no page, or only dynamic segments without static params (list some paths)", w.SiteFile)
 		}
 	}
 	c.paths = slices.Clone(paths)
@@ -117,7 +118,10 @@ func discover(ctx context.Context, w *Workload) (*catalog, error) {
 		rw.reset()
 		e.ServeHTTP(rw, req)
 		if rw.code != http.StatusOK {
-			return nil, fmt.Errorf("bench: path %q answers %d %s (every requested path must render)", p, rw.code, http.StatusText(rw.code))
+			if len(w.Traffic.Paths) > 0 {
+				return nil, w.errorf(fmt.Sprintf("traffic.paths[%d]", i), "%q answers %d %s (every requested path must render)", p, rw.code, http.StatusText(rw.code))
+			}
+			return nil, fmt.Errorf("bench: site %s: path %q answers %d %s (every requested path must render)", w.SiteFile, p, rw.code, http.StatusText(rw.code))
 		}
 		c.cpu = append(c.cpu, cpu)
 		c.calls = append(c.calls, len(fetched))
@@ -155,12 +159,16 @@ func discover(ctx context.Context, w *Workload) (*catalog, error) {
 		c.pageURLs = append(c.pageURLs, urls)
 	}
 	var pages []int32 // indexes in c.paths of the changes' pages
-	for _, p := range w.Changes.Pages {
+	var errs []error
+	for k, p := range w.Changes.Pages {
 		i := slices.Index(c.paths, p)
 		if i < 0 {
-			return nil, fmt.Errorf("bench: changes.pages: %q is not a requested path (list it in traffic.paths)", p)
+			errs = append(errs, w.errorf(fmt.Sprintf("changes.pages[%d]", k), "%q is not a requested path (list it in traffic.paths)", p))
 		}
 		pages = append(pages, int32(i))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	all := len(w.Changes.Tags) == 0 && len(pages) == 0
 	for u := range c.urls {
@@ -169,7 +177,11 @@ func discover(ctx context.Context, w *Workload) (*catalog, error) {
 		}
 	}
 	if w.Changes.PerHour > 0 && len(c.targets) == 0 {
-		return nil, fmt.Errorf("bench: changes.tags %q, changes.pages %q: no URL the site fetches is selected", w.Changes.Tags, w.Changes.Pages)
+		field := "changes.tags"
+		if len(w.Changes.Tags) == 0 {
+			field = "changes.pages"
+		}
+		return nil, w.errorf(field, "tags %q and pages %q select no data the site fetches (name a tag its fetches carry, or a page that fetches)", w.Changes.Tags, w.Changes.Pages)
 	}
 	return c, nil
 }

@@ -1,6 +1,6 @@
 // Package bench compares rendering strategies (SSG, SSR, ISR) on one site and one traffic pattern, on the real engine.
 //
-// `regen bench` (Command) and Run answer "which rendering strategy, and
+// Run, and `regen bench` (cmd/regen) on top of it, answer "which rendering strategy, and
 // which revalidate interval, for my site, my traffic and my budget?". A
 // Workload names a site spec, its traffic (requests per second, Zipf
 // popularity over its paths), its content changes (per hour, which data) and
@@ -106,7 +106,8 @@
 // render every request and are bounded by the engine's render path (tens of
 // thousands per second). The default run, a simulated day of the demo
 // workload at 10 requests per second, takes 10 to 20 seconds on two cores
-// (about 11 on an idle machine).
+// (about 11 on an idle machine); BenchmarkSimulateDay runs it strategy by
+// strategy and reports each one's figures. The tests simulate minutes.
 //
 // # Live mode
 //
@@ -126,6 +127,18 @@
 // (one object per strategy under "strategies", with "name", "ttfb_ms"
 // {"p50", "p95", "p99", "max"}, "fresh_share", "staleness_s" {"p50", "p99",
 // "max", "mean"}, "renders_per_1k", "origin_per_1k", "render_cpu_s_per_hour",
-// "builds", "build_s" and the counts "hit", "stale", "miss", "bypass",
-// "errors"); Report.Plot the pictures.
+// "builds", "build_s", "changes" and the counts "hit", "stale", "miss",
+// "bypass", "errors"); Report.Plot the pictures. When no content changed
+// during a strategy's run ("changes": 0, likely in a short live run), every
+// response was fresh but nothing was measured: the table shows the fresh
+// share as n/a, the JSON keeps 1.
+//
+// # Errors
+//
+// A bad workload is reported as a bad site spec is: every problem, each an
+// *Error naming the file, the line and the field, with the fix
+// ("w.yaml:3: traffic.rps: -1 (must be above 0 and at most 10,000,000)").
+// ParseWorkload and Workload.Validate find most; Run finds those that need
+// the site rendered (a requested path that does not render, changes that
+// select no data) and reports them as *Errors too.
 package bench

@@ -292,6 +292,7 @@ func (l *live) changes(ctx context.Context, client *http.Client, base string, re
 		l.origin.PublishURL(l.cat.urls[u])
 		l.version[u]++
 		l.published[u] = append(l.published[u], time.Since(l.start))
+		l.rec.r.Changes++
 		l.mu.Unlock()
 		switch {
 		case l.st.Kind == SSG:

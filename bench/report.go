@@ -51,9 +51,13 @@ type Result struct {
 	Errors int64     `json:"errors"`
 	TTFB   Quantiles `json:"ttfb_ms"`
 	// FreshShare is the share of responses that showed the newest version
-	// of everything they show, from 0 to 1.
-	FreshShare float64   `json:"fresh_share"`
-	Staleness  Staleness `json:"staleness_s"`
+	// of everything they show, from 0 to 1. When no content changed during
+	// the run (Changes is 0) it is 1 and measures nothing: the table shows
+	// n/a.
+	FreshShare float64 `json:"fresh_share"`
+	// Changes counts the content changes published during the run.
+	Changes   int64     `json:"changes"`
+	Staleness Staleness `json:"staleness_s"`
 	// RendersPer1k counts renders (at request, in the background and in
 	// builds) per 1,000 requests; OriginPer1k origin calls.
 	RendersPer1k float64 `json:"renders_per_1k"`
@@ -188,7 +192,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	rows := [][]string{{"strategy", "ttfb p50", "ttfb p99", "fresh", "stale p99", "stale max", "renders/1k", "origin/1k", "cpu s/h", "builds"}}
 	for _, s := range r.Strategies {
 		rows = append(rows, []string{s.Name,
-			fmtMillis(s.TTFB.P50), fmtMillis(s.TTFB.P99), fmtShare(s.FreshShare),
+			fmtMillis(s.TTFB.P50), fmtMillis(s.TTFB.P99), fmtFresh(s),
 			fmtSeconds(s.Staleness.P99), fmtSeconds(s.Staleness.Max),
 			fmtFixed(s.RendersPer1k), fmtFixed(s.OriginPer1k), fmtFixed(s.RenderCPUPerHour), strconv.Itoa(s.Builds)})
 	}
@@ -253,6 +257,15 @@ func fmtFixed(x float64) string {
 }
 
 func fmtShare(x float64) string { return strconv.FormatFloat(x*100, 'f', 1, 64) + "%" }
+
+// fmtFresh writes the fresh share, or n/a when no content changed: every
+// response was fresh, but nothing was measured.
+func fmtFresh(r *Result) string {
+	if r.Changes == 0 {
+		return "n/a"
+	}
+	return fmtShare(r.FreshShare)
+}
 
 // fmtMillis writes a time given in milliseconds: 450µs, 1.5ms, 12ms, 1.2s.
 func fmtMillis(ms float64) string {

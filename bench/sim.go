@@ -439,6 +439,7 @@ func (s *sim) publish(ctx context.Context, t time.Duration) error {
 	s.origin.PublishURL(s.cat.urls[u])
 	s.version[u]++
 	s.published[u] = append(s.published[u], t)
+	s.rec.r.Changes++
 	switch {
 	case s.st.Kind == SSG:
 		if s.building {

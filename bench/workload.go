@@ -1,12 +1,14 @@
 package bench
 
 import (
-	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
-	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +43,9 @@ type Workload struct {
 	// against staleness) that --plot draws.
 	Sweep []Duration `yaml:"sweep"`
 	Live  Live       `yaml:"live"`
+
+	file  string         // the file ParseWorkload read, for errors
+	lines map[string]int // the line of each field in that file ("traffic.rps")
 }
 
 // Traffic is the stream of page requests: Poisson arrivals, Zipf
@@ -102,11 +107,19 @@ type Duration time.Duration
 // UnmarshalYAML reads "90s" or a number of seconds.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a duration like 90s or 1h", n.Line)
+		return fmt.Errorf("line %d: %s is not a duration (write one like 90s, 5m or 1h)", n.Line, describe(n))
 	}
-	v, err := parseDuration(n.Value)
-	if err != nil {
+	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
+
+// UnmarshalText reads "90s" or a number of seconds.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := parseDuration(string(text))
+	if err != nil {
+		return err
 	}
 	*d = Duration(v)
 	return nil
@@ -126,7 +139,7 @@ func parseDuration(s string) (time.Duration, error) {
 	if v, err := time.ParseDuration(s + "s"); err == nil {
 		return v, nil
 	}
-	return 0, fmt.Errorf("duration %q (want a duration like 90s, 5m or 1h)", s)
+	return 0, fmt.Errorf("%q is not a duration (write one like 90s, 5m or 1h)", s)
 }
 
 // Defaults of the built-in workload.
@@ -159,6 +172,16 @@ func DefaultWorkload() (*Workload, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+// Validate reports every problem of the workload as Run would find it,
+// after filling in the defaults of the fields whose zero value means
+// nothing (a nil site, no traffic, no workers...): each an *Error, joined.
+// It does not modify w. Problems that need the site rendered (a requested
+// path that does not render, changes that select no data) are found by Run.
+func (w *Workload) Validate() error {
+	c := *w
+	return c.fill()
 }
 
 // fill sets the defaults of the fields whose zero value has no meaning (a
@@ -209,58 +232,78 @@ func (w *Workload) fill() error {
 	return w.validate()
 }
 
+// errorf returns a problem of field, at its line in the workload's file.
+func (w *Workload) errorf(field, format string, args ...any) *Error {
+	e := &Error{File: w.file, Field: field, Err: fmt.Errorf(format, args...)}
+	for f := field; f != "" && e.Line == 0; {
+		e.Line = w.lines[f]
+		// A field the file does not give: the line of the nearest
+		// enclosing one ("traffic" for "traffic.rps").
+		if i := strings.LastIndexAny(f, ".["); i >= 0 {
+			f = f[:i]
+		} else {
+			f = ""
+		}
+	}
+	return e
+}
+
 // validate reports every problem of a filled workload.
 func (w *Workload) validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("bench: workload: "+format, args...)) }
+	bad := func(field, format string, args ...any) { errs = append(errs, w.errorf(field, format, args...)) }
 	if w.Traffic.RPS < 0 || w.Traffic.RPS > 1e7 {
-		bad("traffic.rps %g (must be above 0 and at most 10,000,000)", w.Traffic.RPS)
+		bad("traffic.rps", "%g (must be above 0 and at most 10,000,000)", w.Traffic.RPS)
 	}
 	if w.Traffic.Duration < 0 {
-		bad("traffic.duration %v (must be positive)", w.Traffic.Duration)
+		bad("traffic.duration", "%v (must be positive)", w.Traffic.Duration)
 	}
 	if w.Changes.PerHour < 0 || w.Changes.PerHour > 1e7 {
-		bad("changes.per_hour %g (must be between 0 and 10,000,000)", w.Changes.PerHour)
+		bad("changes.per_hour", "%g (must be between 0 and 10,000,000)", w.Changes.PerHour)
 	}
 	if w.Traffic.Zipf < 0 || w.Traffic.Zipf > 10 {
-		bad("traffic.zipf %g (must be between 0 and 10; 0 is uniform)", w.Traffic.Zipf)
+		bad("traffic.zipf", "%g (must be between 0 and 10; 0 is uniform)", w.Traffic.Zipf)
 	}
-	for _, p := range w.Traffic.Paths {
+	for i, p := range w.Traffic.Paths {
 		if !strings.HasPrefix(p, "/") {
-			bad("traffic.paths: %q (a path starts with /)", p)
+			bad(fmt.Sprintf("traffic.paths[%d]", i), "%q (a path starts with /)", p)
 		}
 	}
-	if err := regen.ValidateTags(w.Changes.Tags); err != nil && len(w.Changes.Tags) > 0 {
-		bad("changes.tags: %v", err)
+	for i, t := range w.Changes.Tags {
+		if err := regen.CheckTag(t); err != nil {
+			why := strings.TrimPrefix(err.Error(), regen.ErrTag.Error()+": ")
+			bad(fmt.Sprintf("changes.tags[%d]", i), "%s (give a tag the site's fetches carry)", why)
+		}
 	}
-	for _, p := range w.Changes.Pages {
+	for i, p := range w.Changes.Pages {
 		if !strings.HasPrefix(p, "/") {
-			bad("changes.pages: %q (a path starts with /)", p)
+			bad(fmt.Sprintf("changes.pages[%d]", i), "%q (a path starts with /)", p)
 		}
 	}
 	if w.Capacity.Workers < 1 || w.Capacity.Workers > 1<<16 {
-		bad("capacity.workers %d (must be between 1 and 65536)", w.Capacity.Workers)
+		bad("capacity.workers", "%d (must be between 1 and 65536)", w.Capacity.Workers)
 	}
-	if w.Capacity.BuildWorkers < 1 || w.Capacity.BuildWorkers > 1<<16 {
-		bad("capacity.build_workers %d (must be between 1 and 65536)", w.Capacity.BuildWorkers)
+	// BuildWorkers defaults to Workers: their problem is reported once.
+	if (w.Capacity.BuildWorkers < 1 || w.Capacity.BuildWorkers > 1<<16) && w.Capacity.BuildWorkers != w.Capacity.Workers {
+		bad("capacity.build_workers", "%d (must be between 1 and 65536)", w.Capacity.BuildWorkers)
 	}
 	if w.Capacity.Hit < 0 {
-		bad("capacity.hit %v (must be 0 or more)", w.Capacity.Hit)
+		bad("capacity.hit", "%v (must be 0 or more)", w.Capacity.Hit)
 	}
 	if w.Live.Duration < 0 {
-		bad("live.duration %v (must be positive)", w.Live.Duration)
+		bad("live.duration", "%v (must be positive)", w.Live.Duration)
 	}
 	if w.Live.MaxInFlight < 1 {
-		bad("live.max_in_flight %d (must be at least 1)", w.Live.MaxInFlight)
+		bad("live.max_in_flight", "%d (must be at least 1)", w.Live.MaxInFlight)
 	}
-	for _, s := range w.Strategies {
+	for i, s := range w.Strategies {
 		if _, err := ParseStrategy(s); err != nil {
-			errs = append(errs, fmt.Errorf("bench: workload: strategies: %w", err))
+			bad(fmt.Sprintf("strategies[%d]", i), "%v", err)
 		}
 	}
-	for _, d := range w.Sweep {
+	for i, d := range w.Sweep {
 		if d < Duration(time.Second) || time.Duration(d)%time.Second != 0 {
-			bad("sweep: %v (ISR intervals are whole seconds, at least 1s)", d)
+			bad(fmt.Sprintf("sweep[%d]", i), "%v (ISR intervals are whole seconds, at least 1s)", d)
 		}
 	}
 	return errors.Join(errs...)
@@ -271,34 +314,107 @@ func (w *Workload) validate() error {
 func LoadWorkload(path string) (*Workload, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return nil, err
 	}
 	return ParseWorkload(path, data)
 }
 
+// zeroIsDefault are the fields whose zero value in a Workload means "the
+// default": a file that writes 0 is told so instead.
+var zeroIsDefault = map[string]string{
+	"seed":                   "must be above 0; leave it out for seed 1",
+	"traffic.rps":            "must be above 0; leave it out for the default, 10",
+	"traffic.duration":       "must be positive; leave it out for the default, 24h",
+	"capacity.workers":       "must be at least 1; leave it out for the default, 2",
+	"capacity.build_workers": "must be at least 1; leave it out for as many as workers",
+	"capacity.hit":           "must be positive; leave it out for the default, 1ms",
+	"live.duration":          "must be positive; leave it out for the default, 10s",
+	"live.max_in_flight":     "must be at least 1; leave it out for the default, 256",
+}
+
 // ParseWorkload parses a workload in YAML; name is the file's path, used in
 // messages and to find a relative `site:`. Fields it leaves out take the
-// defaults of DefaultWorkload.
+// defaults of DefaultWorkload. It reports every problem it finds, each an
+// *Error at its line (or, for the site, the spec's own errors), joined.
 func ParseWorkload(name string, data []byte) (*Workload, error) {
 	w := &Workload{Traffic: Traffic{Zipf: DefaultZipf}, Changes: Changes{PerHour: DefaultChanges}}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(w); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("bench: %s: %w", name, err)
+	d := &decoder{file: name, lines: map[string]int{}, given: map[string]bool{}, bad: map[string]bool{}}
+	d.decode(data, w)
+	w.file, w.lines = name, d.lines
+	errs := d.errs
+	for field, fix := range zeroIsDefault {
+		if d.given[field] && !d.bad[field] && reflect.ValueOf(*w).FieldByIndex(fieldIndex(field)).IsZero() {
+			errs = append(errs, w.errorf(field, "0 (%s)", fix))
+		}
 	}
-	if w.SiteFile != "" {
+	if w.SiteFile != "" && !d.bad["site"] {
 		p := w.SiteFile
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(name), p)
 		}
 		spec, err := sitespec.Load(p)
-		if err != nil {
-			return nil, fmt.Errorf("bench: %s: site: %w", name, err)
+		var se *sitespec.Error
+		switch {
+		case errors.As(err, &se):
+			errs = append(errs, err) // the spec's problems name its file and lines
+		case err != nil:
+			errs = append(errs, w.errorf("site", "%v (a spec's path is relative to the workload file)", err))
 		}
 		w.Site, w.SiteFile = spec, p
 	}
-	if err := w.fill(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if len(errs) == 0 {
+		if err := w.fill(); err != nil {
+			return nil, err
+		}
+		return w, nil
 	}
-	return w, nil
+	// The values that decoded still get checked; a field reported once is
+	// not reported again.
+	w.Site = nil
+	if err := w.fill(); err != nil {
+		for _, e := range unjoin(err) {
+			if be, ok := e.(*Error); !ok || !d.bad[be.Field] && !d.bad[strings.Split(be.Field, "[")[0]] {
+				errs = append(errs, e)
+			}
+		}
+	}
+	return nil, joinByLine(errs)
+}
+
+// unjoin returns the errors errors.Join joined in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// fieldIndex returns the index path of a Workload field by its YAML path
+// ("traffic.rps").
+func fieldIndex(path string) []int {
+	var idx []int
+	t := reflect.TypeFor[Workload]()
+	for name := range strings.SplitSeq(path, ".") {
+		for i := range t.NumField() {
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag == name {
+				idx = append(idx, i)
+				t = t.Field(i).Type
+				break
+			}
+		}
+	}
+	return idx
+}
+
+// joinByLine joins errs in file order: the *Errors by line, then the
+// site spec's own.
+func joinByLine(errs []error) error {
+	line := func(err error) int {
+		if e, ok := err.(*Error); ok {
+			return e.Line
+		}
+		return math.MaxInt
+	}
+	slices.SortStableFunc(errs, func(a, b error) int { return cmp.Compare(line(a), line(b)) })
+	return errors.Join(errs...)
 }

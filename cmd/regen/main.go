@@ -27,7 +27,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/regen-dev/regen/bench"
 	"github.com/regen-dev/regen/engine"
 	"github.com/regen-dev/regen/examples/shop"
 	"github.com/regen-dev/regen/sitespec"
@@ -69,7 +68,7 @@ func commands() []command {
 		{"serve", "serve [--addr ADDR] [--dir DIR | --redis URL] [--debug] [SPEC]", "serve the site over HTTP",
 			serveHelp, runServe},
 		{"bench", "bench [flags] [SPEC]", "compare SSG, SSR and ISR on one site and traffic pattern",
-			"", bench.Command},
+			benchHelp(), runBench},
 		{"version", "version", "print regen's version and the revision it was built from",
 			versionHelp, runVersion},
 	}
@@ -89,11 +88,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if len(rest) == 0 {
 			usage(stdout)
 			return exitOK
-		}
-		if rest[0] == "bench" {
-			// bench.Command prints its help on its stderr: here it is the
-			// output asked for.
-			return bench.Command(ctx, []string{"-h"}, stdout, stdout)
 		}
 		for _, c := range commands() {
 			if c.name == rest[0] {

@@ -1,19 +1,17 @@
-package bench
+package main
 
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
-// progress shows how far a run has gone: a bar on a terminal, one line per
-// finished strategy otherwise. It is safe for concurrent use.
-type progress struct {
+// benchProgress shows how far regen bench has gone: a bar on a terminal,
+// one line per finished strategy otherwise. It is safe for concurrent use.
+type benchProgress struct {
 	mu    sync.Mutex // protects the fields below
 	out   io.Writer
 	bar   *progressbar.ProgressBar // nil when out is not a terminal
@@ -23,14 +21,14 @@ type progress struct {
 	total time.Duration // of all runs
 }
 
-// newProgress returns a progress for runs totalling total, or nil when
-// quiet.
-func newProgress(out io.Writer, runs int, each time.Duration, quiet bool) *progress {
+// newBenchProgress returns a progress for runs each lasting each, or nil
+// when quiet.
+func newBenchProgress(out io.Writer, runs int, each time.Duration, quiet bool) *benchProgress {
 	if quiet || out == nil {
 		return nil
 	}
-	p := &progress{out: out, done: map[string]time.Duration{}, ended: map[string]bool{}, start: time.Now(), total: time.Duration(runs) * each}
-	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	p := &benchProgress{out: out, done: map[string]time.Duration{}, ended: map[string]bool{}, start: time.Now(), total: time.Duration(runs) * each}
+	if isTerminal(out) {
 		p.bar = progressbar.NewOptions64(int64(p.total/time.Second),
 			progressbar.OptionSetWriter(out),
 			progressbar.OptionSetDescription("regen bench"),
@@ -44,8 +42,8 @@ func newProgress(out io.Writer, runs int, each time.Duration, quiet bool) *progr
 	return p
 }
 
-// update is Options.Progress.
-func (p *progress) update(name string, done, total time.Duration) {
+// update is bench.Options.Progress.
+func (p *benchProgress) update(name string, done, total time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done[name] = done
@@ -65,7 +63,7 @@ func (p *progress) update(name string, done, total time.Duration) {
 }
 
 // finish clears the bar.
-func (p *progress) finish() {
+func (p *benchProgress) finish() {
 	if p == nil || p.bar == nil {
 		return
 	}
