@@ -541,6 +541,10 @@ var (
 
 // unixNano returns t in unix nanoseconds, clamped to the range of int64.
 func unixNano(t time.Time) int64 {
+	// Within 1970 ± 292 years, UnixNano cannot overflow.
+	if s := t.Unix(); s > -math.MaxInt64/int64(time.Second)+1 && s < math.MaxInt64/int64(time.Second)-1 {
+		return t.UnixNano()
+	}
 	if t.Before(minUnixNano) {
 		return math.MinInt64
 	}
