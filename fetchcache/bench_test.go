@@ -34,34 +34,46 @@ func benchCache(b *testing.B) (*fetchcache.Cache, *store.Memory) {
 	return c, st
 }
 
-// BenchmarkFetchHit is the hot path: a fresh entry, read by many goroutines.
+// BenchmarkFetchHit is the hot path: a fresh entry, read by many
+// goroutines, with the key given as a render gives it (Call.Key) or
+// computed from the request; after-unrelated-revalidation is the same
+// after a revalidation of a tag the entries do not carry.
 func BenchmarkFetchHit(b *testing.B) {
 	for _, keys := range []int{1, 1000} {
-		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
-			c, _ := benchCache(b)
-			ctx := context.Background()
-			now := time.Now()
-			call := fetchcache.Call{Now: now, ImplicitTags: []string{"_N_T_/layout", "_N_T_/products/[id]/page"}}
-			reqs := make([]*fetchcache.Request, keys)
-			for i := range reqs {
-				reqs[i] = benchRequest(i)
-				if _, _, err := c.Fetch(ctx, reqs[i], call); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					_, res, err := c.Fetch(ctx, reqs[i%keys], call)
-					if err != nil || res.Status != regen.Hit {
-						b.Fatalf("Fetch = %v, %v; want HIT", res.Status, err)
+		for _, variant := range []string{"key=given", "key=computed", "key=given/after-unrelated-revalidation"} {
+			b.Run(fmt.Sprintf("keys=%d/%s", keys, variant), func(b *testing.B) {
+				c, st := benchCache(b)
+				ctx := context.Background()
+				now := time.Now()
+				calls := make([]fetchcache.Call, keys)
+				reqs := make([]*fetchcache.Request, keys)
+				for i := range reqs {
+					reqs[i] = benchRequest(i)
+					calls[i] = fetchcache.Call{Now: now, ImplicitTags: []string{"_N_T_/layout", "_N_T_/products/[id]/page"}}
+					if variant != "key=computed" {
+						calls[i].Key = fetchcache.Key(reqs[i])
 					}
-					i++
+					if _, _, err := c.Fetch(ctx, reqs[i], calls[i]); err != nil {
+						b.Fatal(err)
+					}
 				}
+				if variant == "key=given/after-unrelated-revalidation" {
+					st.RevalidateTags(ctx, []string{"_N_T_/blog/hello"}, regen.RevalidateStale, now.Add(time.Millisecond))
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						_, res, err := c.Fetch(ctx, reqs[i%keys], calls[i%keys])
+						if err != nil || res.Status != regen.Hit {
+							b.Fatalf("Fetch = %v, %v; want HIT", res.Status, err)
+						}
+						i++
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -289,7 +289,7 @@ func (c *Cache) do(ctx context.Context, j *job, declared regen.Revalidate, mode 
 		}
 		return &store.Item{Status: resp.Status, Header: resp.Header, Body: resp.Body}, res, nil
 	}
-	it, st, err := c.serve(ctx, *j)
+	it, st, err := c.serve(ctx, j)
 	res.Status = st
 	if err != nil {
 		return nil, res, err
@@ -405,9 +405,10 @@ func freshness(it *store.Item, now time.Time, rev regen.Revalidate, tags store.T
 	return regen.Hit
 }
 
-// serve answers a cacheable job from the store or its origin.
-func (c *Cache) serve(ctx context.Context, j job) (*store.Item, regen.Status, error) {
-	it, st, err := c.lookup(ctx, j.key, j.rev, j.call)
+// serve answers a cacheable job from the store or its origin. It takes j
+// by reference, and copies it only past a hit.
+func (c *Cache) serve(ctx context.Context, j *job) (*store.Item, regen.Status, error) {
+	it, st, err := c.lookup(ctx, j.key, j.rev, &j.call)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, regen.Miss, ctx.Err()
@@ -419,10 +420,10 @@ func (c *Cache) serve(ctx context.Context, j job) (*store.Item, regen.Status, er
 	case st == regen.Hit:
 		return it, regen.Hit, nil
 	case st == regen.Stale && !j.call.RefreshStale:
-		c.refreshInBackground(ctx, j)
+		c.refreshInBackground(ctx, *j)
 		return it, regen.Stale, nil
 	case st == regen.Stale:
-		l, err, canceled := c.loadFresh(ctx, j, true)
+		l, err, canceled := c.loadFresh(ctx, *j, true)
 		if err != nil && !canceled {
 			// The refresh failed and was logged by whoever ran it: keep
 			// the last good value.
@@ -433,7 +434,7 @@ func (c *Cache) serve(ctx context.Context, j job) (*store.Item, regen.Status, er
 		}
 		return l.it, l.status, nil
 	}
-	l, err, _ := c.loadFresh(ctx, j, false)
+	l, err, _ := c.loadFresh(ctx, *j, false)
 	if err != nil {
 		return nil, regen.Miss, err
 	}
@@ -463,7 +464,7 @@ func (c *Cache) loadFresh(ctx context.Context, j job, refresh bool) (l loaded, e
 // lookup returns key's entry and its status for call. A store that fails
 // counts as empty, with its error, so that callers still get the origin's
 // answer.
-func (c *Cache) lookup(ctx context.Context, key string, rev regen.Revalidate, call Call) (*store.Item, regen.Status, error) {
+func (c *Cache) lookup(ctx context.Context, key string, rev regen.Revalidate, call *Call) (*store.Item, regen.Status, error) {
 	it, ts, ok, err := store.GetTagged(ctx, c.store, key)
 	if err != nil || !ok {
 		return nil, regen.Miss, err
@@ -566,7 +567,7 @@ var errBusy = errors.New("fetchcache: background refresh skipped: the scheduler 
 // records the outcome in the key's back-off and logs a failure. Everything is
 // done before the waiters wake.
 func (c *Cache) fill(ctx context.Context, j job, now time.Time, refresh bool) (loaded, error) {
-	if it, st, _ := c.lookup(ctx, j.key, j.rev, j.call); st == regen.Hit {
+	if it, st, _ := c.lookup(ctx, j.key, j.rev, &j.call); st == regen.Hit {
 		return loaded{it: it, status: regen.Hit}, nil
 	}
 	resp, err := c.callOrigin(ctx, &j)
