@@ -20,6 +20,7 @@ import (
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/render"
+	"github.com/regen-dev/regen/store"
 )
 
 // hungOrigin is an HTTP origin on 127.0.0.1 that accepts requests and, while
@@ -348,6 +349,39 @@ func TestStatsAndEntry(t *testing.T) {
 		synctest.Wait()
 		if got := e.Stats(); got.Renders != 1 || got.Queued != 0 || got.Backoff != 0 {
 			t.Errorf("Stats = %+v; want 1 render (Entry renders nothing)", got)
+		}
+	})
+}
+
+// TestCloseWaitsForMiss: Close waits for a MISS render in flight, which
+// stores its page, even when the request that started it went away.
+func TestCloseWaitsForMiss(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var site Site
+		site.Page("/x", Page{Revalidate: sec(60), Render: render.PageFunc(
+			func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				time.Sleep(5 * time.Second)
+				_, err := io.WriteString(w, "x")
+				return err
+			})})
+		st := store.NewMemory(store.MemoryOptions{})
+		e, err := New(&site, Options{Store: st, Logger: discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/x", nil)
+		go func() { time.Sleep(time.Second); cancel() }()
+		e.ServeHTTP(httptest.NewRecorder(), req) // gives up after 1s
+		start := time.Now()
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(start) != 4*time.Second {
+			t.Errorf("Close returned after %v; want after the render's remaining 4s", time.Since(start))
+		}
+		if _, ok, _ := st.Get(context.Background(), "/x"); !ok {
+			t.Error("the MISS render Close waited for did not store its page")
 		}
 	})
 }
