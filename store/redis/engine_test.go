@@ -37,6 +37,7 @@ func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 type cluster struct {
 	t     *testing.T
 	srv   *redistest.Server
+	url   string // of srv, or of a Redis Cluster
 	opts  Options
 	clock *clock
 	log   logBuffer // the stores' log
@@ -56,7 +57,13 @@ type node struct {
 }
 
 func newCluster(t *testing.T, n int, faults bool, sync bool) *cluster {
-	c := &cluster{t: t, srv: redistest.Start(t), clock: newClock(), sync: sync}
+	srv := redistest.Start(t)
+	return newClusterAt(t, srv, srv.URL(), n, faults, sync)
+}
+
+// newClusterAt is newCluster on the Redis at url (srv, if not nil).
+func newClusterAt(t *testing.T, srv *redistest.Server, url string, n int, faults bool, sync bool) *cluster {
+	c := &cluster{t: t, srv: srv, url: url, clock: newClock(), sync: sync}
 	c.opts = testOptions(&c.log)
 	if faults {
 		c.opts = faultOptions(&c.log)
@@ -95,7 +102,7 @@ func (c *cluster) origin(ctx context.Context, req *fetchcache.Request) (*fetchca
 // start opens a new instance: a Store and an engine over it.
 func (c *cluster) start() *node {
 	c.t.Helper()
-	s := open(c.t, c.srv, c.opts)
+	s := openURL(c.t, c.url, c.opts)
 	opts := engine.Options{
 		Store:   s,
 		Now:     c.clock.Now,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +19,11 @@ var ErrRefused = errors.New("redis: Redis refuses the store's writes")
 // refusal is an answer from Redis that retrying will not change.
 type refusal struct{ err error }
 
+// errClusterNode is the refusal of a cluster node opened as one server.
+var errClusterNode = errors.New("the server is a Redis Cluster node (cluster_enabled:1)")
+
 func (r *refusal) Error() string {
-	if goredis.HasErrorPrefix(r.err, "MOVED") {
+	if goredis.HasErrorPrefix(r.err, "MOVED") || errors.Is(r.err, errClusterNode) {
 		return fmt.Sprintf("%v: %v (a Redis Cluster node: open it with redis+cluster://host:port)", ErrRefused, r.err)
 	}
 	return fmt.Sprintf("%v: %v", ErrRefused, r.err)
@@ -45,6 +49,18 @@ func refused(err error) error {
 		}
 	}
 	return &refusal{err}
+}
+
+// checkServer refuses a Redis Cluster node opened as one server: its
+// answers to the keys of the other nodes' slots would be MOVED errors. A
+// server that does not answer INFO (renamed by its operator) is taken as
+// it is.
+func (s *Store) checkServer(ctx context.Context) error {
+	info, err := s.rdb.Info(ctx, "cluster").Result()
+	if err == nil && strings.Contains(info, "cluster_enabled:1") {
+		return &refusal{errClusterNode}
+	}
+	return nil
 }
 
 // nodeOutage is a cluster master found failing.
@@ -141,7 +157,7 @@ func (s *Store) nodeRecovered(addr string) {
 	}
 }
 
-// checkNodes asks every master of a cluster whether it answers, and
+// checkNodes asks every master of a cluster whether it serves its slots, and
 // updates which are failing: a master is marked failing or available by
 // its own answer only, never by another's. On one server it does nothing:
 // the keeper's probe and the subscription watch it.
@@ -155,11 +171,11 @@ func (s *Store) checkNodes() (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
 	defer cancel()
 	var answered atomic.Int32
-	var last atomic.Value
+	var last atomic.Pointer[error]
 	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
 		addr := c.Options().Addr
-		if err := c.Ping(ctx).Err(); err != nil {
-			last.Store(err)
+		if err := nodeReady(ctx, c); err != nil {
+			last.Store(&err)
 			s.nodeFailed(addr, err)
 		} else {
 			answered.Add(1)
@@ -170,10 +186,24 @@ func (s *Store) checkNodes() (int, error) {
 	if n := int(answered.Load()); n > 0 || err != nil {
 		return n, err
 	}
-	if err, _ := last.Load().(error); err != nil {
-		return 0, err
+	if err := last.Load(); err != nil {
+		return 0, *err
 	}
 	return 0, errors.New("no cluster master answers")
+}
+
+// nodeReady reports whether a cluster master serves its slots: it answers,
+// and its view of the cluster is ok (a master restarted refuses commands
+// until it has heard from the others).
+func nodeReady(ctx context.Context, c *goredis.Client) error {
+	info, err := c.ClusterInfo(ctx).Result()
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(info, "cluster_state:ok") {
+		return errors.New("cluster_state is not ok")
+	}
+	return nil
 }
 
 // subscriber returns the client to subscribe with: on a cluster, a master
@@ -191,7 +221,7 @@ func (s *Store) subscriber() goredis.UniversalClient {
 	var mu sync.Mutex // protects best
 	var best *goredis.Client
 	_ = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
-		if c.Ping(ctx).Err() != nil {
+		if nodeReady(ctx, c) != nil {
 			return nil
 		}
 		mu.Lock()

@@ -63,13 +63,19 @@ func faultOptions(log *logBuffer) Options {
 // when the test ends.
 func open(t testing.TB, srv *redistest.Server, opts Options) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), srv.URL(), opts)
+	return openURL(t, srv.URL(), opts)
+}
+
+// openURL is open on the Redis at url: one server or a cluster.
+func openURL(t testing.TB, url string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url, opts)
 	if err != nil {
-		t.Fatalf("Open(%q) error: %v", srv.URL(), err)
+		t.Fatalf("Open(%q) error: %v", url, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	if !s.Stats().Available {
-		t.Fatalf("Open(%q): store not available after Open", srv.URL())
+		t.Fatalf("Open(%q): store not available after Open", url)
 	}
 	return s
 }

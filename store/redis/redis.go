@@ -117,14 +117,15 @@ type Store struct {
 	subscribed atomic.Bool // the subscription is confirmed and healthy
 	needResync atomic.Bool // the subscription (re)started: reload the tag times
 
-	mu          sync.Mutex // protects the fields below
-	queue       list.List  // of *op, oldest first
-	queued      map[string]*list.Element
-	pendingTags map[string]tagTimes
-	degraded    bool // an outage was logged and has not ended
-	downSince   time.Time
-	lastErr     error
-	dropLogged  bool // a dropped write was logged in this outage
+	mu           sync.Mutex // protects the fields below
+	queue        list.List  // of *op, oldest first
+	queued       map[string]*list.Element
+	pendingTags  map[string]tagTimes
+	degraded     bool // an outage was logged and has not ended
+	downSince    time.Time
+	lastErr      error
+	dropLogged   bool // a dropped write was logged in this outage
+	refuseLogged bool // a refusal was logged in this outage
 
 	pending atomic.Int64 // queue.Len() + len(pendingTags), read without mu
 
@@ -785,9 +786,7 @@ func (s *Store) applyTagLocal(tag string, t tagTimes) {
 func (s *Store) fail(err error) {
 	err = refused(err)
 	var r *refusal
-	if errors.As(err, &r) {
-		s.refuseOnce.Do(func() { close(s.refused) })
-	}
+	errors.As(err, &r)
 	s.up.Store(false)
 	s.reachable.Store(false)
 	s.poke()
@@ -795,20 +794,27 @@ func (s *Store) fail(err error) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.lastErr = err
-	if s.degraded {
-		return
+	first := !s.degraded
+	if first {
+		s.degraded = true
+		s.downSince = time.Now()
+		s.stats.outages.Add(1)
 	}
-	s.degraded = true
-	s.downSince = time.Now()
-	s.stats.outages.Add(1)
-	if r != nil {
+	logRefusal := r != nil && !s.refuseLogged
+	if logRefusal {
+		s.refuseLogged = true
+	}
+	s.mu.Unlock()
+	if logRefusal {
 		s.log.Error("regen: redis refuses the store's writes; pages are NOT shared with other instances, serving from the local tier",
 			"error", err)
-		return
+	} else if first && r == nil {
+		s.log.Warn("regen: redis unavailable; serving from the local tier, queueing writes", "error", err)
 	}
-	s.log.Warn("regen: redis unavailable; serving from the local tier, queueing writes", "error", err)
+	if r != nil {
+		s.refuseOnce.Do(func() { close(s.refused) })
+	}
 }
 
 // recover records that Redis is available and the local tier in sync. The
@@ -818,6 +824,7 @@ func (s *Store) recover() {
 	if s.degraded {
 		s.degraded = false
 		s.dropLogged = false
+		s.refuseLogged = false
 		s.log.Info("regen: redis available again", "down_for", time.Since(s.downSince).Round(time.Millisecond),
 			"replayed", s.stats.replayed.Load(), "dropped", s.stats.dropped.Load())
 	}

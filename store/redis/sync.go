@@ -109,7 +109,10 @@ func (s *Store) probe() error {
 		}
 		conn.Close()
 	}
-	return s.rdb.Ping(ctx).Err()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return err
+	}
+	return s.checkServer(ctx)
 }
 
 // flush replays the queue, tag times first. On one server it stops at the
