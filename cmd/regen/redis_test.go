@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/regen-dev/regen/internal/redistest"
@@ -27,6 +30,43 @@ func TestServeRedis(t *testing.T) {
 		t.Errorf("GET on the second instance = %d with %d bytes", resp.StatusCode, len(body))
 	}
 
+	stop1()
+	stop2()
+	if got1, got2 := <-status1, <-status2; got1 != 0 || got2 != 0 {
+		t.Errorf("regen serve after cancel = %d, %d; want 0, 0", got1, got2)
+	}
+}
+
+// TestServeRedisCluster runs two instances of regen serve on a 3-master
+// Redis Cluster through a redis+cluster:// URL: a page one renders is a
+// HIT on the other. The same cluster given as a single-node URL is refused
+// at start, naming the URL form to use.
+func TestServeRedisCluster(t *testing.T) {
+	t.Setenv("REGEN_REVALIDATE_SECRET", "")
+	rc := redistest.StartCluster(t, 3)
+
+	var stdout, stderr bytes.Buffer
+	status := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--redis", rc.Masters[0].URL()}, &stdout, &stderr)
+	if status == 0 || !strings.Contains(stderr.String(), "redis+cluster://") {
+		t.Errorf("regen serve --redis %s (a cluster node) = %d, stderr:\n%s\nwant a failure naming redis+cluster://", rc.Masters[0].URL(), status, stderr.String())
+	}
+
+	args := []string{"--redis", rc.URL(), "--redis-prefix", "cmdtest"}
+	base1, stop1, status1 := startServe(t, args...)
+	base2, stop2, status2 := startServe(t, args...)
+	for _, path := range []string{"/products/sneakers", "/products/boots", "/products/hats"} {
+		resp, _ := get(t, base1+path, nil)
+		if got := resp.Header.Get("X-Cache-Status"); got != "MISS" {
+			t.Errorf("GET %s on the first instance = %s; want MISS", path, got)
+		}
+		resp, body := get(t, base2+path, nil)
+		if got := resp.Header.Get("X-Cache-Status"); got != "HIT" {
+			t.Errorf("GET %s on the second instance = %s; want HIT (rendered by the first)", path, got)
+		}
+		if resp.StatusCode != 200 || len(body) == 0 {
+			t.Errorf("GET %s on the second instance = %d with %d bytes", path, resp.StatusCode, len(body))
+		}
+	}
 	stop1()
 	stop2()
 	if got1, got2 := <-status1, <-status2; got1 != 0 || got2 != 0 {

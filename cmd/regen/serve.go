@@ -28,8 +28,13 @@ back, so a restart keeps the latest versions. With --redis, pages are shared
 with every instance serving the same Redis (and --redis-prefix): a page one
 instance renders is a HIT on the others, a revalidation on one reaches all, and
 a path is rendered by one instance at a time; a Redis that is down is waited
-for in the background while pages are served from memory. Without either,
-pages are kept in memory.
+for in the background while pages are served from memory, and a Redis that
+answers but refuses writes (a cluster node given as redis://, a read-only
+replica) is an error at start. For a Redis Cluster, name one or more masters:
+--redis 'redis+cluster://10.0.0.1:6379?addr=10.0.0.2:6379' (rediss+cluster://
+for TLS); a dead master then affects only the pages it holds, and every
+instance writes back the revalidations a restarted master lost. Without
+either, pages are kept in memory.
 
 When REGEN_REVALIDATE_SECRET is set, POST /api/revalidate revalidates tags
 and paths on demand:
@@ -91,7 +96,7 @@ func serveFlags() (*flag.FlagSet, *serveOptions) {
 	fs := flag.NewFlagSet("regen serve", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:3000", "listen on `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&o.dir, "dir", "", "keep pages in `directory` (the output of regen build); if empty, in memory")
-	fs.StringVar(&o.redis, "redis", "", "share pages with other instances through Redis at `url` (redis://host:port/db)")
+	fs.StringVar(&o.redis, "redis", "", "share pages with other instances through Redis at `url` (redis://host:port/db; a cluster: redis+cluster://host:port?addr=host2:port2)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "regen", "start every Redis key with `prefix`, so that sites can share one Redis")
 	o.maxBytes = byteSize(store.DefaultMaxBytes)
 	fs.Var(&o.maxBytes, "max-bytes", "bound the pages and data kept in memory to `size` (64MiB, 1GiB); with --dir or --redis, the memory tier in front")
