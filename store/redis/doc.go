@@ -4,7 +4,7 @@
 //
 //	s, err := redis.Open(ctx, "redis://127.0.0.1:6379/0", redis.Options{})
 //	if err != nil {
-//		return err // only a malformed URL fails; a Redis that is down does not
+//		return err // a malformed URL, or a Redis refusing writes; one that is down does not
 //	}
 //	defer s.Close() // after the engine's Close
 //	e, err := engine.New(site, engine.Options{Store: s})
@@ -29,7 +29,8 @@
 //
 //	regen:item:{<key>}   an item (a rendered path or a Data Cache entry), a string
 //	regen:lock:{<key>}   a lock taken by TryLock: a random token, with the lease as TTL
-//	regen:tags           every tag's latest revalidation times, a hash: tag → 16 bytes
+//	regen:tags           every tag's latest revalidation times, a hash: tag → 16 bytes,
+//	                     and its epoch under the field "\x00epoch"
 //	regen:events         the channel announcing changes to the other instances
 //
 // Every command and every script touches exactly one key, so no two keys
@@ -43,7 +44,54 @@
 // An item with an Expire is kept by Redis for that long; one without is
 // kept for Options.TTL, or until replaced, deleted or evicted. If Redis
 // evicts keys (maxmemory), prefer a volatile-* policy with a TTL for items:
-// losing the tag hash would make stale items look fresh to a new instance.
+// losing the tag hash would make stale items look fresh to a new instance
+// until the running instances write it back (see Redis Cluster below).
+//
+// # Redis Cluster
+//
+// Open a cluster with a redis+cluster:// URL naming one or more masters:
+//
+//	redis+cluster://10.0.0.1:6379?addr=10.0.0.2:6379&addr=10.0.0.3:6379
+//
+// A cluster node opened with a redis:// URL is refused at Open
+// (ErrRefused), as is any Redis that answers but refuses the store's writes:
+// a single-node client there would write nothing (MOVED) while serving
+// unshared pages. Configure the cluster with cluster-require-full-coverage
+// no, so that a dead master stops only its own slots.
+//
+//   - A dead master affects only the keys it owns: a command that fails on
+//     a master marks that master failing (Stats.NodesDown); its keys are
+//     served from the local tier and their writes queued, while the other
+//     masters' keys are read and written as usual. The keeper asks every
+//     master, by itself, whether it serves its slots (CLUSTER INFO) each
+//     second, and each RetryInterval while one is failing; a master is
+//     never marked up or down by another's answer, so availability does
+//     not flap.
+//   - The subscription runs on a master other than the tag hash's when
+//     there is one (messages reach every node). When its master dies the
+//     instance subscribes on another and reloads the tag times, serving
+//     from its local tier meanwhile, typically for milliseconds.
+//   - Tag times are never lost while an instance that knew them runs.
+//     Each instance keeps every tag time it has seen. The tag hash holds a
+//     random epoch, set by the first instance to find it missing; an
+//     instance that finds another epoch than the last it saw (the master
+//     restarted empty, or the hash was evicted) writes back every tag time
+//     it knows, and each reload of the tag hash writes back those it lacks.
+//     The script keeps the later time of each tag and announces only what
+//     moved forward. A new instance started before the write-back may serve
+//     a revalidated page as a HIT until it completes, within a second of
+//     the master answering again (Stats.WrittenBack counts the times
+//     written back).
+//
+// # Clocks
+//
+// Items' Created and revalidation times come from each instance's clock
+// (the engine's Options.Now) and are compared across instances: a
+// revalidation made on an instance whose clock is d behind another's does
+// not mark stale what that other rendered in the d before it. At each
+// connection the Store measures how far Redis's clock (TIME) is from its
+// own (Stats.ClockSkew) and logs a warning above 500ms. Keep instances'
+// clocks in sync (NTP): instances within ±d of Redis agree within 2d.
 //
 // # Encoding
 //
@@ -96,7 +144,8 @@
 //
 // # Faults
 //
-// A Redis that is down, slow or failing never fails or hangs a request:
+// A Redis that is down, slow or failing never fails or hangs a request (on
+// a cluster, what follows applies to each master and its keys):
 //
 //   - Reads give up after ReadTimeout (default 50ms) and answer from the
 //     local tier. The first failure marks the Store unavailable: from then
@@ -104,7 +153,9 @@
 //     probes it every RetryInterval.
 //   - Writes that fail or time out (WriteTimeout, default 250ms), and all
 //     writes while Redis is unavailable, are queued, one per key, at most
-//     MaxPending (the oldest is dropped beyond, and counted), and replayed
+//     MaxPending (the oldest is dropped beyond, and counted in
+//     Stats.Dropped: pages and data entries only, each costing one more
+//     render or fetch on an instance that misses it), and replayed
 //     in order when Redis answers again. A replayed Set does not replace a
 //     newer item another instance stored meanwhile, nor a replayed Delete
 //     remove one.
