@@ -1,17 +1,12 @@
 package disk
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,10 +33,11 @@ type Options struct {
 	// it evicts stay on disk and are read back on their next Get.
 	Memory store.MemoryOptions
 	// Batch writes each Set and Delete before it returns, and defers
-	// writing manifest.json and tags.json, and syncing directories, to
-	// Flush and Close, without a journal. A crash before Flush loses the
-	// batch's manifest, so use it only for a directory that is discarded
-	// when the process fails, as engine.Build's staging directory is.
+	// writing manifest.json and tags.json, and the syncs (of the files,
+	// on Linux, and of the directories), to Flush and Close, without a
+	// journal. A crash before Flush loses the batch's manifest, so use it
+	// only for a directory that is discarded when the process fails, as
+	// engine.Build's staging directory is.
 	Batch bool
 	// MaxPendingBytes bounds the bytes (by Item.Size) of the items whose
 	// writes are pending; a Set that would go beyond it waits for the
@@ -77,12 +73,15 @@ type Store struct {
 	now          func() time.Time
 	log          *slog.Logger
 	lock         *dirLock
-	beforeRename func(tmp string) bool // test hook; see writeFile
+	beforeRename func(tmp string) bool // test hook; see writeFile and commit
 	beforeRecord func(*record) bool    // test hook: false stops a journal append as a crash would
+	beforeCommit func()                // test hook: called as a commit starts
+	syncs        atomic.Int64          // the fsync(2) and syncfs(2) calls made, for tests
 
-	// keyMu serializes the disk writes of the keys that hash to each: a
-	// key's file and its manifest entry change together, in the order of
-	// the key's updates.
+	// keyMu serializes, in Batch mode, the writes of the keys that hash to
+	// each, and a read-back with them: a key's file and its manifest entry
+	// change together, in the order of the key's updates. (Write-back
+	// writes a key once at a time by its pending entry; see writeBack.)
 	keyMu [256]sync.Mutex
 
 	// opMu is held shared by every Set, Delete and RevalidateTags and
@@ -95,11 +94,12 @@ type Store struct {
 
 	mu       sync.RWMutex        // protects the fields below; taken after wb.mu and j.mu
 	pages    map[string]*page    // route entries on disk, by key
-	data     map[string]struct{} // Data Cache entries on disk, by key
+	data     map[string]uint64   // Data Cache entries on disk, by key: the number of the write that left each
+	dataSeq  uint64              // numbers the data writes
 	tags     map[string]tagTimes // latest revalidation times by tag
 	pagesGen uint64              // incremented by each change of pages
 	tagsGen  uint64              // incremented by each change of tags
-	dirty    map[string]struct{} // directories to sync on Flush (Batch)
+	dirty    map[string]struct{} // directories changed since the last Flush (Batch)
 
 	compactMu     sync.Mutex    // serializes compactions; protects pagesDone and tagsDone
 	pagesDone     uint64        // the pagesGen manifest.json reflects
@@ -200,49 +200,61 @@ func (s *Store) readBack(ctx context.Context, key string) (*store.Item, bool, er
 	if !s.onDisk(key) {
 		return nil, false, nil
 	}
-	// Holding the key's lock, no write of key completes: a version newer
-	// than the file has a pending entry until its write completes.
+	// Holding the key's lock, no Batch mode write of key runs.
 	km := s.keyLock(key)
 	km.Lock()
 	defer km.Unlock()
-	if it, ok, _ := s.mem.Get(ctx, key); ok {
-		return it, true, nil
-	}
-	if it, ok, found := s.lookupPending(key); found {
-		return it, ok, nil
-	}
-	var it *store.Item
-	var err error
-	if isRoute(key) {
+	for {
+		if it, ok, _ := s.mem.Get(ctx, key); ok {
+			return it, true, nil
+		}
+		if it, ok, found := s.lookupPending(key); found {
+			return it, ok, nil
+		}
 		s.mu.RLock()
 		p := s.pages[key]
+		gen, isData := s.data[key]
 		s.mu.RUnlock()
-		if p == nil {
+		var it *store.Item
+		var err error
+		switch {
+		case isRoute(key) && p != nil:
+			it, err = s.readPage(key, p)
+		case !isRoute(key) && isData:
+			var got string
+			got, it, err = readData(filepath.Join(s.dir, filepath.FromSlash(dataFile(key))))
+			if err == nil && got != key {
+				err = fmt.Errorf("file holds key %q", got)
+			}
+		default:
 			return nil, false, nil
 		}
-		it, err = s.readPage(key, p)
-	} else {
-		if !s.onDisk(key) {
-			return nil, false, nil
+		// A Set since the lookup above has a pending entry until its
+		// write completes, and its version is newer than the file's:
+		// never put the file's over it. A write that completed since
+		// changed the key's state on disk: the file read may be the
+		// newer one, or torn between two; read it again.
+		s.wb.mu.Lock()
+		if e := s.wb.pend[key]; e != nil {
+			s.wb.mu.Unlock()
+			return e.it, e.it != nil, nil
 		}
-		var got string
-		got, it, err = readData(filepath.Join(s.dir, filepath.FromSlash(dataFile(key))))
-		if err == nil && got != key {
-			err = fmt.Errorf("file holds key %q", got)
+		s.mu.RLock()
+		gen2, isData2 := s.data[key]
+		same := s.pages[key] == p && gen2 == gen && isData2 == isData
+		s.mu.RUnlock()
+		if !same {
+			s.wb.mu.Unlock()
+			continue
 		}
+		if err != nil {
+			s.wb.mu.Unlock()
+			return nil, false, fmt.Errorf("disk: get %q: %w", key, err)
+		}
+		s.mem.Set(ctx, key, it)
+		s.wb.mu.Unlock()
+		return it, true, nil
 	}
-	if err != nil {
-		return nil, false, fmt.Errorf("disk: get %q: %w", key, err)
-	}
-	// A Set since the lookup above has a pending entry, and its version
-	// is newer than the file's: never put the file's over it.
-	s.wb.mu.Lock()
-	defer s.wb.mu.Unlock()
-	if e := s.wb.pend[key]; e != nil {
-		return e.it, e.it != nil, nil
-	}
-	s.mem.Set(ctx, key, it)
-	return it, true, nil
 }
 
 // onDisk reports whether key has a file that its last completed write
@@ -286,7 +298,7 @@ func (s *Store) Set(ctx context.Context, key string, it *store.Item) error {
 	if s.batch {
 		km := s.keyLock(key)
 		km.Lock()
-		err := s.apply(key, it)
+		err := s.writeNow(key, it)
 		s.mem.Set(ctx, key, it)
 		km.Unlock()
 		if err != nil {
@@ -318,7 +330,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		km := s.keyLock(key)
 		km.Lock()
 		s.mem.Delete(ctx, key)
-		err = s.apply(key, nil)
+		err = s.writeNow(key, nil)
 		km.Unlock()
 	} else {
 		err = s.enqueue(ctx, key, nil)
@@ -327,85 +339,6 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("disk: delete %q: %w", key, err)
 	}
 	return nil
-}
-
-// apply writes the version it of key to disk, or deletes key's file when
-// it is nil, then records the change (see commitRecord). The key's lock is
-// held.
-func (s *Store) apply(key string, it *store.Item) error {
-	switch {
-	case isRoute(key) && it != nil:
-		name, err := pageFile(key)
-		if err != nil {
-			return err
-		}
-		p := newPage(key, name, it)
-		changed, err := writeFile(s.dir, name, s.beforeRename, it.Body)
-		if err != nil {
-			return err
-		}
-		if err := s.synced(changed); err != nil {
-			return err
-		}
-		// The record follows the file, durable: a record never names a
-		// file that a crash could lose.
-		return s.commitRecord(&record{Set: key, Page: p}, func() {
-			s.pages[key] = p
-			s.pagesGen++
-		})
-	case isRoute(key):
-		s.mu.RLock()
-		p := s.pages[key]
-		s.mu.RUnlock()
-		if p == nil {
-			return nil
-		}
-		// Removed before its record: a manifest entry whose file is
-		// missing is dropped by Open, as if the page were deleted.
-		if err := os.Remove(filepath.Join(s.dir, filepath.FromSlash(p.File))); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return s.commitRecord(&record{Del: key}, func() {
-			delete(s.pages, key)
-			s.pagesGen++
-		})
-	case it != nil:
-		hdr, err := json.Marshal(dataHeader{
-			Version:    Version,
-			Key:        key,
-			Status:     it.Status,
-			Header:     it.Header,
-			Tags:       it.Tags,
-			Created:    it.Created.Round(0).UTC(),
-			Revalidate: revalidateJSON(it.Revalidate),
-			Expire:     secondsJSON(it.Expire),
-			Bytes:      len(it.Body),
-		})
-		if err != nil {
-			return err
-		}
-		changed, err := writeFile(s.dir, dataFile(key), s.beforeRename, hdr, []byte{'\n'}, it.Body)
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		s.data[key] = struct{}{}
-		s.mu.Unlock()
-		return s.synced(changed)
-	default:
-		s.mu.Lock()
-		_, ok := s.data[key]
-		delete(s.data, key)
-		s.mu.Unlock()
-		if !ok {
-			return nil
-		}
-		err := os.Remove(filepath.Join(s.dir, filepath.FromSlash(dataFile(key))))
-		if errors.Is(err, fs.ErrNotExist) {
-			err = nil
-		}
-		return err
-	}
 }
 
 // newPage returns the manifest entry of it, stored under key in file name.
@@ -460,24 +393,11 @@ func (s *Store) TagState(ctx context.Context, tags []string, since time.Time) (s
 	return s.mem.TagState(ctx, tags, since)
 }
 
-// synced syncs the directories whose entries a write changed, or in Batch
-// mode remembers them for Flush.
-func (s *Store) synced(dirs []string) error {
-	if s.batch {
-		s.mu.Lock()
-		for _, d := range dirs {
-			s.dirty[d] = struct{}{}
-		}
-		s.mu.Unlock()
-		return nil
-	}
-	return syncDirs(dirs)
-}
-
-func syncDirs(dirs []string) error {
+// syncDirs syncs dirs, each once.
+func (s *Store) syncDirs(dirs []string) error {
 	var errs []error
 	for _, d := range dirs {
-		errs = append(errs, syncDir(d))
+		errs = append(errs, syncDir(d, &s.syncs))
 	}
 	return errors.Join(errs...)
 }
@@ -507,7 +427,7 @@ func (s *Store) RevalidateTags(ctx context.Context, tags []string, mode regen.Re
 	for _, tag := range tags {
 		rec.Tags[tag] = tt
 	}
-	err := s.commitRecord(rec, func() {
+	err := s.commitRecords([]*record{rec}, func() {
 		for _, tag := range tags {
 			s.tags[tag] = mergeTimes(s.tags[tag], tt)
 		}
@@ -537,8 +457,10 @@ func (s *Store) Flush() error {
 	return nil
 }
 
-// flushBatch syncs the directories Batch mode left dirty and writes the
-// manifest and tags.
+// flushBatch makes the files Batch mode wrote durable, with the
+// directories it changed, and writes the manifest and tags. With
+// groupSync, one syncFS does it all; without, the files were synced as
+// they were written, and the directories left dirty are synced.
 func (s *Store) flushBatch() error {
 	s.mu.Lock()
 	dirs := make([]string, 0, len(s.dirty))
@@ -547,11 +469,14 @@ func (s *Store) flushBatch() error {
 	}
 	clear(s.dirty)
 	s.mu.Unlock()
-	// Deepest first, so a new directory is synced before its parent.
-	slices.SortFunc(dirs, func(a, b string) int {
-		return cmp.Compare(strings.Count(b, string(filepath.Separator)), strings.Count(a, string(filepath.Separator)))
-	})
-	if err := syncDirs(dirs); err != nil {
+	if groupSync && len(dirs) > 0 {
+		s.syncs.Add(1)
+		if err := syncFS(s.dir); err != nil {
+			return err
+		}
+		return s.compact()
+	}
+	if err := s.syncDirs(deepestFirst(dirs)); err != nil {
 		return err
 	}
 	return s.compact()

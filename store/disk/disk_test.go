@@ -381,13 +381,17 @@ func TestCrash(t *testing.T) {
 		key     string
 		crashIn string // the directory, relative to the store's, of the write that crashes; "record": the journal append
 		want    string // the body served after the restart; "" for none
+		// leftover is a file that a crashed process left, that no entry
+		// names, at the new page's path: the write replaces it by a rename.
+		leftover string
 	}{
-		{"page body", "/blog/hello", "pages/blog", "v1"},
+		{name: "page body", key: "/blog/hello", crashIn: "pages/blog", want: "v1"},
 		// The body was renamed into place; the journal still describes v1.
-		{"record after a page", "/blog/hello", "record", ""},
-		{"data", "fetch:1", "data", "v1"},
-		{"new page", "/new", "pages", ""},
-		{"new page's record", "/new", "record", ""},
+		{name: "record after a page", key: "/blog/hello", crashIn: "record"},
+		{name: "data", key: "fetch:1", crashIn: "data", want: "v1"},
+		{name: "new page", key: "/new", crashIn: "pages", leftover: "pages/new.html"},
+		// The body was written at its name directly; no entry names it.
+		{name: "new page's record", key: "/new", crashIn: "record"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -402,6 +406,10 @@ func TestCrash(t *testing.T) {
 			}
 			if err := s.Flush(); err != nil {
 				t.Fatal(err)
+			}
+			if tt.leftover != "" {
+				os.MkdirAll(filepath.Dir(filepath.Join(dir, tt.leftover)), 0o755)
+				os.WriteFile(filepath.Join(dir, tt.leftover), []byte("torn"), 0o644)
 			}
 			before := files(t, dir)
 			var tmps []string

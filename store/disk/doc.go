@@ -131,7 +131,8 @@ appended to the journal, one line per change,
 	<...> {"del":"/old"}
 	<...> {"tags":{"posts":{"stale":"2025-06-01T12:00:00Z"}}}
 
-and synced, concurrent appends sharing one sync. Open replays the journal
+and synced: a writer appends the records of its whole batch (see below)
+in one write and one sync, and concurrent appends share one sync. Open replays the journal
 over manifest.json and tags.json, stopping at the first line that is torn
 (no newline) or whose hash does not match, which a crash in the middle of
 an append leaves (logged, and ignored). When the journal holds more than
@@ -149,7 +150,10 @@ O(1) in the number of pages.
 Set and Delete update the memory tier and queue the write for one of four
 background writers; a key has at most one queued write, its newest
 version (a later Set replaces an earlier one still queued), and a Get of
-a key whose write is pending answers its newest version. The queue is
+a key whose write is pending answers its newest version. A writer takes
+every queued key, up to 512, and commits them together (group commit):
+the more writes are queued, the fewer syncs each costs, down to a few
+per batch. The queue is
 bounded (Options.MaxPending keys, Options.MaxPendingBytes bytes): a Set
 that finds it full waits for the writers (back-pressure), or stores
 nothing if its context ends first; nothing is ever dropped. A write that
@@ -159,20 +163,32 @@ every write queued before it; Close also compacts; both take as long as
 the bounded queue takes to write.
 
 Every file, manifest and tags.json included, is written to a temporary
-file in its directory, synced, and renamed over its name, and the
-directory is synced; a page's journal record is appended only once its
-file is durable. So a crash (kill -9, power loss) loses at most the
-writes still pending, the renders of its last moments, which are rendered
-again on demand (a MISS); it never leaves a torn or a wrong page. A crash
-between a page's rename and its record leaves a body that does not match
-its entry (by bytes and xxhash, checked on every load and read-back), and
-Open drops that page, never serving a body with another version's
-headers. What Flush or Close acknowledged survives, and so does every
+file in its directory and renamed over its name, except a new page's
+(one without a manifest entry), which is written at its name directly: no
+entry names it until its record is appended. A writer makes its batch's
+files durable together: on Linux, with one syncfs(2) when the batch has
+8 files or more (which also writes back the rest of the file system's
+dirty data), else with a sync each. It then renames them, syncs once
+each directory whose entries changed, and appends their records: a
+page's journal record is appended only once its file is durable. So a
+crash (kill -9, power loss) loses at most the writes still pending, the
+renders of its last moments, which are rendered again on demand (a
+MISS); it never leaves a torn or a wrong page. A new page's file that a
+crash cut short has no entry: it is left in place, unserved, until its
+path is written again. A crash between a page's rename and its record
+leaves a body that does not match its entry (by bytes and xxhash,
+checked on every load and read-back), and Open drops that page, never
+serving a body with another version's headers; a writer renames at most
+16 pages over older files before their records are durable, so a crash
+drops at most 64 pages so. What Flush or Close acknowledged survives
+(unless a later write of the same page was caught so), and so does every
 RevalidateTags that returned: its record is synced before it returns.
 
 Options.Batch, for a build that writes every page into a directory it
 throws away on failure (engine.Build's staging directory), writes each
-file before Set returns and defers the manifest, tags and directory syncs
-to Flush and Close, without a journal.
+file before Set returns, without a journal, and defers the manifest, the
+tags and the syncs to Flush and Close: on Linux, one syncfs(2) for the
+whole build; elsewhere, each file is synced as it is written and each
+directory once at Flush.
 */
 package disk

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/regen-dev/regen"
@@ -225,59 +226,85 @@ func (d *secondsJSON) UnmarshalJSON(b []byte) error {
 // writeFile writes data to the file name (relative, slash-separated) in
 // dir atomically: to a temporary file in the same directory, synced, then
 // renamed over name. A crash leaves either the old file or the new one,
-// and perhaps a temporary file, which Open removes.
+// and perhaps a temporary file, which Open removes. Each sync is counted in
+// syncs.
 //
 // It returns the directories whose entries changed (the file's, and the
 // parents of those it created), which the caller syncs for the rename to
 // survive a power loss. beforeRename, if set, is called just before the
 // rename; when it returns false the write stops there, leaving the
 // temporary file as a crash would (for tests).
-func writeFile(dir, name string, beforeRename func(tmp string) bool, data ...[]byte) (changed []string, err error) {
+func writeFile(dir, name string, syncs *atomic.Int64, beforeRename func(tmp string) bool, data ...[]byte) (changed []string, err error) {
 	path := filepath.Join(dir, filepath.FromSlash(name))
 	parent := filepath.Dir(path)
 	changed, err = mkdirs(dir, parent)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(parent, tmpPrefix+"*")
+	tmp, err := writeTemp(parent, syncs, data...)
 	if err != nil {
 		return nil, err
 	}
-	tmp := f.Name()
-	crashed := false
-	defer func() {
-		if err != nil && !crashed {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	for _, d := range data {
-		if _, err = f.Write(d); err != nil {
-			return nil, err
-		}
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return nil, err
-	}
-	if err = f.Sync(); err != nil {
-		return nil, err
-	}
-	if err = f.Close(); err != nil {
-		return nil, err
-	}
 	if beforeRename != nil && !beforeRename(tmp) {
-		crashed = true
 		return nil, errCrash
 	}
 	if err = os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return nil, err
 	}
 	return append(changed, parent), nil
 }
 
-// errCrash ends a write that a test stopped before its rename; the
-// temporary file is left in place, as a crash would leave it.
-var errCrash = errors.New("disk: simulated crash before rename")
+// writeTemp writes data to a new temporary file in dir and returns its
+// path (see createFile).
+func writeTemp(dir string, syncs *atomic.Int64, data ...[]byte) (tmp string, err error) {
+	tmp = filepath.Join(dir, tmpPrefix+randomSuffix())
+	return tmp, createFile(tmp, syncs, data...)
+}
+
+// createFile creates the file path, which must not exist, with mode 0644
+// whatever the umask, and writes data to it. It syncs the file when syncs
+// is not nil, counting the sync there; with nil, the caller makes it
+// durable some other way (syncFS). When it fails, it leaves no file.
+func createFile(path string, syncs *atomic.Int64, data ...[]byte) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+		}
+	}()
+	for _, d := range data {
+		if _, err = f.Write(d); err != nil {
+			return err
+		}
+	}
+	// A umask may have taken bits away; chmod is a change to log, fstat is not.
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm() != 0o644 {
+		if err = f.Chmod(0o644); err != nil {
+			return err
+		}
+	}
+	if syncs != nil {
+		syncs.Add(1)
+		if err = f.Sync(); err != nil {
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// errCrash ends a write that a test stopped before its rename or its
+// journal record; what it wrote is left in place, as a crash would leave
+// it.
+var errCrash = errors.New("disk: simulated crash")
 
 // mkdirs creates dir and its missing parents below root, and returns the
 // directories whose entries it changed.
@@ -302,12 +329,13 @@ func mkdirs(root, dir string) ([]string, error) {
 	return changed, nil
 }
 
-// syncDir makes the entries of dir durable.
-func syncDir(dir string) error {
+// syncDir makes the entries of dir durable, counting the sync in syncs.
+func syncDir(dir string, syncs *atomic.Int64) error {
 	f, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
+	syncs.Add(1)
 	err = f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -45,8 +46,9 @@ type record struct {
 // idempotent (a page's state, a deletion, or tag times merged by maximum),
 // so replaying segments that a manifest already reflects changes nothing.
 type journal struct {
-	dir string
-	min int64 // compactMin; smaller in tests
+	dir   string
+	min   int64         // compactMin; smaller in tests
+	syncs *atomic.Int64 // counts the syncs (the store's)
 
 	// mu protects the fields below. An append holds it while it writes
 	// its record and applies the record to the store's state, so that a
@@ -78,15 +80,19 @@ func frame(r *record) ([]byte, error) {
 	return append(line, '\n'), nil
 }
 
-// append writes r to the current segment, calls apply while no compaction
-// can run, and returns once r is durable (concurrent appends share one
-// sync). compact reports that the journal has outgrown the manifest,
-// whose size is manifestBytes. When the record cannot be written, apply
-// is not called.
-func (j *journal) append(r *record, apply func(), manifestBytes int64) (compact bool, err error) {
-	line, err := frame(r)
-	if err != nil {
-		return false, err
+// append writes recs to the current segment in one write, calls apply
+// while no compaction can run, and returns once they are durable
+// (concurrent appends share one sync). compact reports that the journal
+// has outgrown the manifest, whose size is manifestBytes. When the records
+// cannot be written, apply is not called.
+func (j *journal) append(recs []*record, apply func(), manifestBytes int64) (compact bool, err error) {
+	var line []byte
+	for _, r := range recs {
+		l, err := frame(r)
+		if err != nil {
+			return false, err
+		}
+		line = append(line, l...)
 	}
 	j.mu.Lock()
 	if j.f == nil {
@@ -97,7 +103,7 @@ func (j *journal) append(r *record, apply func(), manifestBytes int64) (compact 
 	}
 	f := j.f
 	if _, err := f.Write(line); err != nil {
-		// A partial write is a torn record, which a load ignores with
+		// A partial write tears a record, which a load ignores with
 		// the rest of its segment: later records go to a new one.
 		j.mu.Unlock()
 		j.syncMu.Lock()
@@ -124,7 +130,7 @@ func (j *journal) create() error {
 	if err != nil {
 		return err
 	}
-	if err := syncDir(j.dir); err != nil {
+	if err := syncDir(j.dir, j.syncs); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return err
@@ -144,6 +150,7 @@ func (j *journal) sync(f *os.File, end int64) error {
 	if cur != f || j.synced >= end {
 		return nil
 	}
+	j.syncs.Add(1)
 	if err := f.Sync(); err != nil {
 		return err
 	}
@@ -156,6 +163,7 @@ func (j *journal) sync(f *os.File, end int64) error {
 // retired, and the bytes of those that are. Both locks are held.
 func (j *journal) rotate() (keep int, folded int64, err error) {
 	if j.f != nil {
+		j.syncs.Add(1)
 		err = j.f.Sync()
 		err = errors.Join(err, j.f.Close())
 		j.f = nil

@@ -238,15 +238,12 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-// blockWrites makes the writers wait, before each rename, until the
+// blockWrites makes the writers wait, before each commit, until the
 // returned release is called. Call it before any write.
 func blockWrites(s *Store) (release func()) {
 	ch := make(chan struct{})
 	var once sync.Once
-	s.beforeRename = func(string) bool {
-		<-ch
-		return true
-	}
+	s.beforeCommit = func() { <-ch }
 	return func() { once.Do(func() { close(ch) }) }
 }
 

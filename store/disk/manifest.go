@@ -14,11 +14,11 @@ type manifest struct {
 	Pages       map[string]*page `json:"pages"`
 }
 
-// commitRecord records a change of the manifest or the tags: apply changes
-// the store's state (under s.mu) and r is appended to the journal, durably
-// before it returns. In Batch mode there is no journal: the change waits
-// for Flush.
-func (s *Store) commitRecord(r *record, apply func()) error {
+// commitRecords records changes of the manifest or the tags: apply changes
+// the store's state (under s.mu) and recs are appended to the journal in
+// one write, durably before it returns. In Batch mode there is no
+// journal: the changes wait for Flush.
+func (s *Store) commitRecords(recs []*record, apply func()) error {
 	locked := func() {
 		s.mu.Lock()
 		apply()
@@ -28,10 +28,14 @@ func (s *Store) commitRecord(r *record, apply func()) error {
 		locked()
 		return nil
 	}
-	if s.beforeRecord != nil && !s.beforeRecord(r) {
-		return errCrash
+	if s.beforeRecord != nil {
+		for _, r := range recs {
+			if !s.beforeRecord(r) {
+				return errCrash
+			}
+		}
 	}
-	compact, err := s.j.append(r, locked, s.manifestBytes.Load())
+	compact, err := s.j.append(recs, locked, s.manifestBytes.Load())
 	if compact {
 		select {
 		case s.compactCh <- struct{}{}:
@@ -95,7 +99,7 @@ func (s *Store) compact() error {
 		if err != nil {
 			return err
 		}
-		c, err := writeFile(s.dir, f.name, s.beforeRename, b, []byte{'\n'})
+		c, err := writeFile(s.dir, f.name, &s.syncs, s.beforeRename, b, []byte{'\n'})
 		if err != nil {
 			return err
 		}
@@ -105,7 +109,7 @@ func (s *Store) compact() error {
 		}
 	}
 	slices.Sort(changed)
-	if err := syncDirs(slices.Compact(changed)); err != nil {
+	if err := s.syncDirs(slices.Compact(changed)); err != nil {
 		return err
 	}
 	s.pagesDone, s.tagsDone = pagesGen, tagsGen

@@ -48,13 +48,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:         opts.Now,
 		log:         opts.Logger,
 		pages:       map[string]*page{},
-		data:        map[string]struct{}{},
+		data:        map[string]uint64{},
 		tags:        map[string]tagTimes{},
 		dirty:       map[string]struct{}{},
 		compactCh:   make(chan struct{}, 1),
 		compactDone: make(chan struct{}),
 	}
-	s.j.dir, s.j.min = dir, compactMin
+	s.j.dir, s.j.min, s.j.syncs = dir, compactMin, &s.syncs
 	maxBytes, maxCount := opts.MaxPendingBytes, opts.MaxPending
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxPendingBytes
@@ -356,7 +356,8 @@ func (s *Store) loadData() error {
 			continue
 		}
 		s.mem.Set(ctx, key, it)
-		s.data[key] = struct{}{}
+		s.dataSeq++
+		s.data[key] = s.dataSeq
 	}
 	return nil
 }

@@ -16,9 +16,13 @@ const (
 	DefaultMaxPending      = 4096
 )
 
-// writers is the number of background writers. Each writes one key at a
-// time; several let the file system merge their syncs.
+// writers is the number of background writers. Each writes a batch of
+// keys at a time (group commit); while one waits for its syncs, the others
+// write the next batches' files.
 const writers = 4
+
+// maxBatch bounds the keys a writer takes at once.
+const maxBatch = 512
 
 // maxErrs bounds the failed writes a Flush reports one by one.
 const maxErrs = 8
@@ -48,12 +52,17 @@ type writeBack struct {
 
 // pending is a key's entry in the write-back queue: its newest version,
 // waiting for a writer (queued), being written (in flight), or both when
-// a Set replaced the version in flight.
+// a Set replaced the version in flight. A key has at most one write in
+// flight: a writer that finds the key's write in flight leaves the newest
+// version for the writer of the flight to queue again when it completes,
+// so a key's versions are written in order.
 type pending struct {
 	it        *store.Item // the newest version; nil for a deletion
 	size      int64       // it.Size(), 0 for a deletion
 	gen       uint64      // counts the versions
-	queued    bool        // the newest version waits for a writer; the key is in the queue
+	queued    bool        // the newest version waits for a writer; the key is in the queue unless requeue
+	flying    bool        // a writer is writing a version of the key
+	requeue   bool        // queued, and out of the queue until the flight completes
 	low       uint64      // the number of the oldest update not yet taken by a writer; 0 if none
 	flightLow uint64      // the number of the oldest update the write in flight covers; 0 if none
 }
@@ -132,22 +141,44 @@ func (s *Store) lookupPending(key string) (it *store.Item, ok, found bool) {
 	return nil, false, false
 }
 
-// writer writes queued keys until the queue is empty and stop is set.
+// writer writes batches of queued keys until stop is set and nothing is
+// pending.
 func (s *Store) writer() {
-	w := &s.wb
-	defer w.wg.Done()
+	defer s.wb.wg.Done()
+	var batch []*op
 	for {
-		w.mu.Lock()
-		for w.head == len(w.queue) && !w.stop {
-			w.work.Wait()
-		}
-		if w.head == len(w.queue) {
-			w.mu.Unlock()
+		batch = s.wb.take(batch[:0])
+		if len(batch) == 0 {
 			return
 		}
-		key := w.queue[w.head]
-		w.queue[w.head] = ""
-		w.head++
+		for _, o := range batch {
+			s.prepare(o)
+		}
+		s.commit(batch)
+		s.complete(batch)
+		clear(batch)
+	}
+}
+
+// take waits for queued keys and appends the newest version of each, up to
+// maxBatch, to batch, skipping the keys whose write is in flight. It
+// returns batch empty once stop is set and nothing is pending.
+func (w *writeBack) take(batch []*op) []*op {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		for w.head < len(w.queue) && len(batch) < maxBatch {
+			key := w.queue[w.head]
+			w.queue[w.head] = ""
+			w.head++
+			e := w.pend[key]
+			if e.flying {
+				e.requeue = true // queued again when its flight completes
+				continue
+			}
+			batch = append(batch, &op{key: key, it: e.it, gen: e.gen})
+			e.queued, e.flying, e.flightLow, e.low = false, true, e.low, 0
+		}
 		switch {
 		case w.head == len(w.queue):
 			w.queue, w.head = w.queue[:0], 0
@@ -155,44 +186,45 @@ func (s *Store) writer() {
 			n := copy(w.queue, w.queue[w.head:])
 			w.queue, w.head = w.queue[:n], 0
 		}
-		w.mu.Unlock()
-		s.writeKey(key)
+		if len(batch) > 0 || w.stop && len(w.pend) == 0 {
+			return batch
+		}
+		w.work.Wait()
 	}
 }
 
-// writeKey writes the newest version of key. It takes the version only
-// once it holds the key's lock, so two writers of one key write its
-// versions in order.
-func (s *Store) writeKey(key string) {
-	km := s.keyLock(key)
-	km.Lock()
-	defer km.Unlock()
+// complete ends the flights of batch: a key whose newest version was
+// written has no pending entry any more; one with a newer version is
+// queued again. Failures are logged and kept for the next Flush.
+func (s *Store) complete(batch []*op) {
 	w := &s.wb
 	w.mu.Lock()
-	e := w.pend[key]
-	it, gen := e.it, e.gen
-	e.queued, e.flightLow, e.low = false, e.low, 0
-	w.mu.Unlock()
-
-	err := s.apply(key, it)
-
-	w.mu.Lock()
-	e.flightLow = 0
-	if e.gen == gen {
-		delete(w.pend, key)
-		w.bytes -= e.size
-	}
-	if err != nil {
-		w.failed++
-		if len(w.errs) < maxErrs {
-			w.errs = append(w.errs, fmt.Errorf("write %q: %w", key, err))
+	var failed []*op
+	for _, o := range batch {
+		e := w.pend[o.key]
+		e.flying, e.flightLow = false, 0
+		switch {
+		case e.gen == o.gen:
+			delete(w.pend, o.key)
+			w.bytes -= e.size
+		case e.requeue:
+			e.requeue = false
+			w.queue = append(w.queue, o.key)
+		}
+		if o.err != nil {
+			failed = append(failed, o)
+			w.failed++
+			if len(w.errs) < maxErrs {
+				w.errs = append(w.errs, fmt.Errorf("write %q: %w", o.key, o.err))
+			}
 		}
 	}
 	close(w.changed)
 	w.changed = make(chan struct{})
+	w.work.Broadcast() // the keys queued again, or the writers' exit
 	w.mu.Unlock()
-	if err != nil {
-		s.log.Warn("disk: write failed; memory keeps the new version, the directory the previous one", "dir", s.dir, "key", key, "error", err)
+	for _, o := range failed {
+		s.log.Warn("disk: write failed; memory keeps the new version, the directory the previous one", "dir", s.dir, "key", o.key, "error", o.err)
 	}
 }
 
