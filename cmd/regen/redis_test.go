@@ -47,8 +47,8 @@ func TestServeRedisCluster(t *testing.T) {
 
 	var stdout, stderr bytes.Buffer
 	status := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--redis", rc.Masters[0].URL()}, &stdout, &stderr)
-	if status == 0 || !strings.Contains(stderr.String(), "redis+cluster://") {
-		t.Errorf("regen serve --redis %s (a cluster node) = %d, stderr:\n%s\nwant a failure naming redis+cluster://", rc.Masters[0].URL(), status, stderr.String())
+	if status != exitFailure || !strings.Contains(stderr.String(), "redis+cluster://") {
+		t.Errorf("regen serve --redis %s (a cluster node) = %d, stderr:\n%s\nwant status 1 naming redis+cluster://", rc.Masters[0].URL(), status, stderr.String())
 	}
 
 	args := []string{"--redis", rc.URL(), "--redis-prefix", "cmdtest"}

@@ -16,6 +16,7 @@ import (
 	"github.com/regen-dev/regen/engine"
 	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/store"
+	"github.com/regen-dev/regen/store/redis"
 )
 
 const serveHelp = `Serve serves the site over HTTP: cached pages at once (X-Cache-Status: HIT),
@@ -150,8 +151,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case o.redis != "":
 		st, closer, err := openRedis(ctx, o.redis, o.redisPrefix, int64(o.maxBytes), logger)
 		if err != nil {
-			// Only a malformed URL fails: a Redis that is down is waited for.
-			return printError(stderr, "regen serve", err, exitUsage)
+			// A malformed URL is bad usage; a Redis that refuses writes is
+			// a failure. A Redis that is down is waited for.
+			status := exitUsage
+			if errors.Is(err, redis.ErrRefused) {
+				status = exitFailure
+			}
+			return printError(stderr, "regen serve", err, status)
 		}
 		opts.Store, closeStore = st, closer
 	}
