@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/regen-dev/regen/internal/redistest"
@@ -37,7 +38,7 @@ func TestServeRedis(t *testing.T) {
 	}
 }
 
-// TestServeRedisCluster runs two instances of regen serve on a 3-master
+// TestServeRedisCluster runs two regen serve processes on a 3-master
 // Redis Cluster through a redis+cluster:// URL: a page one renders is a
 // HIT on the other. The same cluster given as a single-node URL is refused
 // at start, naming the URL form to use.
@@ -51,15 +52,15 @@ func TestServeRedisCluster(t *testing.T) {
 		t.Errorf("regen serve --redis %s (a cluster node) = %d, stderr:\n%s\nwant status 1 naming redis+cluster://", rc.Masters[0].URL(), status, stderr.String())
 	}
 
+	// Two regen serve processes of their own.
 	args := []string{"--redis", rc.URL(), "--redis-prefix", "cmdtest"}
-	base1, stop1, status1 := startServe(t, args...)
-	base2, stop2, status2 := startServe(t, args...)
+	p1, p2 := startProcess(t, nil, args...), startProcess(t, nil, args...)
 	for _, path := range []string{"/products/sneakers", "/products/boots", "/products/hats"} {
-		resp, _ := get(t, base1+path, nil)
+		resp, _ := get(t, p1.base+path, nil)
 		if got := resp.Header.Get("X-Cache-Status"); got != "MISS" {
 			t.Errorf("GET %s on the first instance = %s; want MISS", path, got)
 		}
-		resp, body := get(t, base2+path, nil)
+		resp, body := get(t, p2.base+path, nil)
 		if got := resp.Header.Get("X-Cache-Status"); got != "HIT" {
 			t.Errorf("GET %s on the second instance = %s; want HIT (rendered by the first)", path, got)
 		}
@@ -67,9 +68,10 @@ func TestServeRedisCluster(t *testing.T) {
 			t.Errorf("GET %s on the second instance = %d with %d bytes", path, resp.StatusCode, len(body))
 		}
 	}
-	stop1()
-	stop2()
-	if got1, got2 := <-status1, <-status2; got1 != 0 || got2 != 0 {
-		t.Errorf("regen serve after cancel = %d, %d; want 0, 0", got1, got2)
+	for _, p := range []*regenProcess{p1, p2} {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-p.done; err != nil {
+			t.Errorf("regen serve after SIGTERM: %v; want status 0\n%s", err, p.stderr.String())
+		}
 	}
 }
