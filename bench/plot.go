@@ -3,13 +3,18 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // Plot writes the report's pictures to dir, each as PNG and SVG:
@@ -36,7 +41,7 @@ func (r *Report) Plot(dir string) ([]string, error) {
 		}()
 		for _, ext := range []string{".png", ".svg"} {
 			f := filepath.Join(dir, name+ext)
-			if err := p.Save(18*vg.Centimeter, 11*vg.Centimeter, f); err != nil {
+			if err := savePlot(p, f); err != nil {
 				return fmt.Errorf("bench: plot %s: %w", f, err)
 			}
 			files = append(files, f)
@@ -62,6 +67,52 @@ func (r *Report) Plot(dir string) ([]string, error) {
 	return files, nil
 }
 
+// Size of the pictures.
+const (
+	plotWidth  = 18 * vg.Centimeter
+	plotHeight = 11 * vg.Centimeter
+)
+
+// savePlot writes p to file, in the format its extension names, with its
+// legend beside the data area rather than over it: a legend inside covers
+// the curves wherever it goes.
+func savePlot(p *plot.Plot, file string) error {
+	c, err := draw.NewFormattedCanvas(plotWidth, plotHeight, strings.TrimPrefix(filepath.Ext(file), "."))
+	if err != nil {
+		return err
+	}
+	dc := draw.New(c)
+	// The title spans the picture; the data area and the legend share
+	// what is below it.
+	title := p.Title.Text
+	p.Title.Text = ""
+	legend := p.Legend
+	p.Legend = plot.NewLegend()
+	defer func() { p.Title.Text, p.Legend = title, legend }()
+	const gap = 4 * vg.Millimeter
+	st := p.Title.TextStyle
+	st.XAlign, st.YAlign = text.XCenter, text.YTop
+	dc.FillText(st, vg.Point{X: plotWidth / 2, Y: plotHeight - gap/2}, title)
+	top := st.Height(title) + gap
+	below := draw.Crop(dc, 0, 0, 0, -top)
+	legend.Top, legend.Left = true, true
+	lw := legend.Rectangle(below).Size().X
+	if lw > 0 {
+		lw += gap
+		legend.Draw(draw.Crop(below, plotWidth-lw+gap/2, 0, 0, -gap))
+	}
+	p.Draw(draw.Crop(below, 0, -lw, 0, 0))
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := c.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func (r *Report) hasHistograms() bool {
 	return len(r.Strategies) > 0 && r.Strategies[0].ttfb != nil
 }
@@ -75,7 +126,6 @@ func (r *Report) stalenessPlot() *plot.Plot {
 	p.Title.Text = r.title("Staleness")
 	p.X.Label.Text = "staleness of the served page (s)"
 	p.Y.Label.Text = "share of responses staler"
-	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	lines := 0
 	for i, s := range r.Strategies {
@@ -122,8 +172,6 @@ func (r *Report) ttfbPlot() *plot.Plot {
 	p.Y.Label.Text = "share of responses at most"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
-	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
 	for i, s := range r.Strategies {
 		n := float64(s.ttfb.TotalCount())
@@ -172,18 +220,13 @@ func (r *Report) tradeoffPlot() *plot.Plot {
 	var labels []string
 	for _, s := range r.Sweep {
 		xys = append(xys, pt(s))
-		labels = append(labels, "ISR "+shortDuration(secondsDuration(s.IntervalS)))
-	}
-	if len(xys) > 0 {
-		l, pts, err := plotter.NewLinePoints(xys)
-		if err == nil {
-			l.Color, pts.Color = plotutil.Color(0), plotutil.Color(0)
-			p.Add(l, pts)
-			p.Legend.Add("ISR sweep", l, pts)
+		// An ISR strategy of the same interval is the same point: it is
+		// labelled as a strategy.
+		label := "ISR " + shortDuration(secondsDuration(s.IntervalS))
+		if slices.ContainsFunc(r.Strategies, func(o *Result) bool { return o.Name == s.Name }) {
+			label = ""
 		}
-		if lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels}); err == nil {
-			p.Add(lb)
-		}
+		labels = append(labels, label)
 	}
 	var others plotter.XYs
 	var names []string
@@ -191,18 +234,6 @@ func (r *Report) tradeoffPlot() *plot.Plot {
 		others = append(others, pt(s))
 		names = append(names, s.Name)
 	}
-	if len(others) > 0 {
-		if sc, err := plotter.NewScatter(others); err == nil {
-			sc.Color = plotutil.Color(1)
-			sc.Shape = plotutil.Shape(1)
-			p.Add(sc)
-			p.Legend.Add("strategies", sc)
-		}
-		if lb, err := plotter.NewLabels(plotter.XYLabels{XYs: others, Labels: names}); err == nil {
-			p.Add(lb)
-		}
-	}
-	p.Legend.Top = true
 	// Pad the ranges by a factor: gonum pads a flat range by ±1, below a
 	// log scale's zero.
 	all := append(append(plotter.XYs(nil), xys...), others...)
@@ -211,7 +242,89 @@ func (r *Report) tradeoffPlot() *plot.Plot {
 		p.X.Min, p.X.Max = xmin/2, xmax*2
 		p.Y.Min, p.Y.Max = ymin/2, ymax*2
 	}
+	if len(xys) > 0 {
+		l, pts, err := plotter.NewLinePoints(xys)
+		if err == nil {
+			l.Color, pts.Color = plotutil.Color(0), plotutil.Color(0)
+			p.Add(l, pts)
+			p.Legend.Add("ISR sweep", l, pts)
+		}
+		// Below and left of the points, away from the descending curve;
+		// the strategies' labels go above.
+		addLabels(p, xys, labels, -1, func(float64) bool { return true })
+	}
+	if len(others) > 0 {
+		if sc, err := plotter.NewScatter(others); err == nil {
+			sc.Color = plotutil.Color(1)
+			sc.Shape = plotutil.Shape(1)
+			p.Add(sc)
+			p.Legend.Add("strategies", sc)
+		}
+		// Above and right of the points, away from the descending curve,
+		// except at the edges of the X axis: at its floor (always fresh)
+		// left of the points; at its far end (rarely fresh) below and
+		// left, where the curve has long passed.
+		var mid, edge plotter.XYs
+		var midNames, edgeNames []string
+		for i, xy := range others {
+			if f := frac(p.X, xy.X); f > 0.75 {
+				edge, edgeNames = append(edge, xy), append(edgeNames, names[i])
+			} else {
+				mid, midNames = append(mid, xy), append(midNames, names[i])
+			}
+		}
+		addLabels(p, mid, midNames, +1, func(f float64) bool { return f < 0.25 })
+		addLabels(p, edge, edgeNames, -1, func(float64) bool { return true })
+	}
 	return p
+}
+
+// addLabels labels the points xys of p, above them (dir +1) or below (-1),
+// to their right, or to their left where left says so given how far along
+// the X axis they are (from 0 to 1). Call it once p.X has its range.
+func addLabels(p *plot.Plot, xys plotter.XYs, labels []string, dir int, left func(float64) bool) {
+	const dx = 3 * vg.Millimeter / 2
+	var sides [2]plotter.XYLabels // right of their points, left
+	for i, xy := range xys {
+		side := &sides[0]
+		if left(frac(p.X, xy.X)) {
+			side = &sides[1]
+		}
+		side.XYs = append(side.XYs, xy)
+		side.Labels = append(side.Labels, labels[i])
+	}
+	for k, side := range sides {
+		if len(side.XYs) == 0 {
+			continue
+		}
+		lb, err := plotter.NewLabels(side)
+		if err != nil {
+			continue
+		}
+		lb.Offset = vg.Point{X: dx, Y: vg.Length(dir) * vg.Millimeter}
+		if k == 1 {
+			lb.Offset.X = -dx
+		}
+		for i := range lb.TextStyle {
+			st := &lb.TextStyle[i]
+			st.XAlign, st.YAlign = text.XLeft, text.YBottom
+			if k == 1 {
+				st.XAlign = text.XRight
+			}
+			if dir < 0 {
+				st.YAlign = text.YTop
+			}
+		}
+		p.Add(lb)
+	}
+}
+
+// frac is where x lies along axis a, from 0 to 1, on a log scale.
+func frac(a plot.Axis, x float64) float64 {
+	if a.Min <= 0 || a.Max <= a.Min || x <= 0 {
+		return 0
+	}
+	return (math.Log(x) - math.Log(a.Min)) / (math.Log(a.Max) - math.Log(a.Min))
 }
 
 func addLine(p *plot.Plot, name string, i int, xys plotter.XYs) {
@@ -220,7 +333,10 @@ func addLine(p *plot.Plot, name string, i int, xys plotter.XYs) {
 		return
 	}
 	l.Color = plotutil.Color(i)
-	l.Dashes = plotutil.Dashes(i / 7)
+	// Dashed after the first: strategies with the same figures (SSG and
+	// ISR all at the cache's time to first byte) draw the same line, and
+	// the dashes let the ones below show through.
+	l.Dashes = plotutil.Dashes(i)
 	l.Width = vg.Points(1.5)
 	p.Add(l)
 	p.Legend.Add(name, l)
