@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -875,5 +876,89 @@ func TestGetTagged(t *testing.T) {
 				t.Errorf("GetTagged(/missing) = %p, %+v, %v, %v; want nil, {}, false, nil", got, ts, ok, err)
 			}
 		})
+	}
+}
+
+// TestMemoryReadsDuringRebuild: while writers grow, empty and rebuild a
+// shard's table around them, readers of keys that stay stored always find
+// them; run it with -race.
+func TestMemoryReadsDuringRebuild(t *testing.T) {
+	m := newMemory(MemoryOptions{MaxBytes: 1 << 30, Shards: 1})
+	ctx := t.Context()
+	stable := make([]string, 64)
+	for i := range stable {
+		stable[i] = "/stable/" + strconv.Itoa(i)
+		m.Set(ctx, stable[i], item(i))
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for round := range 20 {
+				for i := range 500 {
+					m.Set(ctx, fmt.Sprintf("/churn/%d/%d", w, i), item(1))
+				}
+				for i := range 500 {
+					m.Delete(ctx, fmt.Sprintf("/churn/%d/%d", w, i))
+				}
+				// Replacing a stable key keeps it stored.
+				m.Set(ctx, stable[round%len(stable)], item(round%len(stable)))
+			}
+		})
+	}
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for i, k := range stable {
+					it, ok, _ := m.Get(ctx, k)
+					if !ok || len(it.Body) != i {
+						t.Errorf("Get(%q) = %v; want the stored item", k, ok)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+	if got := len(m.shards[0].entries(t)); got != len(stable) {
+		t.Errorf("%d entries left; want %d", got, len(stable))
+	}
+}
+
+// TestGetTaggedRevalidatedWhileRead: a GetTagged that starts after a
+// RevalidateTags of the item's tag returns sees it, however many reads
+// remembered the item's tags as clean just before; run it with -race.
+func TestGetTaggedRevalidatedWhileRead(t *testing.T) {
+	m := NewMemory(MemoryOptions{Shards: 4})
+	ctx := t.Context()
+	for round := range 200 {
+		created := t0.Add(time.Duration(round) * time.Hour)
+		m.Set(ctx, "/p", &Item{Status: 200, Tags: []string{"x", "t"}, Created: created})
+		var revalidated atomic.Bool
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				for range 200 {
+					after := revalidated.Load()
+					_, ts, _, _ := m.GetTagged(ctx, "/p")
+					if after && !ts.Stale {
+						t.Errorf("round %d: GetTagged after the revalidation = %+v; want stale", round, ts)
+						return
+					}
+				}
+			})
+		}
+		m.RevalidateTags(ctx, []string{"other"}, regen.RevalidateStale, created.Add(time.Minute))
+		m.RevalidateTags(ctx, []string{"t"}, regen.RevalidateStale, created.Add(time.Minute))
+		revalidated.Store(true)
+		wg.Wait()
 	}
 }
