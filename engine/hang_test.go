@@ -45,24 +45,6 @@ func newHungOrigin(t *testing.T) *hungOrigin {
 	return o
 }
 
-// fakeClock is an engine clock moved by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 func openFDs(t *testing.T) int {
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
@@ -93,7 +75,7 @@ func settle(t *testing.T, what string, cond func() bool) {
 func TestHungOrigin(t *testing.T) {
 	gBefore, fdBefore := runtime.NumGoroutine(), openFDs(t)
 	origin := newHungOrigin(t)
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var site Site
 	site.Page("/p/[slug]", Page{Revalidate: sec(60), Render: render.PageFunc(
 		func(ctx context.Context, s *render.Scope, w io.Writer) error {
