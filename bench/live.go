@@ -17,6 +17,7 @@ import (
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/engine"
+	"github.com/regen-dev/regen/internal/clock"
 	"github.com/regen-dev/regen/sitespec"
 )
 
@@ -88,7 +89,7 @@ func building(ctx context.Context) context.Context { return context.WithValue(ct
 func (l *live) sleep(ctx context.Context, d time.Duration) error {
 	l.cpu.Add(int64(d))
 	if ctx.Value(buildKey{}) != nil {
-		return sleepCtx(ctx, d)
+		return clock.Sleep(ctx, d)
 	}
 	select {
 	case l.workers <- struct{}{}:
@@ -96,21 +97,7 @@ func (l *live) sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 	defer func() { <-l.workers }()
-	return sleepCtx(ctx, d)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return clock.Sleep(ctx, d)
 }
 
 func (l *live) newEngine() (*engine.Engine, error) {
@@ -215,7 +202,7 @@ func (l *live) load(ctx context.Context, client *http.Client, base string) {
 	for {
 		due = due.Add(expDuration(arrival, l.w.Traffic.RPS))
 		if d := time.Until(due); d > 0 {
-			if sleepCtx(ctx, d) != nil {
+			if clock.Sleep(ctx, d) != nil {
 				return
 			}
 		}
@@ -284,7 +271,7 @@ func (l *live) changes(ctx context.Context, client *http.Client, base string, re
 	rng := rand.New(rand.NewPCG(l.w.Seed, 3))
 	rate := l.w.Changes.PerHour / 3600
 	for {
-		if sleepCtx(ctx, expDuration(rng, rate)) != nil {
+		if clock.Sleep(ctx, expDuration(rng, rate)) != nil {
 			return
 		}
 		u := l.cat.targets[rng.IntN(len(l.cat.targets))]
