@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -172,5 +173,28 @@ func TestBenchErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBenchProgress checks the progress of regen bench written to a file or
+// a pipe: one line per finished strategy, none twice; none when quiet.
+func TestBenchProgress(t *testing.T) {
+	var b strings.Builder
+	p := newBenchProgress(&b, 2, time.Minute, false)
+	p.update("SSG", 30*time.Second, time.Minute)
+	p.update("SSG", time.Minute, time.Minute)
+	p.update("SSR", time.Minute, time.Minute)
+	p.update("SSG", time.Minute, time.Minute)
+	p.finish()
+	var got []string
+	for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		name, _, _ := strings.Cut(strings.TrimPrefix(l, "regen bench: "), " (")
+		got = append(got, name)
+	}
+	if diff := cmp.Diff([]string{"SSG done", "SSR done"}, got); diff != "" {
+		t.Errorf("progress lines %q (-want +got):\n%s", b.String(), diff)
+	}
+	if p := newBenchProgress(&b, 2, time.Minute, true); p != nil {
+		t.Errorf("newBenchProgress(quiet) = %v; want nil", p)
 	}
 }
