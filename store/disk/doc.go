@@ -151,16 +151,15 @@ Set and Delete update the memory tier and queue the write for one of four
 background writers; a key has at most one queued write, its newest
 version (a later Set replaces an earlier one still queued), and a Get of
 a key whose write is pending answers its newest version. A writer takes
-every queued key, up to 512, and commits them together (group commit):
-the more writes are queued, the fewer syncs each costs, down to a few
-per batch. The queue is
-bounded (Options.MaxPending keys, Options.MaxPendingBytes bytes): a Set
-that finds it full waits for the writers (back-pressure), or stores
-nothing if its context ends first; nothing is ever dropped. A write that
-fails is logged and reported by the next Flush; the memory tier keeps
-the new version and the directory the previous one. Flush waits for
-every write queued before it; Close also compacts; both take as long as
-the bounded queue takes to write.
+every queued key, up to 128, and commits them together (group commit):
+the more writes are queued, the fewer syncs each costs, down to a few per
+batch. The queue is bounded (Options.MaxPending keys,
+Options.MaxPendingBytes bytes): a Set that finds it full waits for the
+writers (back-pressure), or stores nothing if its context ends first;
+nothing is ever dropped. A write that fails is logged and reported by the
+next Flush; the memory tier keeps the new version and the directory the
+previous one. Flush waits for every write queued before it; Close also
+compacts; both take as long as the bounded queue takes to write.
 
 Every file, manifest and tags.json included, is written to a temporary
 file in its directory and renamed over its name, except a new page's

@@ -21,8 +21,10 @@ const (
 // write the next batches' files.
 const writers = 4
 
-// maxBatch bounds the keys a writer takes at once.
-const maxBatch = 512
+// maxBatch bounds the keys a writer takes at once: the more, the fewer
+// syncs per key; the fewer, the sooner the first of them is durable, since
+// a writer writes every file of its batch before it syncs any.
+const maxBatch = 128
 
 // maxErrs bounds the failed writes a Flush reports one by one.
 const maxErrs = 8
