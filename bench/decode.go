@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/regen-dev/regen/internal/yamlmsg"
 )
 
 // Error is one problem of a workload: the file, line and field it is at,
@@ -65,8 +65,6 @@ func (d *decoder) failf(line int, field, format string, args ...any) {
 	d.errs = append(d.errs, &Error{File: d.file, Line: line, Field: field, Err: fmt.Errorf(format, args...)})
 }
 
-var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // decode parses data into w. Fields data leaves out keep their values.
 func (d *decoder) decode(data []byte, w *Workload) {
 	var doc yaml.Node
@@ -80,12 +78,12 @@ func (d *decoder) decode(data []byte, w *Workload) {
 	if len(doc.Content) == 0 {
 		return
 	}
-	root := resolve(doc.Content[0])
-	if isNull(root) {
+	root := yamlmsg.Resolve(doc.Content[0])
+	if yamlmsg.IsNull(root) {
 		return
 	}
 	if root.Kind != yaml.MappingNode {
-		d.failf(root.Line, "", "%s is not a workload (a workload is a mapping with %s)", describe(root), andList(workloadFields))
+		d.failf(root.Line, "", "%s is not a workload (a workload is a mapping with %s)", yamlmsg.Describe(root), yamlmsg.AndList(workloadFields))
 		return
 	}
 	d.value(root, reflect.ValueOf(w).Elem(), "")
@@ -93,34 +91,24 @@ func (d *decoder) decode(data []byte, w *Workload) {
 
 // syntax reports a YAML syntax error at its line.
 func (d *decoder) syntax(err error) {
-	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 0
-	if m := syntaxLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		// yaml.v3 counts the lines of parser errors (not scanner errors)
-		// from 0; sitespec's decoder knows the list.
-		if strings.HasPrefix(msg, "did not find expected") || strings.HasPrefix(msg, "found duplicate") ||
-			strings.HasPrefix(msg, "found incompatible") || strings.HasPrefix(msg, "found undefined") {
-			line++
-		}
-	}
+	line, msg := yamlmsg.Syntax(err)
 	d.failf(line, "", "not valid YAML: %s", msg)
 }
 
 // value decodes n into v, the field at path field.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, field string) {
-	n = resolve(n)
+	n = yamlmsg.Resolve(n)
 	if field != "" {
 		d.lines[field] = n.Line
 	}
 	if v.Type() == reflect.TypeFor[Duration]() {
-		if n.Kind != yaml.ScalarNode || isNull(n) {
-			d.failf(n.Line, field, "%s is not a duration (write one like 90s, 5m or 1h)", describe(n))
+		if n.Kind != yaml.ScalarNode || yamlmsg.IsNull(n) {
+			d.failf(n.Line, field, "%s is not a duration (write one like 90s, 5m or 1h)", yamlmsg.Describe(n))
 			return
 		}
 		dur, err := parseDuration(n.Value)
 		if err != nil {
-			d.failf(n.Line, field, "%s is not a duration (write one like 90s, 5m or 1h)", describe(n))
+			d.failf(n.Line, field, "%s is not a duration (write one like 90s, 5m or 1h)", yamlmsg.Describe(n))
 			return
 		}
 		v.SetInt(int64(dur))
@@ -128,23 +116,23 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, field string) {
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		if isNull(n) {
+		if yamlmsg.IsNull(n) {
 			return
 		}
 		known := yamlFields(v.Type())
 		if n.Kind != yaml.MappingNode {
-			d.failf(n.Line, field, "%s is not a mapping (%s has %s)", describe(n), field, andList(known))
+			d.failf(n.Line, field, "%s is not a mapping (%s has %s)", yamlmsg.Describe(n), field, yamlmsg.AndList(known))
 			return
 		}
 		first := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := resolve(n.Content[i]), n.Content[i+1]
+			k, val := yamlmsg.Resolve(n.Content[i]), n.Content[i+1]
 			path := k.Value
 			if field != "" {
 				path = field + "." + k.Value
 			}
 			if k.Kind != yaml.ScalarNode {
-				d.failf(k.Line, field, "%s as a key (keys are field names: %s)", describe(k), andList(known))
+				d.failf(k.Line, field, "%s as a key (keys are field names: %s)", yamlmsg.Describe(k), yamlmsg.AndList(known))
 				continue
 			}
 			fv, ok := fieldByYAML(v, k.Value)
@@ -153,7 +141,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, field string) {
 				if field != "" {
 					where = field
 				}
-				d.failf(k.Line, path, "unknown field (%s has %s)", where, andList(known))
+				d.failf(k.Line, path, "unknown field (%s has %s)", where, yamlmsg.AndList(known))
 				continue
 			}
 			if line, ok := first[k.Value]; ok {
@@ -165,12 +153,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, field string) {
 			d.value(val, fv, path)
 		}
 	case reflect.Slice:
-		if isNull(n) {
+		if yamlmsg.IsNull(n) {
 			v.SetLen(0)
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			d.failf(n.Line, field, "%s is not a list (write [a, b])", describe(n))
+			d.failf(n.Line, field, "%s is not a list (write [a, b])", yamlmsg.Describe(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -179,8 +167,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, field string) {
 		}
 		v.Set(s)
 	case reflect.String:
-		if n.Kind != yaml.ScalarNode || isNull(n) {
-			d.failf(n.Line, field, "%s is not a string", describe(n))
+		if n.Kind != yaml.ScalarNode || yamlmsg.IsNull(n) {
+			d.failf(n.Line, field, "%s is not a string", yamlmsg.Describe(n))
 			return
 		}
 		v.SetString(n.Value)
@@ -189,15 +177,15 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, field string) {
 		if v.Kind() != reflect.Float64 {
 			want = "a whole number"
 		}
-		if n.Kind != yaml.ScalarNode || isNull(n) {
-			d.failf(n.Line, field, "%s is not %s", describe(n), want)
+		if n.Kind != yaml.ScalarNode || yamlmsg.IsNull(n) {
+			d.failf(n.Line, field, "%s is not %s", yamlmsg.Describe(n), want)
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			if v.Kind() == reflect.Uint64 && strings.HasPrefix(n.Value, "-") {
 				want = "a whole number, 0 or more"
 			}
-			d.failf(n.Line, field, "%s is not %s", describe(n), want)
+			d.failf(n.Line, field, "%s is not %s", yamlmsg.Describe(n), want)
 		}
 	default:
 		panic("bench: decoding a workload field of kind " + v.Kind().String())
@@ -224,45 +212,4 @@ func yamlFields(t reflect.Type) []string {
 		}
 	}
 	return out
-}
-
-// resolve follows aliases to the node they name.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; i < 8 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// describe names a node in messages: "a mapping", "a list", "empty", a
-// quoted string or a scalar as written.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "empty"
-		case "!!str":
-			return strconv.Quote(n.Value)
-		}
-		return n.Value
-	}
-	return "a YAML node"
-}
-
-func andList(xs []string) string {
-	xs = slices.Clone(xs)
-	switch len(xs) {
-	case 0:
-		return "nothing"
-	case 1:
-		return xs[0]
-	}
-	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/examples/shop"
+	"github.com/regen-dev/regen/internal/yamlmsg"
 	"github.com/regen-dev/regen/sitespec"
 )
 
@@ -107,7 +108,7 @@ type Duration time.Duration
 // UnmarshalYAML reads "90s" or a number of seconds.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: %s is not a duration (write one like 90s, 5m or 1h)", n.Line, describe(n))
+		return fmt.Errorf("line %d: %s is not a duration (write one like 90s, 5m or 1h)", n.Line, yamlmsg.Describe(n))
 	}
 	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)

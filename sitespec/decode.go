@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/internal/yamlmsg"
 	"github.com/regen-dev/regen/render"
 )
 
@@ -115,23 +115,6 @@ func tagErrorf(format string, args ...any) error {
 	return &ruleError{fmt.Sprintf(format, args...), regen.ErrTag}
 }
 
-var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parserProblems are the messages of yaml.v3's parser errors.
-var parserProblems = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found duplicate %TAG directive":         true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
-}
-
 // document parses data into its root node, or reports why it cannot.
 func (d *decoder) document(data []byte) (root *yaml.Node) {
 	defer func() {
@@ -177,25 +160,12 @@ func (d *decoder) document(data []byte) (root *yaml.Node) {
 }
 
 func (d *decoder) syntax(err error) {
-	e := &Error{File: d.file, Err: err}
-	msg := err.Error()
-	if m := syntaxLine.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		if parserProblems[msg] {
-			// yaml.v3 counts the lines of parser errors (not scanner
-			// errors) from 0.
-			e.Line++
-		}
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
+	line, msg := yamlmsg.Syntax(err)
 	if strings.HasPrefix(msg, "did not find expected ',' or") {
 		// The likeliest cause in a spec: {param} in a flow collection.
 		msg += ` (inside [...] and {...}, quote values holding {param}: "/api/{slug}")`
 	}
-	e.Err = fmt.Errorf("not valid YAML or JSON: %s", msg)
-	d.errs = append(d.errs, e)
+	d.errs = append(d.errs, &Error{File: d.file, Line: line, Err: fmt.Errorf("not valid YAML or JSON: %s", msg)})
 }
 
 // expandedSize returns the number of nodes under n with aliases expanded,
@@ -224,36 +194,6 @@ func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
 	return size
 }
 
-// resolve follows aliases to the node they name.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; i < 8 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// describe names a node in messages: "a mapping", "a list", "empty", a
-// quoted string or a scalar as written.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "empty"
-		case "!!str":
-			return strconv.Quote(n.Value)
-		}
-		return n.Value
-	}
-	return "a YAML node"
-}
-
 // field is one key-value pair of a mapping; val is resolved.
 type field struct {
 	name     string
@@ -269,9 +209,9 @@ func (d *decoder) fields(n *yaml.Node, l loc, dup func(f field, first *yaml.Node
 	first := map[string]*yaml.Node{}
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		k, v := yamlmsg.Resolve(n.Content[i]), yamlmsg.Resolve(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
-			d.failf(k, l, "%s as a key (keys are names)", describe(k))
+			d.failf(k, l, "%s as a key (keys are names)", yamlmsg.Describe(k))
 			continue
 		}
 		if k.ShortTag() == "!!merge" {
@@ -295,12 +235,12 @@ func (d *decoder) fields(n *yaml.Node, l loc, dup func(f field, first *yaml.Node
 		if m.Kind == yaml.SequenceNode {
 			srcs = srcs[:0]
 			for _, c := range m.Content {
-				srcs = append(srcs, resolve(c))
+				srcs = append(srcs, yamlmsg.Resolve(c))
 			}
 		}
 		for _, src := range srcs {
 			if src.Kind != yaml.MappingNode {
-				d.failf(src, l.dot("<<"), "%s is not a mapping (merge a mapping, or a list of mappings)", describe(src))
+				d.failf(src, l.dot("<<"), "%s is not a mapping (merge a mapping, or a list of mappings)", yamlmsg.Describe(src))
 				continue
 			}
 			for _, f := range d.fields(src, l, dup) {
@@ -317,60 +257,11 @@ func (d *decoder) fields(n *yaml.Node, l loc, dup func(f field, first *yaml.Node
 
 // unknown reports a field that is not in known.
 func (d *decoder) unknown(f field, l loc, known []string, what string) {
-	if s := suggest(f.name, known); s != "" {
+	if s := yamlmsg.Suggest(f.name, known); s != "" {
 		d.failf(f.key, l.dot(f.name), "unknown field (did you mean %s?)", s)
 		return
 	}
-	d.failf(f.key, l.dot(f.name), "unknown field (%s has %s)", what, andList(known))
-}
-
-// suggest returns the known name closest to name, if it is close enough to
-// be a typo.
-func suggest(name string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if strings.EqualFold(k, name) {
-			return k
-		}
-		if dist := editDistance(name, k); dist < bestDist && dist < len(k)/2+1 {
-			best, bestDist = k, dist
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return max(len(a), len(b))
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-func andList(xs []string) string {
-	switch len(xs) {
-	case 0:
-		return "nothing"
-	case 1:
-		return xs[0]
-	}
-	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+	d.failf(f.key, l.dot(f.name), "unknown field (%s has %s)", what, yamlmsg.AndList(known))
 }
 
 // mapping reports whether n is a mapping to walk. An empty value is an empty
@@ -379,17 +270,17 @@ func (d *decoder) mapping(n *yaml.Node, l loc, emptyOK bool, want string) bool {
 	switch {
 	case n.Kind == yaml.MappingNode:
 		return true
-	case emptyOK && isNull(n):
+	case emptyOK && yamlmsg.IsNull(n):
 		return false
 	}
-	d.failf(n, l, "%s is not %s", describe(n), want)
+	d.failf(n, l, "%s is not %s", yamlmsg.Describe(n), want)
 	return false
 }
 
 // text returns the text of a scalar, reporting anything else with want.
 func (d *decoder) text(n *yaml.Node, l loc, want string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.failf(n, l, "%s is not %s", describe(n), want)
+	if n.Kind != yaml.ScalarNode || yamlmsg.IsNull(n) {
+		d.failf(n, l, "%s is not %s", yamlmsg.Describe(n), want)
 		return "", false
 	}
 	return n.Value, true
@@ -397,7 +288,7 @@ func (d *decoder) text(n *yaml.Node, l loc, want string) (string, bool) {
 
 func (d *decoder) spec(n *yaml.Node) *Spec {
 	s := &Spec{}
-	n = resolve(n)
+	n = yamlmsg.Resolve(n)
 	if !d.mapping(n, loc{}, false, "a spec (a spec is a mapping with name, origin and segments)") {
 		return s
 	}
@@ -441,7 +332,7 @@ func (d *decoder) origin(n *yaml.Node, l loc) OriginConfig {
 
 func (d *decoder) segments(n *yaml.Node, l loc) []Segment {
 	if !d.mapping(n, l, true, "a mapping of patterns to segments (write segments: {/: {page: {}}})") {
-		if isNull(n) {
+		if yamlmsg.IsNull(n) {
 			d.fail(n, l, errors.New("empty (a spec needs segments: a mapping of patterns to layouts and pages)"))
 		}
 		return nil
@@ -464,7 +355,7 @@ const neither = "has neither layout nor page (add page: {} to route its path, or
 func (d *decoder) segment(f field) Segment {
 	l := loc{seg: f.name}
 	seg := Segment{Pattern: f.name}
-	if isNull(f.val) {
+	if yamlmsg.IsNull(f.val) {
 		d.fail(f.key, l, errors.New(neither))
 		return seg
 	}
@@ -539,7 +430,7 @@ func (d *decoder) config(n *yaml.Node, l loc, ps []param, isPage bool) *Page {
 
 func (d *decoder) revalidate(n *yaml.Node, l loc) regen.Revalidate {
 	if n.Kind != yaml.ScalarNode {
-		d.failf(n, l, "%s is not a revalidate value (%s)", describe(n), mustRevalidate)
+		d.failf(n, l, "%s is not a revalidate value (%s)", yamlmsg.Describe(n), mustRevalidate)
 		return regen.NotDeclared
 	}
 	switch n.ShortTag() {
@@ -616,12 +507,12 @@ func (d *decoder) dynamic(n *yaml.Node, l loc) regen.Dynamic {
 
 func (d *decoder) uses(n *yaml.Node, l loc) []regen.API {
 	if n.Kind != yaml.SequenceNode {
-		d.failf(n, l, "%s is not a list (list the dynamic APIs the render reads, like [cookies, headers])", describe(n))
+		d.failf(n, l, "%s is not a list (list the dynamic APIs the render reads, like [cookies, headers])", yamlmsg.Describe(n))
 		return nil
 	}
 	var apis []regen.API
 	for i, c := range n.Content {
-		c := resolve(c)
+		c := yamlmsg.Resolve(c)
 		s, ok := d.text(c, l.index(i), "a dynamic API (must be cookies, headers or searchParams)")
 		if !ok {
 			continue
@@ -638,8 +529,8 @@ func (d *decoder) uses(n *yaml.Node, l loc) []regen.API {
 
 func (d *decoder) duration(n *yaml.Node, l loc) time.Duration {
 	const like = "write a duration like 2ms or 1.5s"
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.failf(n, l, "%s is not a duration (%s)", describe(n), like)
+	if n.Kind != yaml.ScalarNode || yamlmsg.IsNull(n) {
+		d.failf(n, l, "%s is not a duration (%s)", yamlmsg.Describe(n), like)
 		return 0
 	}
 	v, err := time.ParseDuration(n.Value)
@@ -647,7 +538,7 @@ func (d *decoder) duration(n *yaml.Node, l loc) time.Duration {
 		if _, nerr := strconv.ParseFloat(n.Value, 64); nerr == nil {
 			d.failf(n, l, "%s has no unit (%s)", n.Value, like)
 		} else {
-			d.failf(n, l, "%s is not a duration (%s)", describe(n), like)
+			d.failf(n, l, "%s is not a duration (%s)", yamlmsg.Describe(n), like)
 		}
 		return 0
 	}
@@ -661,7 +552,7 @@ func (d *decoder) duration(n *yaml.Node, l loc) time.Duration {
 func (d *decoder) boolean(n *yaml.Node, l loc) *bool {
 	var b bool
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		d.failf(n, l, "%s is not true or false (must be true or false)", describe(n))
+		d.failf(n, l, "%s is not true or false (must be true or false)", yamlmsg.Describe(n))
 		return nil
 	}
 	return &b
@@ -669,12 +560,12 @@ func (d *decoder) boolean(n *yaml.Node, l loc) *bool {
 
 func (d *decoder) fetches(n *yaml.Node, l loc, ps []param) []Fetch {
 	if n.Kind != yaml.SequenceNode {
-		d.failf(n, l, "%s is not a list (list the fetches the render makes, like [{url: /api/nav}])", describe(n))
+		d.failf(n, l, "%s is not a list (list the fetches the render makes, like [{url: /api/nav}])", yamlmsg.Describe(n))
 		return nil
 	}
 	var fs []Fetch
 	for i, c := range n.Content {
-		fs = append(fs, d.fetch(resolve(c), l.index(i), ps))
+		fs = append(fs, d.fetch(yamlmsg.Resolve(c), l.index(i), ps))
 	}
 	return fs
 }
@@ -784,12 +675,12 @@ func describeParams(ps []param) string {
 	for i, p := range ps {
 		names[i] = p.name
 	}
-	return "the route's params are " + andList(names)
+	return "the route's params are " + yamlmsg.AndList(names)
 }
 
 func (d *decoder) tags(n *yaml.Node, l loc, ps []param) []string {
 	if n.Kind != yaml.SequenceNode {
-		d.failf(n, l, "%s is not a list (write tags like [posts, \"post-{slug}\"])", describe(n))
+		d.failf(n, l, "%s is not a list (write tags like [posts, \"post-{slug}\"])", yamlmsg.Describe(n))
 		return nil
 	}
 	if len(n.Content) > regen.MaxTags {
@@ -797,7 +688,7 @@ func (d *decoder) tags(n *yaml.Node, l loc, ps []param) []string {
 	}
 	var tags []string
 	for i, c := range n.Content {
-		c := resolve(c)
+		c := yamlmsg.Resolve(c)
 		li := l.index(i)
 		s, ok := d.text(c, li, "a tag (a tag is a string)")
 		if !ok {
@@ -818,7 +709,7 @@ func (d *decoder) tags(n *yaml.Node, l loc, ps []param) []string {
 
 func (d *decoder) staticParams(n *yaml.Node, l loc, ps []param) []render.Params {
 	if n.Kind != yaml.SequenceNode {
-		d.failf(n, l, "%s is not a list (list the params to prerender, like [{slug: shoe}, {slug: hat}])", describe(n))
+		d.failf(n, l, "%s is not a list (list the params to prerender, like [{slug: shoe}, {slug: hat}])", yamlmsg.Describe(n))
 		return nil
 	}
 	if len(ps) == 0 && len(n.Content) > 0 {
@@ -827,7 +718,7 @@ func (d *decoder) staticParams(n *yaml.Node, l loc, ps []param) []render.Params 
 	}
 	var out []render.Params
 	for i, c := range n.Content {
-		c := resolve(c)
+		c := yamlmsg.Resolve(c)
 		li := l.index(i)
 		if !d.mapping(c, li, false, "a map of params (write one like {slug: shoe})") {
 			continue
@@ -873,7 +764,7 @@ func (d *decoder) paramValue(n *yaml.Node, l loc, pm param) (string, bool) {
 		}
 		parts := make([]string, 0, len(n.Content))
 		for i, c := range n.Content {
-			c := resolve(c)
+			c := yamlmsg.Resolve(c)
 			s, ok := d.text(c, l.index(i), "a path part (give a string)")
 			switch {
 			case !ok:
