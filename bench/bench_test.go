@@ -566,7 +566,9 @@ func TestParseWorkloadErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown field", "traffic:\n  durations: 1h\n",
-			[]string{"w.yaml:2: traffic.durations: unknown field (traffic has rps, duration, zipf and paths)"}},
+			[]string{"w.yaml:2: traffic.durations: unknown field (did you mean duration?)"}},
+		{"unknown field far from any", "traffic:\n  speed: 1h\n",
+			[]string{"w.yaml:2: traffic.speed: unknown field (traffic has rps, duration, zipf and paths)"}},
 		{"unknown top-level field", "seed: 3\nunknown: 1\n",
 			[]string{"w.yaml:2: unknown: unknown field (a workload has site, seed, traffic, changes, capacity, strategies, sweep and live)"}},
 		{"not a mapping", "- ssg\n",

@@ -141,7 +141,11 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, field string) {
 				if field != "" {
 					where = field
 				}
-				d.failf(k.Line, path, "unknown field (%s has %s)", where, yamlmsg.AndList(known))
+				if s := yamlmsg.Suggest(k.Value, known); s != "" {
+					d.failf(k.Line, path, "unknown field (did you mean %s?)", s)
+				} else {
+					d.failf(k.Line, path, "unknown field (%s has %s)", where, yamlmsg.AndList(known))
+				}
 				continue
 			}
 			if line, ok := first[k.Value]; ok {

@@ -122,7 +122,7 @@ func TestBenchErrors(t *testing.T) {
 			[]string{"regen bench: open " + none + ": no such file or directory"}},
 		{"bad workload", []string{"--workload", badWorkload},
 			[]string{
-				"regen bench: " + badWorkload + ":2: traffic.durations: unknown field (traffic has rps, duration, zipf and paths)",
+				"regen bench: " + badWorkload + ":2: traffic.durations: unknown field (did you mean duration?)",
 				"regen bench: " + badWorkload + ":3: traffic.rps: -3 (must be above 0 and at most 10,000,000)",
 				"regen bench: " + badWorkload + `:4: strategies[1]: strategy "csr": unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand or declared)`,
 			}},
