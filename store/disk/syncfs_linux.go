@@ -12,8 +12,11 @@ const groupSync = true
 
 // syncFS makes durable every file written, and every directory entry
 // changed, on the file system that holds dir: syncfs(2), which also writes
-// back the rest of that file system's dirty data. On a busy ext4 it costs
-// about as much as two or three fsyncs, whatever the number of files.
+// back the rest of that file system's dirty data. On ext4 (a shared VM),
+// one syncfs after writing 256 files of 6 KiB took about 7 ms, 26 µs a
+// file, where an fsync each took 80 to 700 µs a file, serial or from 8 to
+// 256 goroutines at once. Linux reports a write-back error to syncfs since
+// 5.8; before, it returns nil all the same.
 func syncFS(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
