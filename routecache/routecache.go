@@ -220,6 +220,27 @@ func RouteTags(route string) []string {
 	return tags
 }
 
+// RouteOf returns the route pattern of the entry of path, read from the
+// implicit tags it carries (ImplicitTags): the page tag "_N_T_<route>/page".
+// The path's own tag ("_N_T_<path>", which ends in "/page" for a path such
+// as "/docs/page") is skipped, and so are hashed tags. It returns "" when
+// there is no such tag. The disk store records it in its manifest.
+func RouteOf(path string, tags []string) string {
+	for i := len(tags) - 1; i >= 0; i-- {
+		rest, ok := strings.CutPrefix(tags[i], TagPrefix)
+		if !ok || rest == path {
+			continue
+		}
+		if r, ok := strings.CutSuffix(rest, "/page"); ok && (r == "" || r[0] == '/') {
+			if r == "" {
+				return "/"
+			}
+			return r
+		}
+	}
+	return ""
+}
+
 // PathTags returns a new slice: routeTags (from RouteTags) and path's own tag.
 func PathTags(routeTags []string, path string) []string {
 	tags := make([]string, len(routeTags), len(routeTags)+1)

@@ -117,3 +117,30 @@ func TestCacheTags(t *testing.T) {
 		t.Errorf("valid tags reported %v; want nil", reported)
 	}
 }
+
+func TestRouteOf(t *testing.T) {
+	tests := []struct {
+		route, path string
+		extra       []string
+	}{
+		{"/", "/", nil},
+		{"/blog/[slug]", "/blog/hello", []string{"posts"}},
+		{"/page", "/page", nil},
+		{"/[slug]", "/page", nil},
+		{"/docs/[...rest]", "/docs/a/page", nil},
+		{"/(shop)/cart", "/cart", []string{"_N_T_/other/page"}},
+	}
+	for _, tt := range tests {
+		tags := append(tt.extra, routecache.ImplicitTags(tt.route, tt.path)...)
+		if got := routecache.RouteOf(tt.path, tags); got != tt.route {
+			t.Errorf("RouteOf(%q, %q) = %q; want %q", tt.path, tags, got, tt.route)
+		}
+	}
+	if got := routecache.RouteOf("/x", []string{"posts"}); got != "" {
+		t.Errorf("routeOf without implicit tags = %q; want \"\"", got)
+	}
+	long := "/p/" + strings.Repeat("x", 300)
+	if got := routecache.RouteOf(long, routecache.ImplicitTags("/p/[slug]", long)); got != "/p/[slug]" {
+		t.Errorf("RouteOf of a long path = %q; want /p/[slug] (its own, hashed tag skipped)", got)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/routecache"
 	"github.com/regen-dev/regen/store"
 )
 
@@ -348,7 +348,7 @@ func newPage(key, name string, it *store.Item) *page {
 		tags = []string{}
 	}
 	return &page{
-		Route:       routeOf(key, it.Tags),
+		Route:       routecache.RouteOf(key, it.Tags),
 		Revalidate:  revalidateJSON(it.Revalidate),
 		Expire:      secondsJSON(it.Expire),
 		Tags:        tags,
@@ -360,31 +360,6 @@ func newPage(key, name string, it *store.Item) *page {
 		Bytes:       len(it.Body),
 		XXHash:      sum(it.Body),
 	}
-}
-
-// tagPrefix starts the implicit tags the engine stores in a route entry's
-// tags (routecache.TagPrefix; this package sits below routecache).
-const tagPrefix = "_N_T_"
-
-// routeOf returns the route pattern of the page stored under key, read
-// from the implicit tags the engine adds (routecache.ImplicitTags): the
-// page tag "_N_T_<route>/page". The path's own tag ("_N_T_<key>", which
-// ends in "/page" for a path such as "/docs/page") is skipped. It returns
-// "" when there is no such tag.
-func routeOf(key string, tags []string) string {
-	for i := len(tags) - 1; i >= 0; i-- {
-		rest, ok := strings.CutPrefix(tags[i], tagPrefix)
-		if !ok || rest == key {
-			continue
-		}
-		if r, ok := strings.CutSuffix(rest, "/page"); ok && (r == "" || r[0] == '/') {
-			if r == "" {
-				return "/"
-			}
-			return r
-		}
-	}
-	return ""
 }
 
 // TagState reports whether any of tags was revalidated strictly after

@@ -252,32 +252,6 @@ func TestRefusedKeys(t *testing.T) {
 	}
 }
 
-func TestRouteOf(t *testing.T) {
-	tests := []struct {
-		route, path string
-		extra       []string
-	}{
-		{"/", "/", nil},
-		{"/blog/[slug]", "/blog/hello", []string{"posts"}},
-		{"/page", "/page", nil},
-		{"/[slug]", "/page", nil},
-		{"/docs/[...rest]", "/docs/a/page", nil},
-		{"/(shop)/cart", "/cart", []string{"_N_T_/other/page"}},
-	}
-	for _, tt := range tests {
-		tags := append(tt.extra, routecache.ImplicitTags(tt.route, tt.path)...)
-		if got := routeOf(tt.path, tags); got != tt.route {
-			t.Errorf("routeOf(%q, %q) = %q; want %q", tt.path, tags, got, tt.route)
-		}
-	}
-	if got := routeOf("/x", []string{"posts"}); got != "" {
-		t.Errorf("routeOf without implicit tags = %q; want \"\"", got)
-	}
-	if tagPrefix != routecache.TagPrefix {
-		t.Errorf("tagPrefix = %q; want routecache.TagPrefix %q", tagPrefix, routecache.TagPrefix)
-	}
-}
-
 func TestJSONValues(t *testing.T) {
 	revs := []struct {
 		r    regen.Revalidate
