@@ -290,23 +290,7 @@ func (s *Store) Set(ctx context.Context, key string, it *store.Item) error {
 			return fmt.Errorf("disk: set: %w", err)
 		}
 	}
-	s.opMu.RLock()
-	defer s.opMu.RUnlock()
-	if s.closed {
-		return ErrClosed
-	}
-	if s.batch {
-		km := s.keyLock(key)
-		km.Lock()
-		err := s.writeNow(key, it)
-		s.mem.Set(ctx, key, it)
-		km.Unlock()
-		if err != nil {
-			return fmt.Errorf("disk: set %q: %w", key, err)
-		}
-		return nil
-	}
-	if err := s.enqueue(ctx, key, it); err != nil {
+	if err := s.write(ctx, key, it); err != nil {
 		return fmt.Errorf("disk: set %q: %w", key, err)
 	}
 	return nil
@@ -320,25 +304,34 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 			return nil // nothing is stored under a refused key
 		}
 	}
+	if err := s.write(ctx, key, nil); err != nil {
+		return fmt.Errorf("disk: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// write is Set (it) and Delete (nil) for a key already checked: in Batch
+// mode the file now and the memory tier with it, under the key's lock;
+// else the memory tier at once and the file by the writers.
+func (s *Store) write(ctx context.Context, key string, it *store.Item) error {
 	s.opMu.RLock()
 	defer s.opMu.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
-	var err error
-	if s.batch {
-		km := s.keyLock(key)
-		km.Lock()
+	if !s.batch {
+		return s.enqueue(ctx, key, it)
+	}
+	km := s.keyLock(key)
+	km.Lock()
+	defer km.Unlock()
+	if it == nil {
 		s.mem.Delete(ctx, key)
-		err = s.writeNow(key, nil)
-		km.Unlock()
-	} else {
-		err = s.enqueue(ctx, key, nil)
+		return s.writeNow(key, nil)
 	}
-	if err != nil {
-		return fmt.Errorf("disk: delete %q: %w", key, err)
-	}
-	return nil
+	err := s.writeNow(key, it)
+	s.mem.Set(ctx, key, it)
+	return err
 }
 
 // newPage returns the manifest entry of it, stored under key in file name.
