@@ -302,18 +302,7 @@ func (s *Store) place(ops []*op, fsSynced bool) {
 const syncFSMin = 8
 
 // syncFile makes the file at path durable, counting the sync in syncs.
-func syncFile(path string, syncs *atomic.Int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	syncs.Add(1)
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func syncFile(path string, syncs *atomic.Int64) error { return syncPath(path, os.O_WRONLY, syncs) }
 
 // deepestFirst sorts dirs by depth, deepest first, so that a new
 // directory is synced before the parent that names it.

@@ -330,8 +330,12 @@ func mkdirs(root, dir string) ([]string, error) {
 }
 
 // syncDir makes the entries of dir durable, counting the sync in syncs.
-func syncDir(dir string, syncs *atomic.Int64) error {
-	f, err := os.Open(dir)
+func syncDir(dir string, syncs *atomic.Int64) error { return syncPath(dir, os.O_RDONLY, syncs) }
+
+// syncPath opens path with flag, syncs it and closes it, counting the sync
+// in syncs.
+func syncPath(path string, flag int, syncs *atomic.Int64) error {
+	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		return err
 	}
