@@ -74,6 +74,7 @@ var snippetImports = map[string]string{
 	"store":      "github.com/regen-dev/regen/store",
 	"disk":       "github.com/regen-dev/regen/store/disk",
 	"redis":      "github.com/regen-dev/regen/store/redis",
+	"regentest":  "github.com/regen-dev/regen/regentest",
 }
 
 // snippetFile makes a Go file of a snippet: a snippet that starts with
