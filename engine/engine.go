@@ -605,6 +605,12 @@ func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		// The render ignored its deadline (or Shutdown's): it was abandoned,
+		// and a newer render may have stored the path since. Storing this
+		// older page now would replace that fresher entry.
+		return nil, fmt.Errorf("engine: route %q: render returned after its deadline: %w", rt.pattern, context.Cause(ctx))
+	}
 	if keepOld {
 		for _, f := range res.Record.Fetches {
 			if f.Status == regen.Stale && !f.Uncached {
