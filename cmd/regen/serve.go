@@ -25,7 +25,11 @@ rendering them (MISS), dynamic routes per request (BYPASS).
 
 With --dir, pages are kept in DIR (the disk store): the pages regen build wrote
 there are served as HIT without rendering, and regenerated pages are written
-back, so a restart keeps the latest versions. With --redis, pages are shared
+back, so a restart keeps the latest versions. DIR must exist and be a build
+(or empty); one process at a time may serve it (a second fails at start,
+naming the process holding DIR/.lock). Pages are written in the background:
+a crash loses at most the last moments' renders, never leaves a torn page,
+and keeps every acknowledged revalidation. With --redis, pages are shared
 with every instance serving the same Redis (and --redis-prefix): a page one
 instance renders is a HIT on the others, a revalidation on one reaches all, and
 a path is rendered by one instance at a time; a Redis that is down is waited
