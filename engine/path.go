@@ -156,7 +156,7 @@ func checkPath(p string) pathCheck {
 			dots++
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(q[i:])
-			if r == utf8.RuneError && size == 1 {
+			if (r == utf8.RuneError && size == 1) || r < 0xa0 { // invalid, or C1 control
 				return pathBad
 			}
 			i += size - 1
