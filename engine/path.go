@@ -117,8 +117,9 @@ const (
 
 // checkPath checks a request path (already percent-decoded once by
 // net/http) before any lookup: a path over MaxPathLen is too long; control
-// bytes and invalid UTF-8 (Next.js answers 400 to a param that does not
-// decode) are bad requests; dot segments and empty segments match nothing;
+// characters (C0, DEL and C1, which RevalidatePath refuses too) and invalid
+// UTF-8 (Next.js answers 400 to a param that does not decode) are bad
+// requests; dot segments and empty segments match nothing;
 // a trailing slash redirects to the path without it. It does not allocate.
 func checkPath(p string) pathCheck {
 	if len(p) == 0 || p[0] != '/' {
