@@ -115,6 +115,8 @@ was lost, and serving it would hide or overwrite its files. Rebuild it
 (engine.Build, regen build --out DIR), empty it, or pick another. An empty
 or missing directory opens as a fresh store: Open writes its (empty)
 manifest before anything else, so every directory a store has used has one.
+A directory holding only a lock file and the temporary file of that first
+manifest (a crash interrupted the first Open) is a fresh store too.
 
 Open removes only files it provably owns: the temporary files (".tmp-"
 and random letters) of writes a crash interrupted, logging each. Page

@@ -134,6 +134,21 @@ func isDataName(name string) bool {
 	return true
 }
 
+// isTempName reports whether name is that of a temporary file writeTemp
+// makes: tmpPrefix and 16 hex digits.
+func isTempName(name string) bool {
+	suffix, ok := strings.CutPrefix(name, tmpPrefix)
+	if !ok || len(suffix) != 16 {
+		return false
+	}
+	for i := 0; i < len(suffix); i++ {
+		if c := suffix[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // randomSuffix returns 16 random hex digits.
 func randomSuffix() string {
 	var b [8]byte

@@ -121,7 +121,10 @@ func (s *Store) checkStore() error {
 	}
 	var names []string
 	for _, de := range ents {
-		if de.Name() != LockFile {
+		// The lock file, and the temporary file of a first manifest whose
+		// write a crash interrupted, are the store's own: Open (sweep)
+		// removes the latter.
+		if de.Name() != LockFile && !(isTempName(de.Name()) && de.Type().IsRegular()) {
 			names = append(names, de.Name())
 		}
 	}
