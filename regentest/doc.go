@@ -18,4 +18,8 @@
 //	h.Expect("/blog/a", "HIT")
 //
 // A Harness works inside a testing/synctest bubble and outside one.
+//
+// CheckDeclarations (and ExpectDeclared) render every route once and report
+// what renders did that the routes' declarations do not say, naming the
+// field to add.
 package regentest
