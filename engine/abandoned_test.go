@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -42,6 +44,79 @@ func TestAbandonedRenderDoesNotOverwrite(t *testing.T) {
 		synctest.Wait()
 		if r := get(e, "/x"); r.code != 200 || r.status != "HIT" || r.body != "new" {
 			t.Fatalf("after the abandoned render returned: %d %s %q; want 200 HIT new", r.code, r.status, r.body)
+		}
+	})
+}
+
+// TestAbandonedRenderWithoutWaiters: a MISS render that ignores its
+// deadline is abandoned at the deadline even when no request waits for it
+// any more (its client went away): the next request starts a fresh render
+// at once instead of joining the stuck one and waiting a whole
+// RenderTimeout behind it.
+func TestAbandonedRenderWithoutWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		var renders atomic.Int32
+		var site Site
+		site.Page("/x", Page{Revalidate: sec(60), Render: render.PageFunc(
+			func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				if renders.Add(1) == 1 {
+					<-release // ignores ctx
+				}
+				_, err := io.WriteString(w, "x")
+				return err
+			})})
+		e := newEngine(t, &site, Options{RenderTimeout: time.Second, Logger: discard})
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/x", nil)
+		e.ServeHTTP(httptest.NewRecorder(), req) // the client gives up
+		time.Sleep(2 * time.Second)              // past the render's deadline
+		start := time.Now()
+		if r := get(e, "/x"); r.code != 200 || r.status != "MISS" || time.Since(start) != 0 {
+			t.Fatalf("request after the deadline: %d %s after %v (%d renders); want 200 MISS at once from a fresh render",
+				r.code, r.status, time.Since(start), renders.Load())
+		}
+	})
+}
+
+// TestAbandonedRegeneration: a background regeneration that ignores its
+// deadline is abandoned at it like a failed one: the path backs off, and
+// after the back-off a request starts a fresh regeneration rather than
+// finding the stuck one "in flight" forever.
+func TestAbandonedRegeneration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		var renders atomic.Int32
+		var site Site
+		site.Page("/x", Page{Revalidate: sec(1), Render: render.PageFunc(
+			func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				n := renders.Add(1)
+				if n == 2 {
+					<-release // ignores ctx
+				}
+				_, err := fmt.Fprintf(w, "v%d", n)
+				return err
+			})})
+		e := newEngine(t, &site, Options{RenderTimeout: time.Second, Logger: discard})
+		if r := get(e, "/x"); r.code != 200 || r.body != "v1" {
+			t.Fatalf("first render: %d %q", r.code, r.body)
+		}
+		time.Sleep(2 * time.Second)
+		if r := get(e, "/x"); r.status != "STALE" {
+			t.Fatalf("due page: %s; want STALE", r.status)
+		}
+		synctest.Wait() // the regeneration is stuck
+		// Past its deadline and the back-off after it.
+		time.Sleep(time.Second + renderGrace + DefaultRetryBackoff + time.Second)
+		if r := get(e, "/x"); r.status != "STALE" || r.body != "v1" {
+			t.Fatalf("after the stuck regeneration's deadline: %s %q; want STALE v1", r.status, r.body)
+		}
+		synctest.Wait()
+		if r := get(e, "/x"); r.status != "HIT" || r.body != "v3" {
+			t.Fatalf("after a fresh regeneration: %s %q (%d renders); want HIT v3", r.status, r.body, renders.Load())
 		}
 	})
 }

@@ -312,6 +312,11 @@ func (e *Engine) startRender(ctx context.Context, path string, c *flight.Call[*o
 		defer e.work.Done()
 		rctx, cancel := e.renderContext(ctx)
 		defer cancel()
+		// Abandoned at its deadline (and the grace), whether or not a
+		// request still waits for it: the next request starts a fresh
+		// render instead of joining this one.
+		abandon := time.AfterFunc(e.renderTimeout+renderGrace, func() { e.flights.Forget(path, c) })
+		defer abandon.Stop()
 		e.flights.Run(path, c, func() (*outcome, error) { return fn(rctx) })
 	}()
 }
@@ -745,7 +750,18 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 	run := func() {
 		ctx, cancel := e.renderContext(context.Background())
 		defer cancel()
-		e.flights.Run(path, c, func() (*outcome, error) { return e.regen(ctx, path) })
+		// A regeneration that ignores its deadline is abandoned at it, and
+		// counts as failed: the path backs off, then a request starts a
+		// fresh one instead of finding this one in flight for ever.
+		var settled atomic.Bool // its outcome is recorded in the back-off
+		abandon := time.AfterFunc(e.renderTimeout+renderGrace, func() {
+			if settled.CompareAndSwap(false, true) {
+				e.flights.Forget(path, c)
+				e.failed(path, errRenderTimeout)
+			}
+		})
+		defer abandon.Stop()
+		e.flights.Run(path, c, func() (*outcome, error) { return e.regen(ctx, path, &settled) })
 	}
 	if e.pool != nil && !e.pool.TryGo(run) {
 		// The queue is full: the path stays STALE, and a later request
@@ -763,8 +779,10 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 var errBusy = errors.New("engine: regeneration queue full")
 
 // regen is one background regeneration. On failure the old entry stays and
-// goes on being served as STALE; the path waits its back-off.
-func (e *Engine) regen(ctx context.Context, path string) (*outcome, error) {
+// goes on being served as STALE; the path waits its back-off. The outcome
+// is recorded in the back-off unless settled was set first (the
+// regeneration was abandoned at its deadline, and counted as failed then).
+func (e *Engine) regen(ctx context.Context, path string, settled *atomic.Bool) (*outcome, error) {
 	start := e.now()
 	if ent, st, _ := e.routes.Get(ctx, path, start); ent != nil && st == regen.Hit {
 		return &outcome{entry: ent, status: regen.Hit}, nil
@@ -789,6 +807,9 @@ func (e *Engine) regen(ctx context.Context, path string) (*outcome, error) {
 		}
 	}
 	out, err := e.renderStore(ctx, rt, path, params, start, nil, true)
+	if !settled.CompareAndSwap(false, true) {
+		return out, err // abandoned, and counted as failed, at the deadline
+	}
 	if err != nil {
 		e.failed(path, err)
 		return nil, err
