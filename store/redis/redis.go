@@ -889,7 +889,9 @@ func (s *Store) queueLen() int {
 }
 
 // requeueOps puts back writes held or failed by a replay, first in line and
-// in their order, except those whose key was queued again meanwhile.
+// in their order, except those whose key was queued again meanwhile. Writes
+// queued while the replay ran may leave no room for them all: the oldest
+// beyond MaxPending are dropped, as enqueue drops them.
 func (s *Store) requeueOps(ops []*op) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -900,6 +902,20 @@ func (s *Store) requeueOps(ops []*op) {
 		}
 		s.queued[o.key] = s.queue.PushFront(o)
 		s.pending.Add(1)
+	}
+	dropped := 0
+	for s.queue.Len() > s.opts.MaxPending {
+		old := s.queue.Remove(s.queue.Front()).(*op)
+		delete(s.queued, old.key)
+		s.pending.Add(-1)
+		dropped++
+	}
+	if dropped > 0 {
+		s.stats.dropped.Add(int64(dropped))
+		if !s.dropLogged {
+			s.dropLogged = true
+			s.log.Warn("regen: redis write queue full; dropping the oldest writes", "max_pending", s.opts.MaxPending)
+		}
 	}
 }
 
