@@ -143,7 +143,7 @@ type Engine struct {
 	base       context.Context
 	cancelBase context.CancelFunc
 	workMu     sync.RWMutex   // held to set closed, held shared to add to work
-	work       sync.WaitGroup // renders running detached from their request
+	work       sync.WaitGroup // MISS renders (detached from their request) and dynamic renders running
 
 	backoff *backoff.Set // paths whose last regeneration failed
 
@@ -245,8 +245,8 @@ func New(site *Site, opts Options) (*Engine, error) {
 }
 
 // Close stops renders and background work from starting and waits for
-// the ones in flight: MISS renders, and background work when the engine runs
-// it (the default scheduler). Each is bounded by RenderTimeout or
+// the ones in flight: MISS and dynamic renders, and background work when the
+// engine runs it (the default scheduler). Each is bounded by RenderTimeout or
 // FetchTimeout. A request that needs a render after Close is answered 503.
 func (e *Engine) Close() error {
 	return e.Shutdown(context.Background())
@@ -723,8 +723,21 @@ func (e *Engine) renderFailed(w http.ResponseWriter, r *http.Request, rt *route,
 
 // serveDynamic renders for this request only: BYPASS.
 func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route, path string, params render.Params, now time.Time) {
+	// Counted for Close as the renders detached from their request are,
+	// and refused (503) once the engine is closed.
+	e.workMu.RLock()
+	if e.closed.Load() {
+		e.workMu.RUnlock()
+		e.renderFailed(w, r, rt, path, errClosed)
+		return
+	}
+	e.work.Add(1)
+	e.workMu.RUnlock()
+	defer e.work.Done()
 	ctx, cancel := context.WithTimeout(r.Context(), e.renderTimeout)
 	defer cancel()
+	stop := context.AfterFunc(e.base, cancel) // Shutdown's deadline
+	defer stop()
 	res, err := e.render(ctx, rt, path, params, now, r, false)
 	if err != nil {
 		e.renderFailed(w, r, rt, path, err)
