@@ -40,6 +40,8 @@ type catalog struct {
 	urlPaths [][]int32  // per URL: the paths that fetch it
 	tagURLs  map[string]int
 	targets  []int32 // the URLs content changes pick from
+
+	replay *replayPlan // the requests of a replayed log, or nil
 }
 
 // regenCost estimates a regeneration of path i: its render cost plus the

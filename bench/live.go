@@ -192,6 +192,10 @@ func (l *live) run(ctx context.Context, progress func(string, time.Duration, tim
 // request's time to first byte counts from when it was due, so a generator
 // held back by MaxInFlight does not hide the server's slowness.
 func (l *live) load(ctx context.Context, client *http.Client, base string) {
+	if l.cat.replay != nil {
+		l.replay(ctx, client, base)
+		return
+	}
 	arrival := rand.New(rand.NewPCG(l.w.Seed, 1))
 	pick := rand.New(rand.NewPCG(l.w.Seed, 2))
 	popular := newAlias(zipfWeights(len(l.cat.paths), l.w.Traffic.Zipf))

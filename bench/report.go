@@ -28,6 +28,8 @@ type Report struct {
 	Zipf     float64 `json:"zipf"`
 	Changes  float64 `json:"changes_per_hour"`
 	Workers  int     `json:"workers"`
+	// Replay describes the replayed log, when the traffic was one.
+	Replay *ReplayReport `json:"replay,omitempty"`
 	// Strategies are the figures of each strategy.
 	Strategies []*Result `json:"strategies"`
 	// Sweep is the trade-off curve of ISR intervals, when one was run.
@@ -183,10 +185,14 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteTable writes the report as a table, one line per strategy.
 func (r *Report) WriteTable(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "regen bench · %s · %s: %d paths, %d data URLs · %s req/s for %s, zipf %s · %s changes/h · %d workers",
-		r.Mode, r.Site, r.Paths, r.URLs, fmtFloat(r.RPS), shortDuration(time.Duration(r.Duration*float64(time.Second))), fmtFloat(r.Zipf), fmtFloat(r.Changes), r.Workers)
-	if r.Mode == "simulate" {
-		fmt.Fprintf(&b, " · seed %d", r.Seed)
+	if r.Replay != nil {
+		r.writeReplayHeader(&b)
+	} else {
+		fmt.Fprintf(&b, "regen bench · %s · %s: %d paths, %d data URLs · %s req/s for %s, zipf %s · %s changes/h · %d workers",
+			r.Mode, r.Site, r.Paths, r.URLs, fmtFloat(r.RPS), shortDuration(time.Duration(r.Duration*float64(time.Second))), fmtFloat(r.Zipf), fmtFloat(r.Changes), r.Workers)
+		if r.Mode == "simulate" {
+			fmt.Fprintf(&b, " · seed %d", r.Seed)
+		}
 	}
 	b.WriteString("\n\n")
 	rows := [][]string{{"strategy", "ttfb p50", "ttfb p99", "fresh", "stale p99", "stale max", "renders/1k", "origin/1k", "cpu s/h", "builds"}}
@@ -206,6 +212,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		out.WriteString("\n")
 	}
+	r.writeReplayFooter(out)
 	_, err := io.WriteString(w, out.String())
 	return err
 }

@@ -58,14 +58,26 @@ func Run(ctx context.Context, w *Workload, opts Options) (*Report, error) {
 			sweep = append(sweep, Strategy{Kind: ISR, Interval: time.Duration(d)})
 		}
 	}
+	var plan *replayPlan
+	if w.Traffic.Replay != nil {
+		// The log's routed paths become the traffic's, its span the run's.
+		var err error
+		if plan, err = planReplay(ctx, w); err != nil {
+			return nil, err
+		}
+	}
 	cat, err := discover(ctx, w)
 	if err != nil {
 		return nil, err
 	}
+	cat.replay = plan
 	rep := &Report{
 		Mode: "simulate", Seed: w.Seed, Site: siteName(w), Paths: len(cat.paths), URLs: len(cat.urls),
 		RPS: w.Traffic.RPS, Duration: time.Duration(w.Traffic.Duration).Seconds(), Zipf: w.Traffic.Zipf,
 		Changes: w.Changes.PerHour, Workers: w.Capacity.Workers,
+	}
+	if plan != nil {
+		plan.describe(rep)
 	}
 	if opts.Live {
 		rep.Mode, rep.Duration = "live", time.Duration(w.Live.Duration).Seconds()

@@ -72,6 +72,7 @@ type sim struct {
 	pick    *rand.Rand
 	change  *rand.Rand
 	popular *alias
+	replay  *replayCursor // the log's requests when replaying, or nil
 	nextReq time.Duration
 	nextChg time.Duration
 
@@ -137,6 +138,11 @@ func newSim(w *Workload, cat *catalog, st Strategy, onTop func(time.Duration)) (
 		s.reqs = append(s.reqs, req)
 	}
 	var err error
+	if cat.replay != nil {
+		if s.replay, err = newReplayCursor(cat.replay); err != nil {
+			return nil, err
+		}
+	}
 	if s.eng, err = s.newEngine(); err != nil {
 		return nil, err
 	}
@@ -205,8 +211,8 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 	s.drain(-1)
 	renders0, calls0, cpu0 := s.eng.Stats().Renders, s.origin.Calls(), s.cpuTotal
 
-	rps, perHour := s.w.Traffic.RPS, s.w.Changes.PerHour
-	s.nextReq = expDuration(s.arrival, rps)
+	perHour := s.w.Changes.PerHour
+	s.nextReq = s.nextArrival(0)
 	s.nextChg = never
 	if perHour > 0 && len(s.cat.targets) > 0 {
 		s.nextChg = expDuration(s.change, perHour/3600)
@@ -227,7 +233,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 		switch what {
 		case 0:
 			s.request(t)
-			s.nextReq = t + expDuration(s.arrival, rps)
+			s.nextReq = s.nextArrival(t)
 			if n++; n%progressEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return nil, err
@@ -287,14 +293,14 @@ func expDuration(r *rand.Rand, rate float64) time.Duration {
 // request serves one request at t and records what the user got.
 func (s *sim) request(t time.Duration) {
 	s.setNow(t)
-	i := s.popular.sample(s.pick)
+	i, req := s.nextPath()
 	if s.regenAt[i] > t && s.wouldMiss(i) {
 		s.joinRegen(i)
 	}
 	var c cost
 	s.sink = &c
 	s.rw.reset()
-	s.eng.ServeHTTP(s.rw, s.reqs[i])
+	s.eng.ServeHTTP(s.rw, req)
 	s.sink = &s.idle
 	st := s.rw.status()
 	var ttfb time.Duration

@@ -63,6 +63,12 @@ type Traffic struct {
 	// path the site prerenders (its pages and static params), ranked by
 	// depth, then in an order drawn from the seed.
 	Paths []string `yaml:"paths"`
+	// Replay, if set, is an access log (ReadLog) whose requests replace the
+	// synthetic ones: RPS, Duration, Zipf and Paths are then not used. Its
+	// requests for paths the site does not route are counted, not replayed.
+	Replay *Log `yaml:"-"`
+	// ReplaySpeed replays the log this many times faster. If zero, 1.
+	ReplaySpeed float64 `yaml:"-"`
 }
 
 // Changes are the content changes of the origin: Poisson arrivals, each

@@ -77,6 +77,26 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("master gone from the cluster", func(t *testing.T) {
+		// A master found failing that is then no longer a master (its
+		// replica took its slots, or it was removed) is not failing any
+		// more: no key is its own.
+		var log logBuffer
+		opts := testOptions(&log)
+		opts.Prefix = "gone"
+		s := openURL(t, rc.URL(), opts)
+		s.nodeFailed("127.0.0.1:1", errors.New("connection refused"))
+		if st := s.Stats(); st.NodesDown != 1 {
+			t.Fatalf("Stats().NodesDown = %d after a master failed; want 1", st.NodesDown)
+		}
+		if _, err := s.checkNodes(); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Stats(); st.NodesDown != 0 {
+			t.Errorf("Stats().NodesDown = %d once the failing node is no master of the cluster; want 0", st.NodesDown)
+		}
+	})
+
 	t.Run("masters killed", func(t *testing.T) { testMasterKilled(t, rc) })
 }
 

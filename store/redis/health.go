@@ -172,8 +172,13 @@ func (s *Store) checkNodes() (int, error) {
 	defer cancel()
 	var answered atomic.Int32
 	var last atomic.Pointer[error]
+	var mastersMu sync.Mutex // protects masters
+	masters := map[string]bool{}
 	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
 		addr := c.Options().Addr
+		mastersMu.Lock()
+		masters[addr] = true
+		mastersMu.Unlock()
 		if err := nodeReady(ctx, c); err != nil {
 			last.Store(&err)
 			s.nodeFailed(addr, err)
@@ -183,6 +188,22 @@ func (s *Store) checkNodes() (int, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		// A node found failing that is no master any more (its replica
+		// took its slots, or it left the cluster) owns no key: it would
+		// never be asked again, and count as down for ever.
+		s.nodeMu.Lock()
+		var gone []string
+		for addr := range s.down {
+			if !masters[addr] {
+				gone = append(gone, addr)
+			}
+		}
+		s.nodeMu.Unlock()
+		for _, addr := range gone {
+			s.nodeRecovered(addr)
+		}
+	}
 	if n := int(answered.Load()); n > 0 || err != nil {
 		return n, err
 	}
