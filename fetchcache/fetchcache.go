@@ -164,6 +164,8 @@ type Cache struct {
 	cancelBase context.CancelFunc
 
 	flight flight.Group[loaded] // origin calls in flight: at most one per key
+	fgMu   sync.RWMutex         // held to set closed, held shared to add to fg
+	closed bool                 // Shutdown has started: no call is added to fg
 	fg     sync.WaitGroup       // foreground origin calls running detached from their caller
 
 	backoff *backoff.Set // keys whose last refresh failed
@@ -331,6 +333,9 @@ func (c *Cache) Close() error {
 // Shutdown is Close with a deadline: when ctx ends before the calls in
 // flight, it cancels them and returns ctx.Err() without waiting further.
 func (c *Cache) Shutdown(ctx context.Context) error {
+	c.fgMu.Lock()
+	c.closed = true // no call is added to fg from now on: see lead
+	c.fgMu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		c.fg.Wait()
@@ -519,11 +524,28 @@ func (c *Cache) lead(ctx context.Context, fc *flight.Call[loaded], j job, refres
 		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
 		return
 	}
-	c.fg.Go(func() {
+	c.fgMu.RLock()
+	if c.closed {
+		// Shutdown waits for fg, or has given up on it and may still be
+		// waking from its Wait: adding to it now would misuse it. The call
+		// runs in the caller, under its ctx, and ends at Shutdown's
+		// deadline.
+		c.fgMu.RUnlock()
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(c.base, cancel)
+		defer stop()
+		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
+		return
+	}
+	c.fg.Add(1)
+	c.fgMu.RUnlock()
+	go func() {
+		defer c.fg.Done()
 		ctx, cancel := c.detached(ctx)
 		defer cancel()
 		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
-	})
+	}()
 }
 
 // refreshInBackground starts a refresh of j's stale entry through the
