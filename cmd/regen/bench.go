@@ -28,6 +28,15 @@ a site spec (SPEC, or --site FILE) and the flags below; flags override the file.
 
 The fresh column is n/a for a strategy when no content changed during its run
 (in --json, fresh_share is then 1 and changes 0).
+
+--replay FILE replays an access log instead of the synthetic traffic: its GET
+and HEAD requests at their times (relative to the first; --replay-speed N
+replays N times faster), with the workload's content changes. It reads Common
+and Combined Log Format (nginx, Apache) and JSON lines with a time ("time",
+"timestamp", "ts" or "@timestamp": RFC 3339 or Unix seconds) and a path
+("path", "uri", "request_uri", "url", or a "request" line). Requests for paths
+the site does not route are counted and reported, not replayed; malformed
+lines are reported with their line number and skipped.
 `
 
 // benchHelp is the help of regen bench: the text and its flags' defaults.
@@ -55,6 +64,8 @@ type benchOptions struct {
 	plot                    string
 	parallel                int
 	quiet                   bool
+	replay                  string
+	replaySpeed             float64
 }
 
 func benchFlags() (*flag.FlagSet, *benchOptions) {
@@ -79,6 +90,8 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.StringVar(&o.plot, "plot", "", "write PNG and SVG plots to `dir` (runs the ISR sweep too)")
 	fs.IntVar(&o.parallel, "parallel", 0, "simulations running at once (default GOMAXPROCS)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
+	fs.StringVar(&o.replay, "replay", "", "replay the requests of this access log `file` (Common or Combined Log Format, or JSON lines) instead of synthetic traffic")
+	fs.Float64Var(&o.replaySpeed, "replay-speed", 1, "replay the log `N` times faster")
 	return fs, &o
 }
 
@@ -131,6 +144,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		{"build-workers", o.buildWorkers < 1, "must be at least 1"},
 		{"hit", o.hit <= 0, "must be positive"},
 		{"seed", o.seed == 0, "must be above 0"},
+		{"replay-speed", !(o.replaySpeed > 0 && o.replaySpeed <= 1e6), "must be above 0 and at most 1,000,000"},
 	} {
 		if set[c.name] && c.bad {
 			fmt.Fprintf(stderr, "regen bench: --%s %s (%s)\n", c.name, fs.Lookup(c.name).Value, c.rule)
@@ -162,6 +176,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := w.Validate(); err != nil {
 		return benchError(stderr, err, set, exitUsage)
 	}
+	if status, ok := applyReplay(w, o, set, stderr); !ok {
+		return status
+	}
 	// The route tree as a whole is the spec's too: engine.New checks it.
 	if w.Site != nil {
 		s := &site{name: w.SiteFile, spec: w.Site, built: w.Site.Build(sitespec.Options{})}
@@ -175,7 +192,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts := bench.Options{Live: o.live, Sweep: o.plot != "" && !o.live, Parallel: o.parallel}
 	runs := len(w.Strategies)
 	each := time.Duration(w.Traffic.Duration)
-	if o.live {
+	if l := w.Traffic.Replay; l != nil {
+		each = time.Duration(float64(l.Span()) / o.replaySpeed)
+	} else if o.live {
 		each = time.Duration(w.Live.Duration)
 	} else if opts.Sweep {
 		runs += len(w.Sweep)
@@ -322,4 +341,39 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// applyReplay reads the log of --replay into the workload and reports its
+// malformed lines on stderr. ok is false when it has reported bad usage:
+// each problem on one line, status 2.
+func applyReplay(w *bench.Workload, o *benchOptions, set map[string]bool, stderr io.Writer) (status int, ok bool) {
+	if o.replay == "" {
+		if set["replay-speed"] {
+			fmt.Fprintln(stderr, "regen bench: --replay-speed without --replay (give the log to replay)")
+			return exitUsage, false
+		}
+		return exitOK, true
+	}
+	bad := false
+	for _, name := range []string{"rps", "zipf", "duration"} {
+		if set[name] {
+			fmt.Fprintf(stderr, "regen bench: --%s does not apply with --replay (the log gives the requests and their times; use --replay-speed)\n", name)
+			bad = true
+		}
+	}
+	if bad {
+		return exitUsage, false
+	}
+	l, err := bench.ReadLog(o.replay)
+	if err != nil {
+		return benchError(stderr, err, nil, exitUsage), false
+	}
+	for _, p := range l.Problems {
+		fmt.Fprintf(stderr, "regen bench: %v (skipped)\n", p)
+	}
+	if more := l.Malformed - len(l.Problems); more > 0 {
+		fmt.Fprintf(stderr, "regen bench: %s: %d more malformed lines skipped\n", l.Name, more)
+	}
+	w.Traffic.Replay, w.Traffic.ReplaySpeed = l, o.replaySpeed
+	return exitOK, true
 }
