@@ -120,6 +120,7 @@ type Store struct {
 	mu           sync.Mutex // protects the fields below
 	queue        list.List  // of *op, oldest first
 	queued       map[string]*list.Element
+	replaying    map[string]int // keys whose write a replay took from the queue and has not yet applied or put back
 	pendingTags  map[string]tagTimes
 	degraded     bool // an outage was logged and has not ended
 	downSince    time.Time
@@ -128,6 +129,7 @@ type Store struct {
 	refuseLogged bool // a refusal was logged in this outage
 
 	pending atomic.Int64 // queue.Len() + len(pendingTags), read without mu
+	nReplay atomic.Int64 // the writes counted in replaying, read without mu
 
 	nodeMu    sync.Mutex             // protects down
 	down      map[string]*nodeOutage // cluster masters found failing, by address
@@ -397,6 +399,7 @@ func newStore(rdb goredis.UniversalClient, own bool, opts Options) *Store {
 		down:        map[string]*nodeOutage{},
 		known:       map[string]tagTimes{},
 		queued:      map[string]*list.Element{},
+		replaying:   map[string]int{},
 		pendingTags: map[string]tagTimes{},
 		wake:        make(chan struct{}, 1),
 		reached:     make(chan struct{}, 1),
@@ -665,15 +668,17 @@ func (s *Store) write(ctx context.Context, o *op) {
 	s.enqueue(o)
 }
 
-// isQueued reports whether a write of key waits in the queue.
+// isQueued reports whether a write of key waits in the queue, or is being
+// replayed: a write applied now could land before it, and be overtaken by
+// an older one (a Set replayed after a later Delete brings the item back).
 func (s *Store) isQueued(key string) bool {
-	if s.pending.Load() == 0 {
+	if s.pending.Load() == 0 && s.nReplay.Load() == 0 {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.queued[key]
-	return ok
+	return ok || s.replaying[key] > 0
 }
 
 // apply runs o's script. replay makes a Set conditional on Redis not
@@ -878,7 +883,25 @@ func (s *Store) takeOp() *op {
 	o := s.queue.Remove(e).(*op)
 	delete(s.queued, o.key)
 	s.pending.Add(-1)
+	s.replaying[o.key]++
+	s.nReplay.Add(1)
 	return o
+}
+
+// replayed ends the replay of o, which takeOp returned: it was applied, or
+// given up. (requeueOps ends those it puts back.)
+func (s *Store) replayed(o *op) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endReplay(o)
+}
+
+// endReplay is replayed with mu held.
+func (s *Store) endReplay(o *op) {
+	if s.replaying[o.key]--; s.replaying[o.key] <= 0 {
+		delete(s.replaying, o.key)
+	}
+	s.nReplay.Add(-1)
 }
 
 // queueLen returns the number of queued item writes.
@@ -897,6 +920,7 @@ func (s *Store) requeueOps(ops []*op) {
 	defer s.mu.Unlock()
 	for i := len(ops) - 1; i >= 0; i-- {
 		o := ops[i]
+		s.endReplay(o)
 		if _, ok := s.queued[o.key]; ok {
 			continue
 		}

@@ -1,8 +1,14 @@
 package redis
 
 import (
+	"context"
 	"fmt"
+	"sync"
 	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/regen-dev/regen/internal/redistest"
 )
 
 // TestRequeueBound: the writes a replay holds back (their master is
@@ -46,5 +52,64 @@ func TestRequeueBound(t *testing.T) {
 	}
 	if st := s.Stats(); st.Dropped != 3*5+2*10 {
 		t.Errorf("Stats().Dropped = %d; want %d", st.Dropped, 3*5+2*10)
+	}
+}
+
+// replayHook holds the replay (a conditional set script) of one key until
+// released.
+type replayHook struct {
+	key     string
+	reached chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (h *replayHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (h *replayHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+func (h *replayHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		a := cmd.Args()
+		if name, _ := a[0].(string); (name == "evalsha" || name == "eval") && len(a) > 6 && a[3] == h.key && a[6] == "1" {
+			h.once.Do(func() {
+				close(h.reached)
+				<-h.release
+			})
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// TestDeleteDuringReplay: a Delete made while the replay of an earlier Set
+// of the same key is on its way to Redis must not be overtaken by it: the
+// deleted item must not come back in Redis.
+func TestDeleteDuringReplay(t *testing.T) {
+	srv := redistest.Start(t)
+	raw := rawClient(t, srv)
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
+	defer c.Close()
+	h := &replayHook{key: "regen:item:{/p}", reached: make(chan struct{}), release: make(chan struct{})}
+	c.AddHook(h)
+	var log logBuffer
+	opts := testOptions(&log)
+	opts.Client = c
+	s := openURL(t, "", opts)
+	ctx := context.Background()
+
+	// A Set of /p that was queued (Redis was failing) is being replayed...
+	v1 := item("v1", t0)
+	_ = s.items.Load().Set(ctx, "/p", v1)
+	s.enqueue(&op{key: "/p", val: encodeItem(v1), at: timeBits(v1.Created)})
+	<-h.reached
+	// ...when /p is deleted.
+	s.Delete(ctx, "/p")
+	close(h.release)
+	waitFor(t, "the queue to drain", func() bool { return s.Stats().Pending == 0 && s.Stats().Available })
+	if n, err := raw.Exists(ctx, "regen:item:{/p}").Result(); err != nil || n != 0 {
+		t.Errorf("EXISTS /p after its Delete = %d, %v; want 0: the replay of the Set made before the Delete overtook it", n, err)
+	}
+	if _, ok, _ := s.Get(ctx, "/p"); ok {
+		t.Errorf("Get(/p) after its Delete found it")
 	}
 }

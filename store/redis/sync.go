@@ -145,6 +145,7 @@ func (s *Store) flush() error {
 			}
 			continue
 		}
+		s.replayed(o)
 		s.stats.replayed.Add(1)
 		if !applied && !o.del {
 			// Redis kept a newer item: drop the local copy, if it is
