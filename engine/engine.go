@@ -761,12 +761,6 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 		return "stale; regeneration in flight"
 	}
 	run := func() {
-		if e.closed.Load() {
-			// Queued before Close, not started: Close stops background
-			// work from starting. The path stays STALE.
-			e.flights.Run(path, c, func() (*outcome, error) { return nil, errClosed })
-			return
-		}
 		ctx, cancel := e.renderContext(context.Background())
 		defer cancel()
 		// A regeneration that ignores its deadline is abandoned at it, and
