@@ -109,6 +109,23 @@
 // (about 11 on an idle machine); BenchmarkSimulateDay runs it strategy by
 // strategy and reports each one's figures. The tests simulate minutes.
 //
+// # Replay
+//
+// With Traffic.Replay, an access log read by ParseLog (`regen bench
+// --replay`: Common or Combined Log Format, or JSON lines), the requests are
+// the log's instead of Poisson arrivals with Zipf popularity: each GET or
+// HEAD request at its time since the log's first, divided by
+// Traffic.ReplaySpeed, query string included (requests logged in the same
+// second are spread over it). Run first asks the site, with every page
+// rendered on request, what it answers for each of the log's paths: those
+// it answers 200 become the traffic's paths (most requested first, which
+// changes.pages may name) and are replayed; the others (no route, a 404 of
+// dynamicParams false, a trailing slash's redirect) are counted in
+// Report.Replay, not replayed. The run lasts the log's span divided by the
+// speed, in simulation on virtual time and live in real time; content
+// changes arrive as the workload says, on the run's clock. The log is read
+// at over a million lines a second (BenchmarkParseLog).
+//
 // # Live mode
 //
 // With Options.Live (`regen bench --live`), each strategy runs for real, one
