@@ -521,7 +521,7 @@ func (c *Cache) load(ctx context.Context, j job, refresh bool) (l loaded, err er
 func (c *Cache) lead(ctx context.Context, fc *flight.Call[loaded], j job, refresh bool) {
 	j = detach(j)
 	if ctx.Done() == nil {
-		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
+		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, fc, j, j.call.Now, refresh) })
 		return
 	}
 	c.fgMu.RLock()
@@ -535,7 +535,7 @@ func (c *Cache) lead(ctx context.Context, fc *flight.Call[loaded], j job, refres
 		defer cancel()
 		stop := context.AfterFunc(c.base, cancel)
 		defer stop()
-		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
+		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, fc, j, j.call.Now, refresh) })
 		return
 	}
 	c.fg.Add(1)
@@ -544,7 +544,7 @@ func (c *Cache) lead(ctx context.Context, fc *flight.Call[loaded], j job, refres
 		defer c.fg.Done()
 		ctx, cancel := c.detached(ctx)
 		defer cancel()
-		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, j.call.Now, refresh) })
+		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, fc, j, j.call.Now, refresh) })
 	}()
 }
 
@@ -563,7 +563,7 @@ func (c *Cache) refreshInBackground(ctx context.Context, j job) {
 		ctx, cancel := c.detached(ctx)
 		defer cancel()
 		now := c.now()
-		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, j, now, true) })
+		c.flight.Run(j.key, fc, func() (loaded, error) { return c.fill(ctx, fc, j, now, true) })
 	}
 	if ts, ok := c.sched.(tryScheduler); ok && !ts.TryGo(run) {
 		// The scheduler is full: skip this refresh; a later stale read
@@ -586,9 +586,11 @@ var errBusy = errors.New("fetchcache: background refresh skipped: the scheduler 
 // the store first, at the time of the caller that started it: another call
 // may have stored a fresh entry between that caller's lookup and the start of
 // this one (a store failure there was logged by the caller). It stores a successful answer, dated now; for a refresh it
-// records the outcome in the key's back-off and logs a failure. Everything is
-// done before the waiters wake.
-func (c *Cache) fill(ctx context.Context, j job, now time.Time, refresh bool) (loaded, error) {
+// records the outcome in the key's back-off and logs a failure. A call that a
+// caller forgot (fc.Forgotten) does not replace an entry at least as new as
+// its own: the next caller's call may have stored it. Everything is done
+// before the waiters wake.
+func (c *Cache) fill(ctx context.Context, fc *flight.Call[loaded], j job, now time.Time, refresh bool) (loaded, error) {
 	if it, st, _ := c.lookup(ctx, j.key, j.rev, &j.call); st == regen.Hit {
 		return loaded{it: it, status: regen.Hit}, nil
 	}
@@ -608,6 +610,14 @@ func (c *Cache) fill(ctx context.Context, j job, now time.Time, refresh bool) (l
 		Tags:       tags,
 		Created:    now,
 		Revalidate: j.rev,
+	}
+	if fc.Forgotten() {
+		// A caller gave up on this call, and the next made its own, which
+		// may have stored a newer answer already: do not replace it.
+		if cur, ok, _ := c.store.Get(ctx, j.key); ok && cur != nil && !cur.Created.Before(now) {
+			c.backoff.Succeeded(j.key)
+			return loaded{it: it, status: regen.Miss}, nil
+		}
 	}
 	if err := c.store.Set(ctx, j.key, it); err != nil {
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "fetchcache: store set failed",

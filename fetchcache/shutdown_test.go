@@ -2,10 +2,12 @@ package fetchcache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/regen-dev/regen"
@@ -51,4 +53,39 @@ func TestFetchDuringShutdown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestAbandonedCallDoesNotOverwrite: a caller whose deadline passes
+// forgets the call it waited on, so the next caller makes its own; when
+// the forgotten call answers at last, it must not replace the newer entry
+// the next call stored with its older answer.
+func TestAbandonedCallDoesNotOverwrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var calls atomic.Int32
+		c := New(Options{Fetcher: FetcherFunc(func(ctx context.Context, req *Request) (*Response, error) {
+			if calls.Add(1) == 1 {
+				<-release // slow, within its Timeout
+				return &Response{Status: 200, Body: []byte("old")}, nil
+			}
+			return &Response{Status: 200, Body: []byte("new")}, nil
+		})})
+		defer c.Close()
+		req := &Request{URL: "/x", Revalidate: regen.Seconds(60)}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, _, err := c.Fetch(ctx, req, Call{Now: time.Now()}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("first fetch: %v; want its deadline", err)
+		}
+		resp, _, err := c.Fetch(context.Background(), req, Call{Now: time.Now()})
+		if err != nil || string(resp.Body) != "new" {
+			t.Fatalf("second fetch: %v; want new", err)
+		}
+		close(release)
+		synctest.Wait()
+		resp, res, err := c.Fetch(context.Background(), req, Call{Now: time.Now()})
+		if err != nil || string(resp.Body) != "new" || res.Status != regen.Hit {
+			t.Fatalf("after the forgotten call answered: %q %v %v; want new, HIT", resp.Body, res.Status, err)
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // Group holds the calls in flight. The zero value is ready to use and safe
@@ -25,10 +26,15 @@ type Group[V any] struct {
 
 // Call is one call in flight.
 type Call[V any] struct {
-	done chan struct{}
-	val  V
-	err  error
+	done      chan struct{}
+	val       V
+	err       error
+	forgotten atomic.Bool // Forget abandoned it
 }
+
+// Forgotten reports whether Forget abandoned c: another call for its key
+// may have started, and ended, since.
+func (c *Call[V]) Forgotten() bool { return c.forgotten.Load() }
 
 // Done is closed when the call has finished.
 func (c *Call[V]) Done() <-chan struct{} { return c.done }
@@ -71,6 +77,7 @@ func (g *Group[V]) Forget(key string, c *Call[V]) {
 	g.mu.Lock()
 	if g.calls[key] == c {
 		delete(g.calls, key)
+		c.forgotten.Store(true)
 	}
 	g.mu.Unlock()
 }
