@@ -96,13 +96,16 @@ func discover(ctx context.Context, w *Workload) (*catalog, error) {
 	var cpu time.Duration
 	var fetched []fetchcache.Request
 	spec := Strategy{Kind: SSR}.apply(w.Site)
-	origin := &sitespec.Origin{}
+	origin := w.newOrigin(0, nil)
 	record := fetchcache.FetcherFunc(func(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
 		fetched = append(fetched, fetchcache.Request{URL: req.URL, Tags: slices.Clone(req.Tags)})
 		return origin.Fetch(ctx, req)
 	})
-	built := spec.Build(sitespec.Options{Sleep: func(_ context.Context, d time.Duration) error { cpu += d; return nil }})
-	e, err := engine.New(built.Site, engine.Options{Fetcher: record, Logger: quiet, Scheduler: regen.SchedulerFunc(func(f func()) { f() })})
+	site, err := w.build(spec, func(_ context.Context, d time.Duration) error { cpu += d; return nil }, origin, true)
+	if err != nil {
+		return nil, err
+	}
+	e, err := engine.New(site, engine.Options{Fetcher: record, Logger: quiet, Scheduler: regen.SchedulerFunc(func(f func()) { f() })})
 	if err != nil {
 		return nil, fmt.Errorf("bench: site %s: %w", w.SiteFile, err)
 	}
@@ -119,6 +122,9 @@ func discover(ctx context.Context, w *Workload) (*catalog, error) {
 		}
 		rw.reset()
 		e.ServeHTTP(rw, req)
+		if g, ok := origin.(*goOrigin); ok && g.failure() != nil {
+			return nil, g.failure()
+		}
 		if rw.code != http.StatusOK {
 			if len(w.Traffic.Paths) > 0 {
 				return nil, w.errorf(fmt.Sprintf("traffic.paths[%d]", i), "%q answers %d %s (every requested path must render)", p, rw.code, http.StatusText(rw.code))

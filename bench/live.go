@@ -43,7 +43,7 @@ type live struct {
 	st   Strategy
 	spec *sitespec.Spec
 
-	origin  *sitespec.Origin
+	origin  origin
 	workers chan struct{} // a render's cost holds one
 	cpu     atomic.Int64  // render cost spent, in nanoseconds
 	cur     atomic.Pointer[engine.Engine]
@@ -71,7 +71,7 @@ func newLive(w *Workload, cat *catalog, st Strategy) *live {
 	for i := range l.version {
 		l.version[i] = 1
 	}
-	l.origin = &sitespec.Origin{Latency: l.spec.Origin.Latency}
+	l.origin = w.newOrigin(l.spec.Origin.Latency, nil)
 	var b [16]byte
 	_, _ = crand.Read(b[:])
 	l.secret = hex.EncodeToString(b[:])
@@ -101,8 +101,11 @@ func (l *live) sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (l *live) newEngine() (*engine.Engine, error) {
-	built := l.spec.Build(sitespec.Options{Sleep: l.sleep})
-	e, err := engine.New(built.Site, engine.Options{Fetcher: l.origin, Logger: quiet})
+	site, err := l.w.build(l.spec, l.sleep, l.origin, false)
+	if err != nil {
+		return nil, err
+	}
+	e, err := engine.New(site, engine.Options{Fetcher: l.origin, Logger: quiet})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s: site %s: %w", l.st.Name(), l.w.SiteFile, err)
 	}

@@ -56,7 +56,7 @@ type sim struct {
 	nowT time.Time
 	end  time.Duration
 
-	origin  *sitespec.Origin
+	origin  origin
 	eng     *engine.Engine
 	sink    *cost    // where the Sleep hooks add up costs
 	idle    cost     // the sink outside any work
@@ -129,7 +129,7 @@ func newSim(w *Workload, cat *catalog, st Strategy, onTop func(time.Duration)) (
 	for i := range s.version {
 		s.version[i] = 1
 	}
-	s.origin = &sitespec.Origin{Latency: s.spec.Origin.Latency, Sleep: s.originSleep}
+	s.origin = w.newOrigin(s.spec.Origin.Latency, s.originSleep)
 	for _, p := range cat.paths {
 		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://bench.invalid"+p, nil)
 		if err != nil {
@@ -171,8 +171,11 @@ func (s *sim) originSleep(_ context.Context, d time.Duration) error {
 }
 
 func (s *sim) newEngine() (*engine.Engine, error) {
-	built := s.spec.Build(sitespec.Options{Sleep: s.renderSleep})
-	e, err := engine.New(built.Site, engine.Options{
+	site, err := s.w.build(s.spec, s.renderSleep, s.origin, false)
+	if err != nil {
+		return nil, err
+	}
+	e, err := engine.New(site, engine.Options{
 		Now: s.clock, Scheduler: s, Fetcher: s.origin, Logger: quiet,
 	})
 	if err != nil {

@@ -28,6 +28,9 @@ type Workload struct {
 	// Site is the site spec. If nil, the built-in demo shop
 	// (examples/shop/site.yaml).
 	Site *sitespec.Spec `yaml:"-"`
+	// GoSite, if set, is a site registered in Go, served instead of Site:
+	// Run reads its declarations in place of Site and SiteFile.
+	GoSite *GoSite `yaml:"-"`
 	// SiteFile names Site in reports ("" for the demo shop). In YAML,
 	// `site:` is a spec file's path, relative to the workload file.
 	SiteFile string `yaml:"site"`
@@ -196,6 +199,13 @@ func (w *Workload) Validate() error {
 // PerHour mean what they say at zero (uniform, none): DefaultWorkload and
 // ParseWorkload set their defaults.
 func (w *Workload) fill() error {
+	if w.GoSite != nil {
+		decl, err := w.GoSite.declare()
+		if err != nil {
+			return err
+		}
+		w.Site, w.SiteFile = decl, ""
+	}
 	if w.Site == nil {
 		spec, err := shop.Parse()
 		if err != nil {

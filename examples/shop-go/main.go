@@ -5,6 +5,11 @@
 //	go run ./examples/shop-go
 //	curl -si http://127.0.0.1:3000/products/sneakers | grep -i cache
 //
+// With -bench it compares rendering strategies on it instead, as
+// `regen bench` does on the spec, on a simulated day of traffic:
+//
+//	go run ./examples/shop-go -bench
+//
 // The site declares what its renders read and fetch (Uses, Fetches), as the
 // spec does, so `regen routes examples/shop/site.yaml` prints the policies
 // this program computes; main_test.go checks that they are equal.
@@ -34,9 +39,17 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen `address`")
+	benchmark := flag.Bool("bench", false, "compare rendering strategies on a simulated day of traffic, as regen bench does, and exit")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	if *benchmark {
+		if err := runBench(ctx, os.Stdout); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 
 	e, err := engine.New(newSite(), engine.Options{Fetcher: newCatalog(20 * time.Millisecond)})
 	if err != nil {
@@ -81,17 +94,48 @@ var (
 	aboutFetch    = engine.Fetch{URL: "/api/pages/about", Tags: []string{"cms"}}
 )
 
-// newSite registers the shop: the same segments, configs and declarations as
-// examples/shop/site.yaml.
+// registrar takes the shop's layouts and pages with the cost of their
+// renders, and returns each declaration as registered: *bench.Registrar,
+// whose strategies rewrite declarations, and siteRegistrar.
+type registrar interface {
+	Layout(pattern string, l engine.Layout, cost time.Duration) engine.Layout
+	Page(pattern string, p engine.Page, cost time.Duration) engine.Page
+}
+
+// siteRegistrar registers with an engine.Site as declared; costs are what
+// the renders really spend.
+type siteRegistrar struct{ site *engine.Site }
+
+func (r siteRegistrar) Layout(pattern string, l engine.Layout, _ time.Duration) engine.Layout {
+	r.site.Layout(pattern, l)
+	return l
+}
+
+func (r siteRegistrar) Page(pattern string, p engine.Page, _ time.Duration) engine.Page {
+	r.site.Page(pattern, p)
+	return p
+}
+
+// newSite registers the shop with a new engine.Site.
 func newSite() *engine.Site {
 	var site engine.Site
+	register(siteRegistrar{&site})
+	return &site
+}
 
+// register registers the shop: the same segments, configs, declarations and
+// costs as examples/shop/site.yaml. Each render makes the fetches of its
+// declaration as registered (root.Fetches[0], not navFetch), so that a
+// benchmark's strategy, which rewrites declarations (SSR makes every fetch
+// no-store), applies to them too.
+func register(r registrar) {
 	// The root layout: the navigation, cached until "nav" is revalidated.
-	site.Layout("/", engine.Layout{
+	var root engine.Layout
+	root = r.Layout("/", engine.Layout{
 		Fetches: []engine.Fetch{navFetch},
 		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
 			var nav []link
-			if err := fetchJSON(ctx, s, navFetch, &nav); err != nil {
+			if err := fetchJSON(ctx, s, root.Fetches[0], &nav); err != nil {
 				return err
 			}
 			fmt.Fprint(w, "<!doctype html>\n<html><head><title>Shop</title></head><body>\n<nav>")
@@ -103,28 +147,30 @@ func newSite() *engine.Site {
 			_, err := fmt.Fprint(w, "</body></html>\n")
 			return err
 		}),
-	})
+	}, time.Millisecond)
 	// The home page: featured products, at most 10 minutes old.
-	site.Page("/", engine.Page{
+	var home engine.Page
+	home = r.Page("/", engine.Page{
 		Revalidate: regen.Seconds(600),
 		Fetches:    []engine.Fetch{featuredFetch},
 		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 			var featured []product
-			if err := fetchJSON(ctx, s, featuredFetch, &featured); err != nil {
+			if err := fetchJSON(ctx, s, home.Fetches[0], &featured); err != nil {
 				return err
 			}
 			fmt.Fprint(w, "<h1>Featured</h1>\n")
 			return productList(w, featured)
 		}),
-	})
+	}, 2*time.Millisecond)
 
 	// The shop section (a route group): the category menu, every hour.
-	site.Layout("/(shop)", engine.Layout{
+	var section engine.Layout
+	section = r.Layout("/(shop)", engine.Layout{
 		Revalidate: regen.Seconds(3600),
 		Fetches:    []engine.Fetch{menuFetch},
 		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
 			var cats []category
-			if err := fetchJSON(ctx, s, menuFetch, &cats); err != nil {
+			if err := fetchJSON(ctx, s, section.Fetches[0], &cats); err != nil {
 				return err
 			}
 			fmt.Fprint(w, "<aside>")
@@ -135,23 +181,25 @@ func newSite() *engine.Site {
 			_, err := w.Write(child)
 			return err
 		}),
-	})
-	site.Page("/(shop)/products", engine.Page{
+	}, time.Millisecond)
+	var list engine.Page
+	list = r.Page("/(shop)/products", engine.Page{
 		Revalidate: regen.Seconds(300),
 		Fetches:    []engine.Fetch{listFetch},
 		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 			var all []product
-			if err := fetchJSON(ctx, s, listFetch, &all); err != nil {
+			if err := fetchJSON(ctx, s, list.Fetches[0], &all); err != nil {
 				return err
 			}
 			fmt.Fprint(w, "<h1>All products</h1>\n")
 			return productList(w, all)
 		}),
-	})
+	}, 3*time.Millisecond)
 	// Product pages: the best sellers are prerendered; others render on
 	// their first request. The 30-second stock fetch makes the route's
 	// revalidate 30.
-	site.Page("/(shop)/products/[slug]", engine.Page{
+	var item engine.Page
+	item = r.Page("/(shop)/products/[slug]", engine.Page{
 		Revalidate: regen.Seconds(60),
 		StaticParams: []render.Params{
 			{"slug": "sneakers"}, {"slug": "sun-hat"}, {"slug": "rain-jacket"}, {"slug": "wool-socks"},
@@ -159,37 +207,39 @@ func newSite() *engine.Site {
 		Fetches: []engine.Fetch{productFetch, stockFetch},
 		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 			var p product
-			if err := fetchJSON(ctx, s, productFetch, &p); err != nil {
+			if err := fetchJSON(ctx, s, item.Fetches[0], &p); err != nil {
 				return err
 			}
 			var st stock
-			if err := fetchJSON(ctx, s, stockFetch, &st); err != nil {
+			if err := fetchJSON(ctx, s, item.Fetches[1], &st); err != nil {
 				return err
 			}
 			_, err := fmt.Fprintf(w, "<h1>%s</h1>\n<p>%s</p>\n<p>$%d.%02d, %d in stock</p>\n",
 				html.EscapeString(p.Title), html.EscapeString(p.Description), p.Cents/100, p.Cents%100, st.InStock)
 			return err
 		}),
-	})
+	}, 2*time.Millisecond)
 	// Category pages: only the known categories; others are 404 without a
 	// render (dynamicParams: false).
-	site.Page("/(shop)/categories/[category]", engine.Page{
+	var cat engine.Page
+	cat = r.Page("/(shop)/categories/[category]", engine.Page{
 		StaticParams:     []render.Params{{"category": "shoes"}, {"category": "hats"}, {"category": "outerwear"}},
 		StaticParamsOnly: true,
 		Fetches:          []engine.Fetch{categoryFetch},
 		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 			var c category
-			if err := fetchJSON(ctx, s, categoryFetch, &c); err != nil {
+			if err := fetchJSON(ctx, s, cat.Fetches[0], &c); err != nil {
 				return err
 			}
 			fmt.Fprintf(w, "<h1>%s</h1>\n", html.EscapeString(c.Title))
 			return productList(w, c.Products)
 		}),
-	})
+	}, 2*time.Millisecond)
 
 	// The dashboard reads the session cookie: rendered per request, while
 	// its fetches are still served by the Data Cache.
-	site.Layout("/dashboard", engine.Layout{
+	var dash engine.Layout
+	dash = r.Layout("/dashboard", engine.Layout{
 		Uses:    []regen.API{regen.Cookies},
 		Fetches: []engine.Fetch{plansFetch},
 		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
@@ -198,7 +248,7 @@ func newSite() *engine.Site {
 				user = "guest"
 			}
 			var plans []string
-			if err := fetchJSON(ctx, s, plansFetch, &plans); err != nil {
+			if err := fetchJSON(ctx, s, dash.Fetches[0], &plans); err != nil {
 				return err
 			}
 			fmt.Fprintf(w, "<header>Signed in as %s (plans: %s)</header>\n",
@@ -206,38 +256,39 @@ func newSite() *engine.Site {
 			_, err := w.Write(child)
 			return err
 		}),
-	})
-	site.Page("/dashboard", engine.Page{
+	}, time.Millisecond)
+	var dashPage engine.Page
+	dashPage = r.Page("/dashboard", engine.Page{
 		Fetches: []engine.Fetch{ordersFetch},
 		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 			var orders []string
-			if err := fetchJSON(ctx, s, ordersFetch, &orders); err != nil {
+			if err := fetchJSON(ctx, s, dashPage.Fetches[0], &orders); err != nil {
 				return err
 			}
 			_, err := fmt.Fprintf(w, "<h1>Orders</h1>\n<p>%s</p>\n", html.EscapeString(strings.Join(orders, ", ")))
 			return err
 		}),
-	})
-	site.Page("/dashboard/settings", engine.Page{
+	}, 2*time.Millisecond)
+	r.Page("/dashboard/settings", engine.Page{
 		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 			_, err := fmt.Fprint(w, "<h1>Settings</h1>\n")
 			return err
 		}),
-	})
+	}, time.Millisecond)
 
 	// Marketing pages (another route group): static until "cms" is revalidated.
-	site.Page("/(marketing)/about", engine.Page{
+	var about engine.Page
+	about = r.Page("/(marketing)/about", engine.Page{
 		Fetches: []engine.Fetch{aboutFetch},
 		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 			var pg struct{ Title, Body string }
-			if err := fetchJSON(ctx, s, aboutFetch, &pg); err != nil {
+			if err := fetchJSON(ctx, s, about.Fetches[0], &pg); err != nil {
 				return err
 			}
 			_, err := fmt.Fprintf(w, "<h1>%s</h1>\n<p>%s</p>\n", html.EscapeString(pg.Title), html.EscapeString(pg.Body))
 			return err
 		}),
-	})
-	return &site
+	}, time.Millisecond)
 }
 
 // fetchJSON makes the declared fetch f through the Data Cache, with its
