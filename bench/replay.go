@@ -342,7 +342,7 @@ func parseCLFTime(b []byte) (int64, bool) {
 			month = m + 1
 		}
 	}
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month == 0 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 60 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month == 0 || year < 1970 || year > 2200 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 60 {
 		return 0, false
 	}
 	offset := (zone/100*60 + zone%100) * 60
@@ -429,6 +429,9 @@ func parseJSONLine(line []byte) (t int64, method, target []byte, why string) {
 		return int64(f * float64(time.Second)), method, target, ""
 	}
 	if tt, err := time.Parse(time.RFC3339Nano, string(timeVal)); err == nil {
+		if y := tt.Year(); y < 1970 || y > 2200 {
+			return 0, nil, nil, fmt.Sprintf("malformed JSON line: time %q is not between 1970 and 2200", timeVal)
+		}
 		return tt.UnixNano(), method, target, ""
 	}
 	if n, ok := parseCLFTime(timeVal); ok {

@@ -336,3 +336,37 @@ func BenchmarkParseLog(b *testing.B) {
 		})
 	}
 }
+
+// FuzzParseLog: no line panics the reader, and what it keeps is in order.
+func FuzzParseLog(f *testing.F) {
+	for _, s := range []string{
+		`127.0.0.1 - - [10/Oct/2026:13:55:36 -0700] "GET /products/sneakers HTTP/1.1" 200 2326`,
+		`10.0.0.3 - - [10/Oct/2026:20:55:37 +0000] "GET /c\"q HTTP/1.1" 404 0 "-" "bot \"quoted\""`,
+		`10.0.0.4 - - [10/Oct/2026:20:55:37 +0000] "-" 400 0 "-" "-"`,
+		`{"time":"2026-10-10T13:55:36Z","path":"/products/sneakers"}`,
+		`{"ts":1791640536.5,"url":"https://shop.example/z","headers":{"a":[1,{"b":"}"}]}}`,
+		`{"@timestamp":"2026-10-10T13:55:40Z","request":"HEAD /r HTTP/1.1"}`,
+		`{"time_local":"10/Oct/2026:13:55:42 +0000","request_uri":"/esc\u0061ped"}`,
+		"{\"time\":\"2026-10-10T13:55:36Z\",\"path\":\"/\"\n[10/Oct/2026:13:55:36 -0700] \"GET /",
+		"{\"time\":\"0001-01-01T00:00:00Z\",\"path\":\"/\"}\n{\"time\":\"9999-12-31T23:59:59Z\",\"path\":\"/\"}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseLog("f.log", strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		if l.Requests != len(l.at) || l.Requests != len(l.target) || l.at[0] != 0 {
+			t.Fatalf("ParseLog(%q): %d requests, %d times, %d targets, first at %v", s, l.Requests, len(l.at), len(l.target), l.at[0])
+		}
+		for k := range l.at {
+			if k > 0 && l.at[k] < l.at[k-1] {
+				t.Fatalf("ParseLog(%q): request %d at %v before %v", s, k, l.at[k], l.at[k-1])
+			}
+			if tg := l.targets[l.target[k]]; !strings.HasPrefix(tg, "/") {
+				t.Fatalf("ParseLog(%q): target %q", s, tg)
+			}
+		}
+	})
+}
