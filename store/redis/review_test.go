@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/internal/redistest"
 )
 
@@ -111,5 +113,29 @@ func TestDeleteDuringReplay(t *testing.T) {
 	}
 	if _, ok, _ := s.Get(ctx, "/p"); ok {
 		t.Errorf("Get(/p) after its Delete found it")
+	}
+}
+
+// TestTagHashLost: when Redis loses the tag hash (evicted, or its node
+// restarted empty), the instances write back every tag time they know
+// once they see its epoch changed, and a new instance sees them.
+func TestTagHashLost(t *testing.T) {
+	srv := redistest.Start(t)
+	raw := rawClient(t, srv)
+	var log logBuffer
+	a := open(t, srv, testOptions(&log))
+	ctx := context.Background()
+	at := t0.Add(time.Hour)
+	a.RevalidateTags(ctx, []string{"posts"}, regen.RevalidateStale, at)
+	if err := raw.Del(ctx, a.tagsKey).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.checkEpoch(); err != nil { // what the keeper does every second
+		t.Fatal(err)
+	}
+	waitFor(t, "the write-back", func() bool { return a.Stats().WrittenBack > 0 && a.Stats().Pending == 0 })
+	b := open(t, srv, testOptions(&log))
+	if st, _ := b.TagState(ctx, []string{"posts"}, at.Add(-time.Nanosecond)); !st.Stale {
+		t.Errorf("a new instance after the tag hash was lost and written back: TagState(posts) = %+v; want stale", st)
 	}
 }
