@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/render"
 )
 
@@ -117,6 +118,65 @@ func TestAbandonedRegeneration(t *testing.T) {
 		synctest.Wait()
 		if r := get(e, "/x"); r.status != "HIT" || r.body != "v3" {
 			t.Fatalf("after a fresh regeneration: %s %q (%d renders); want HIT v3", r.status, r.body, renders.Load())
+		}
+	})
+}
+
+// TestForgottenRegenerationDoesNotOverwrite: a MISS that joined a
+// regeneration still queued behind a full pool gives up on it at its
+// deadline and the next request renders and stores the path; the
+// regeneration, started in between and within its own deadline, must not
+// replace that newer entry with its older page when it ends.
+func TestForgottenRegenerationDoesNotOverwrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		releaseY := make(chan struct{})
+		var blockY atomic.Bool
+		var xRenders atomic.Int32
+		var site Site
+		site.Page("/x", Page{Revalidate: sec(1), Render: render.PageFunc(
+			func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				n := xRenders.Add(1)
+				if n == 2 { // the regeneration: slow, within its deadline
+					time.Sleep(900 * time.Millisecond)
+				}
+				_, err := fmt.Fprintf(w, "x v%d", n)
+				return err
+			})})
+		site.Page("/y", Page{Revalidate: sec(1), Render: render.PageFunc(
+			func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				if blockY.Load() {
+					<-releaseY
+				}
+				_, err := io.WriteString(w, "y")
+				return err
+			})})
+		e := newEngine(t, &site, Options{MaxRegenerations: 1, RenderTimeout: time.Second, Logger: discard})
+		get(e, "/x")
+		get(e, "/y")
+		time.Sleep(2 * time.Second)
+		blockY.Store(true)
+		if r := get(e, "/y"); r.status != "STALE" { // its regeneration takes the only worker
+			t.Fatalf("/y: %s; want STALE", r.status)
+		}
+		if r := get(e, "/x"); r.status != "STALE" { // its regeneration is queued
+			t.Fatalf("/x: %s; want STALE", r.status)
+		}
+		if err := e.RevalidatePath(context.Background(), "/x", PagePath, regen.RevalidateExpire); err != nil {
+			t.Fatal(err)
+		}
+		miss := make(chan response)
+		go func() { miss <- get(e, "/x") }() // joins the queued regeneration
+		time.Sleep(500 * time.Millisecond)
+		close(releaseY) // the regeneration of /x starts
+		if r := <-miss; r.code != http.StatusGatewayTimeout {
+			t.Fatalf("MISS joined to the queued regeneration: %d; want 504", r.code)
+		}
+		if r := get(e, "/x"); r.code != 200 || r.body != "x v3" {
+			t.Fatalf("next MISS: %d %q; want x v3", r.code, r.body)
+		}
+		time.Sleep(time.Second) // the regeneration ends, within its deadline
+		if r := get(e, "/x"); r.body != "x v3" {
+			t.Fatalf("after the forgotten regeneration ended: %s %q; want x v3", r.status, r.body)
 		}
 	})
 }

@@ -535,7 +535,7 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 	c, leader := e.flights.Start(path)
 	if leader {
 		e.startRender(ctx, path, c, func(ctx context.Context) (*outcome, error) {
-			return e.renderMiss(ctx, rt, path, params, now, req)
+			return e.renderMiss(ctx, rt, path, params, now, req, c)
 		})
 		return e.waitRender(ctx, path, c)
 	}
@@ -563,7 +563,7 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 
 // renderMiss is the render of a MISS, run detached from the requests that
 // wait for it, under ctx's deadline.
-func (e *Engine) renderMiss(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request) (*outcome, error) {
+func (e *Engine) renderMiss(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request, c *flight.Call[*outcome]) (*outcome, error) {
 	// Another flight may have stored the path since we looked.
 	if ent, st, _ := e.routes.Get(ctx, path, now); ent != nil && st == regen.Hit {
 		return &outcome{entry: ent, status: regen.Hit}, nil
@@ -584,7 +584,7 @@ func (e *Engine) renderMiss(ctx context.Context, rt *route, path string, params 
 			}
 		}
 	}
-	return e.renderStore(ctx, rt, path, params, now, req, false)
+	return e.renderStore(ctx, rt, path, params, now, req, false, c)
 }
 
 // expiredSince reports whether ent, made before now, has a tag revalidated
@@ -605,7 +605,11 @@ func (e *Engine) expiredSince(ctx context.Context, ent *routecache.Entry, now ti
 // old entry, built from the same data, goes on being served as STALE and
 // the regeneration is retried after its back-off. A first render has no page
 // to keep and uses the last good data.
-func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params render.Params, start time.Time, req *http.Request, keepOld bool) (*outcome, error) {
+//
+// A render is the call c of its path's flight (nil for none). A render that
+// returns past its deadline stores nothing; one whose call was forgotten
+// does not replace an entry at least as new as its own.
+func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params render.Params, start time.Time, req *http.Request, keepOld bool, c *flight.Call[*outcome]) (*outcome, error) {
 	res, err := e.render(ctx, rt, path, params, start, req, true)
 	if err != nil {
 		return nil, err
@@ -636,6 +640,14 @@ func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params
 	ent, err := e.newEntry(rt, path, pol, res, start)
 	if err != nil {
 		return nil, err
+	}
+	if c != nil && c.Forgotten() {
+		// A request gave up on this render (a regeneration it joined while
+		// queued, say) and the next rendered the path itself: its entry,
+		// if stored, is newer than ours and stays.
+		if cur, ok, _ := e.store.Get(ctx, path); ok && cur != nil && !cur.Created.Before(start) {
+			return &outcome{entry: ent, status: regen.Miss}, nil
+		}
 	}
 	if err := e.routes.Set(ctx, path, ent); err != nil {
 		e.log.Warn("regen: route cache write failed", "path", path, "error", err)
@@ -774,7 +786,7 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 			}
 		})
 		defer abandon.Stop()
-		e.flights.Run(path, c, func() (*outcome, error) { return e.regen(ctx, path, &settled) })
+		e.flights.Run(path, c, func() (*outcome, error) { return e.regen(ctx, path, c, &settled) })
 	}
 	if e.pool != nil && !e.pool.TryGo(run) {
 		// The queue is full: the path stays STALE, and a later request
@@ -795,7 +807,7 @@ var errBusy = errors.New("engine: regeneration queue full")
 // goes on being served as STALE; the path waits its back-off. The outcome
 // is recorded in the back-off unless settled was set first (the
 // regeneration was abandoned at its deadline, and counted as failed then).
-func (e *Engine) regen(ctx context.Context, path string, settled *atomic.Bool) (*outcome, error) {
+func (e *Engine) regen(ctx context.Context, path string, c *flight.Call[*outcome], settled *atomic.Bool) (*outcome, error) {
 	start := e.now()
 	if ent, st, _ := e.routes.Get(ctx, path, start); ent != nil && st == regen.Hit {
 		return &outcome{entry: ent, status: regen.Hit}, nil
@@ -819,7 +831,7 @@ func (e *Engine) regen(ctx context.Context, path string, settled *atomic.Bool) (
 			return &outcome{entry: ent, status: regen.Hit}, nil
 		}
 	}
-	out, err := e.renderStore(ctx, rt, path, params, start, nil, true)
+	out, err := e.renderStore(ctx, rt, path, params, start, nil, true, c)
 	if !settled.CompareAndSwap(false, true) {
 		return out, err // abandoned, and counted as failed, at the deadline
 	}

@@ -87,7 +87,7 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 				res, err = e.flights.Run(path, c, func() (*outcome, error) {
 					ctx, cancel := context.WithTimeout(gctx, e.renderTimeout)
 					defer cancel()
-					return e.renderStore(ctx, rt, path, params, start, nil, false)
+					return e.renderStore(ctx, rt, path, params, start, nil, false, c)
 				})
 			} else {
 				res, err = e.waitRender(gctx, path, c)
