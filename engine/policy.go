@@ -300,7 +300,6 @@ func uncachedWhy(f Fetch) string {
 	return "with revalidate 0"
 }
 
-// segmentName turns render's `layout "/blog"` into the reasons' `layout /blog`.
 // modeViolation is the error of rule 5 for a declared read or fetch.
 func modeViolation(r *route, s *segment, api string) error {
 	return &ConfigError{Route: r.pattern, Segment: s.name(), Field: "dynamic", Rule: ErrDynamicError,
