@@ -11,8 +11,8 @@
 //	go run ./examples/shop-go -bench
 //
 // The site declares what its renders read and fetch (Uses, Fetches), as the
-// spec does, so `regen routes examples/shop/site.yaml` prints the policies
-// this program computes; main_test.go checks that they are equal.
+// spec does, so `regen routes examples/shop/site.yaml` prints the route table
+// this program prints at start; routes_test.go checks that they are equal.
 package main
 
 import (
@@ -35,6 +35,7 @@ import (
 	"github.com/regen-dev/regen/engine"
 	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/render"
+	"github.com/regen-dev/regen/routetable"
 )
 
 func main() {
@@ -55,8 +56,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err) // every configuration problem, one per line
 	}
-	for _, p := range e.Routes() {
-		log.Printf("%-32s %-7s %s", p.Route, p.Kind, p.String())
+	if err := routetable.Write(os.Stderr, "shop-go", e.Routes()); err != nil {
+		log.Fatal(err)
 	}
 	pages, err := e.Prerender(ctx, engine.PrerenderOptions{})
 	if err != nil {
