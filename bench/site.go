@@ -180,7 +180,7 @@ func (m *marker) finish(ctx context.Context, s *render.Scope, w io.Writer, b *by
 			return err
 		}
 		if m.r.strict && m.r.origin.Calls() != before {
-			return m.r.origin.fail(fmt.Errorf("bench: %q: its render did not make its declared fetch %q with revalidate %v and cache %v (make the fetches of the declaration the Registrar returns)",
+			return m.r.origin.fail(fmt.Errorf("bench: %q: its render did not make its declared fetch %q with revalidate %v and cache %v (make the fetches of the declaration the Registrar returns, {param} placeholders filled in path-escaped)",
 				m.pattern, req.URL, f.Revalidate, f.Cache))
 		}
 		v, _ := strconv.ParseInt(resp.Header.Get(versionHeader), 10, 64)
