@@ -180,3 +180,31 @@ func TestForgottenRegenerationDoesNotOverwrite(t *testing.T) {
 		}
 	})
 }
+
+// TestLateWaiterStopsAtRenderDeadline: a request that joins a MISS render
+// late stops waiting when the render passes its deadline, as the request
+// that started it does, not a whole RenderTimeout after it joined.
+func TestLateWaiterStopsAtRenderDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		var site Site
+		site.Page("/x", Page{Revalidate: sec(60), Render: render.PageFunc(
+			func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				<-release // ignores ctx
+				return nil
+			})})
+		e := newEngine(t, &site, Options{RenderTimeout: time.Second, Logger: discard})
+		first := make(chan response)
+		go func() { first <- get(e, "/x") }()
+		time.Sleep(900 * time.Millisecond)
+		start := time.Now()
+		r := get(e, "/x")
+		if took := time.Since(start); r.code != http.StatusGatewayTimeout || took != 100*time.Millisecond+renderGrace {
+			t.Errorf("late waiter: %d after %v; want 504 after %v, at the render's deadline", r.code, took, 100*time.Millisecond+renderGrace)
+		}
+		if r := <-first; r.code != http.StatusGatewayTimeout {
+			t.Errorf("first request: %d; want 504", r.code)
+		}
+	})
+}

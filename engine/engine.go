@@ -323,7 +323,10 @@ func (e *Engine) startRender(ctx context.Context, path string, c *flight.Call[*o
 
 // waitRender waits for the render c of path, for ctx, or for the render's
 // deadline: past it (and a short grace for the render to report it), the
-// render is abandoned, so that the next request starts a fresh one.
+// render is abandoned, so that the next request starts a fresh one. A
+// render started by startRender or regenerate is abandoned at its own
+// deadline, which ends the wait of every request on it, however late it
+// joined; waitRender's timer bounds the wait for any other.
 func (e *Engine) waitRender(ctx context.Context, path string, c *flight.Call[*outcome]) (*outcome, error) {
 	select {
 	case <-c.Done():
@@ -337,6 +340,15 @@ func (e *Engine) waitRender(ctx context.Context, path string, c *flight.Call[*ou
 		return c.Result()
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-c.Forgot():
+		// Abandoned at its deadline, by its own timer or by a request
+		// that joined it earlier.
+		select {
+		case <-c.Done():
+			return c.Result()
+		default:
+		}
+		return nil, errRenderTimeout
 	case <-t.C:
 		e.flights.Forget(path, c)
 		return nil, errRenderTimeout

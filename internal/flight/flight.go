@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 )
 
 // Group holds the calls in flight. The zero value is ready to use and safe
@@ -26,15 +25,26 @@ type Group[V any] struct {
 
 // Call is one call in flight.
 type Call[V any] struct {
-	done      chan struct{}
-	val       V
-	err       error
-	forgotten atomic.Bool // Forget abandoned it
+	done   chan struct{}
+	forgot chan struct{} // closed when Forget abandons the call
+	val    V
+	err    error
 }
 
 // Forgotten reports whether Forget abandoned c: another call for its key
 // may have started, and ended, since.
-func (c *Call[V]) Forgotten() bool { return c.forgotten.Load() }
+func (c *Call[V]) Forgotten() bool {
+	select {
+	case <-c.forgot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Forgot is closed when Forget abandons c, so that the callers waiting on
+// it can give up too.
+func (c *Call[V]) Forgot() <-chan struct{} { return c.forgot }
 
 // Done is closed when the call has finished.
 func (c *Call[V]) Done() <-chan struct{} { return c.done }
@@ -64,7 +74,7 @@ func (g *Group[V]) Start(key string) (c *Call[V], leader bool) {
 	if g.calls == nil {
 		g.calls = make(map[string]*Call[V])
 	}
-	c = &Call[V]{done: make(chan struct{})}
+	c = &Call[V]{done: make(chan struct{}), forgot: make(chan struct{})}
 	g.calls[key] = c
 	return c, true
 }
@@ -77,7 +87,7 @@ func (g *Group[V]) Forget(key string, c *Call[V]) {
 	g.mu.Lock()
 	if g.calls[key] == c {
 		delete(g.calls, key)
-		c.forgotten.Store(true)
+		close(c.forgot) // once: c is no longer key's call
 	}
 	g.mu.Unlock()
 }
