@@ -28,8 +28,9 @@ import (
 // makes every page revalidate N...): the site registers each layout and
 // page through the Registrar, which returns the declaration as the strategy
 // rewrote it, and each render makes the fetches of that returned
-// declaration, with its Revalidate and Cache. The bench checks it: a render
-// that does not make one of its declared fetches as registered fails the run.
+// declaration, with its Revalidate and Cache. The bench checks it when it
+// first renders each path: a render that does not make one of its declared
+// fetches as registered, or makes one it does not declare, fails the run.
 //
 // A simulation runs on virtual time, so a render's own computing is not
 // measured: each registration gives the render's cost, which the bench

@@ -112,3 +112,24 @@ func TestGoSiteErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestGoSiteLive runs a site registered in Go in live mode, behind a real
+// server: its latency and costs are waited for real.
+func TestGoSiteLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for real")
+	}
+	w := itemsWorkload(itemsSite(false, false))
+	w.Strategies = []string{"ssr", "isr:60s"}
+	w.Live = Live{Duration: Duration(300 * time.Millisecond)}
+	w.Traffic.RPS = 50
+	rep, err := Run(context.Background(), w, Options{Live: true})
+	if err != nil {
+		t.Fatalf("Run (live) error: %v", err)
+	}
+	for _, r := range rep.Strategies {
+		if r.Requests == 0 || r.Errors != 0 {
+			t.Errorf("%s: %d requests, %d errors; want some, none", r.Name, r.Requests, r.Errors)
+		}
+	}
+}
