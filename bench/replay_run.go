@@ -13,7 +13,6 @@ import (
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/engine"
 	"github.com/regen-dev/regen/internal/clock"
-	"github.com/regen-dev/regen/sitespec"
 )
 
 // ReplayReport describes the log a run replayed (Report.Replay).
@@ -161,9 +160,12 @@ func planReplay(ctx context.Context, w *Workload) (*replayPlan, error) {
 // routeStatus returns the status the site answers each path with, when
 // every page renders on request and the origin answers at once.
 func routeStatus(ctx context.Context, w *Workload, paths []string) ([]int, error) {
-	spec := Strategy{Kind: SSR}.apply(w.Site)
-	built := spec.Build(sitespec.Options{Sleep: noSleep})
-	e, err := engine.New(built.Site, engine.Options{Fetcher: &sitespec.Origin{}, Logger: quiet, Scheduler: regen.SchedulerFunc(func(f func()) { f() })})
+	origin := w.newOrigin(0, nil)
+	site, err := w.build(Strategy{Kind: SSR}.apply(w.Site), noSleep, origin, false)
+	if err != nil {
+		return nil, err
+	}
+	e, err := engine.New(site, engine.Options{Fetcher: origin, Logger: quiet, Scheduler: regen.SchedulerFunc(func(f func()) { f() })})
 	if err != nil {
 		return nil, fmt.Errorf("bench: site %s: %w", w.SiteFile, err)
 	}

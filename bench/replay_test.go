@@ -284,6 +284,32 @@ func TestReplayNothingRouted(t *testing.T) {
 	}
 }
 
+// TestReplayGoSite replays a log on a site registered in Go: its routes
+// tell which paths are replayed.
+func TestReplayGoSite(t *testing.T) {
+	l, err := ParseLog("go.log", strings.NewReader(`{"time":"2026-10-10T13:55:36Z","path":"/items/a"}
+{"time":"2026-10-10T13:55:37Z","path":"/items/zz?x=1"}
+{"time":"2026-10-10T13:55:38Z","path":"/nope"}
+{"time":"2026-10-10T13:57:06Z","path":"/items/a"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := itemsWorkload(itemsSite(false, false))
+	w.Strategies = []string{"isr:60s"}
+	w.Changes.PerHour = 0
+	w.Traffic.Replay = l
+	rep, err := Run(context.Background(), w, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Strategies[0]
+	if r.Requests != 3 || r.Hit != 1 || r.Miss != 1 || r.Stale != 1 || rep.Replay.Unrouted != 1 || rep.Paths != 2 {
+		t.Errorf("replay of a GoSite: %d requests (HIT %d, MISS %d, STALE %d), %d paths, %d unrouted; want 3 (1, 1, 1), 2 and 1",
+			r.Requests, r.Hit, r.Miss, r.Stale, rep.Paths, rep.Replay.Unrouted)
+	}
+}
+
 // TestReplayLive replays a short log for real.
 func TestReplayLive(t *testing.T) {
 	w := replayWorkload(t, `1.1.1.1 - - [10/Oct/2026:13:55:36 +0000] "GET /items/a HTTP/1.1" 200 1
