@@ -1,11 +1,17 @@
 package engine
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
+	"github.com/regen-dev/regen/render"
 )
 
 // TestDynamicAfterClose: a dynamic route needs a render for every request,
@@ -26,4 +32,37 @@ func TestDynamicAfterClose(t *testing.T) {
 	if r := get(e, "/me"); r.code != http.StatusServiceUnavailable {
 		t.Errorf("dynamic route after Close: %d %s %q; want 503", r.code, r.status, r.body)
 	}
+}
+
+// TestShutdownAnswers503: a request waiting for a render that Shutdown's
+// deadline cancels is answered 503, as a request after Close is, not 500
+// with the cancellation logged as a failed render.
+func TestShutdownAnswers503(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		started := make(chan struct{})
+		var site Site
+		site.Page("/x", Page{Revalidate: sec(60), Render: render.PageFunc(
+			func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				close(started)
+				<-ctx.Done()
+				return ctx.Err()
+			})})
+		var logs logBuffer
+		e, err := New(&site, Options{RenderTimeout: time.Hour, Logger: logs.logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer := make(chan response)
+		go func() { answer <- get(e, "/x") }()
+		<-started
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = e.Shutdown(ctx)
+		if r := <-answer; r.code != http.StatusServiceUnavailable {
+			t.Errorf("request whose render Shutdown canceled: %d; want 503", r.code)
+		}
+		if strings.Contains(logs.String(), "render failed") {
+			t.Errorf("Shutdown's cancellation logged as a failed render:\n%s", logs.String())
+		}
+	})
 }

@@ -727,12 +727,13 @@ func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Resul
 }
 
 // renderFailed answers a request whose render failed: 504 when it passed
-// RenderTimeout, 503 after Close, 500 otherwise. A request that went away
+// RenderTimeout, 503 after Close or when Shutdown canceled it, 500 otherwise. A request that went away
 // first is not logged.
 func (e *Engine) renderFailed(w http.ResponseWriter, r *http.Request, rt *route, path string, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, errClosed):
+	case errors.Is(err, errClosed), errors.Is(err, context.Canceled) && e.base.Err() != nil:
+		// After Close, or canceled by Shutdown's deadline.
 		code = http.StatusServiceUnavailable
 	case r.Context().Err() != nil:
 		// The client is gone: nobody reads the answer.
