@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -174,7 +172,7 @@ func (r *Registrar) marker(pattern string, fetches []engine.Fetch, cost time.Dur
 // origin was not made by the render as declared.
 func (m *marker) finish(ctx context.Context, s *render.Scope, w io.Writer, b *bytes.Buffer) error {
 	for _, f := range m.fetches {
-		req := &fetchcache.Request{URL: fillURL(f.URL, s.Params()), Revalidate: f.Revalidate, Cache: f.Cache}
+		req := &fetchcache.Request{URL: sitespec.FillURL(f.URL, s.Params()), Revalidate: f.Revalidate, Cache: f.Cache}
 		before := m.r.origin.Calls()
 		resp, err := s.Fetch(ctx, req)
 		if err != nil {
@@ -196,42 +194,11 @@ func (m *marker) finish(ctx context.Context, s *render.Scope, w io.Writer, b *by
 		b.Write(j)
 		b.WriteString(" -->\n")
 	}
-	if err := sleepFor(ctx, m.r.sleep, m.cost); err != nil {
+	if err := clock.SleepVia(ctx, m.r.sleep, m.cost); err != nil {
 		return err
 	}
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-func sleepFor(ctx context.Context, f func(context.Context, time.Duration) error, d time.Duration) error {
-	if f != nil {
-		return f(ctx, d)
-	}
-	return clock.Sleep(ctx, d)
-}
-
-// fillURL fills in the {param} placeholders of a fetch URL as a spec's
-// synthetic renders do: path-escaped before the query, query-escaped in it.
-func fillURL(u string, params render.Params) string {
-	path, query, hasQuery := strings.Cut(u, "?")
-	path = substitute(path, params, func(v string) string {
-		parts := strings.Split(v, "/")
-		for i, p := range parts {
-			parts[i] = url.PathEscape(p)
-		}
-		return strings.Join(parts, "/")
-	})
-	if !hasQuery {
-		return path
-	}
-	return path + "?" + substitute(query, params, url.QueryEscape)
-}
-
-func substitute(s string, params render.Params, escape func(string) string) string {
-	for name, v := range params {
-		s = strings.ReplaceAll(s, "{"+name+"}", escape(v))
-	}
-	return s
 }
 
 func specFetches(fs []engine.Fetch) []sitespec.Fetch {
@@ -337,7 +304,7 @@ func (o *goOrigin) failure() error {
 
 func (o *goOrigin) Fetch(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
 	o.calls.Add(1)
-	if err := sleepFor(ctx, o.sleep, o.latency); err != nil {
+	if err := clock.SleepVia(ctx, o.sleep, o.latency); err != nil {
 		return nil, err
 	}
 	next := o.next.Load()

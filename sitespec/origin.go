@@ -78,7 +78,7 @@ func (o *Origin) Fetch(ctx context.Context, req *fetchcache.Request) (*fetchcach
 		o.mu.Unlock()
 	}
 
-	if err := sleep(ctx, o.Sleep, o.Latency); err != nil {
+	if err := clock.SleepVia(ctx, o.Sleep, o.Latency); err != nil {
 		return nil, err
 	}
 
@@ -200,14 +200,6 @@ func (o *Origin) SetStatus(url string, status int) {
 
 // Calls returns the number of fetches the origin has been asked.
 func (o *Origin) Calls() int64 { return o.calls.Load() }
-
-// sleep waits d through f, or on a timer that honors ctx when f is nil.
-func sleep(ctx context.Context, f func(context.Context, time.Duration) error, d time.Duration) error {
-	if f != nil {
-		return f(ctx, d)
-	}
-	return clock.Sleep(ctx, d)
-}
 
 // maxBody bounds the body of an HTTP response a Fetcher reads.
 const maxBody = 64 << 20

@@ -14,6 +14,7 @@ import (
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/engine"
 	"github.com/regen-dev/regen/fetchcache"
+	"github.com/regen-dev/regen/internal/clock"
 	"github.com/regen-dev/regen/render"
 )
 
@@ -200,7 +201,7 @@ func (sy synthetic) run(ctx context.Context, s *render.Scope, b *bytes.Buffer) e
 	params := s.Params()
 	for _, f := range sy.fetches {
 		req := &fetchcache.Request{
-			URL:        fillURL(f.URL, params),
+			URL:        FillURL(f.URL, params),
 			Revalidate: f.Revalidate,
 			Cache:      f.Cache,
 		}
@@ -221,7 +222,7 @@ func (sy synthetic) run(ctx context.Context, s *render.Scope, b *bytes.Buffer) e
 		textEscaper.WriteString(b, string(resp.Body))
 		b.WriteString("</pre>\n")
 	}
-	return sleep(ctx, sy.sleep, sy.cost)
+	return clock.SleepVia(ctx, sy.sleep, sy.cost)
 }
 
 // textEscaper escapes text content: the synthetic origin's JSON bodies have
@@ -230,10 +231,10 @@ var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func identity(s string) string { return s }
 
-// fillURL fills in the {param} placeholders of a fetch URL: path-escaped
-// before the query (each part of a catch-all on its own), query-escaped in
-// it.
-func fillURL(u string, params render.Params) string {
+// FillURL fills in the {param} placeholders of a fetch URL as a spec's
+// synthetic renders do: path-escaped before the query (each part of a
+// catch-all on its own), query-escaped in it.
+func FillURL(u string, params render.Params) string {
 	path, query, hasQuery := strings.Cut(u, "?")
 	path = substitute(path, params, escapePath)
 	if !hasQuery {

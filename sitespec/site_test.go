@@ -117,8 +117,8 @@ func TestFillURL(t *testing.T) {
 		{"/api/nav", "/api/nav"},
 	}
 	for _, tt := range tests {
-		if got := fillURL(tt.url, params); got != tt.want {
-			t.Errorf("fillURL(%q) = %q; want %q", tt.url, got, tt.want)
+		if got := FillURL(tt.url, params); got != tt.want {
+			t.Errorf("FillURL(%q) = %q; want %q", tt.url, got, tt.want)
 		}
 	}
 }

@@ -22,3 +22,12 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// SleepVia waits with f, the sleep a caller injected (a simulation's
+// virtual time), or with Sleep when f is nil.
+func SleepVia(ctx context.Context, f func(context.Context, time.Duration) error, d time.Duration) error {
+	if f != nil {
+		return f(ctx, d)
+	}
+	return Sleep(ctx, d)
+}
