@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/render"
+	"github.com/regen-dev/regen/routecache"
 )
 
 // TestAbandonedRenderDoesNotOverwrite: a MISS render that ignores its
@@ -122,61 +124,34 @@ func TestAbandonedRegeneration(t *testing.T) {
 	})
 }
 
-// TestForgottenRegenerationDoesNotOverwrite: a MISS that joined a
-// regeneration still queued behind a full pool gives up on it at its
-// deadline and the next request renders and stores the path; the
-// regeneration, started in between and within its own deadline, must not
-// replace that newer entry with its older page when it ends.
-func TestForgottenRegenerationDoesNotOverwrite(t *testing.T) {
+// TestForgottenRenderDoesNotOverwrite: a render whose flight call was
+// forgotten (a request gave up on it) does not replace, when it ends within
+// its own deadline, an entry at least as new as its own, which the next
+// request's render stored.
+func TestForgottenRenderDoesNotOverwrite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		releaseY := make(chan struct{})
-		var blockY atomic.Bool
-		var xRenders atomic.Int32
 		var site Site
-		site.Page("/x", Page{Revalidate: sec(1), Render: render.PageFunc(
+		site.Page("/x", Page{Revalidate: sec(60), Render: render.PageFunc(
 			func(ctx context.Context, s *render.Scope, w io.Writer) error {
-				n := xRenders.Add(1)
-				if n == 2 { // the regeneration: slow, within its deadline
-					time.Sleep(900 * time.Millisecond)
-				}
-				_, err := fmt.Fprintf(w, "x v%d", n)
+				_, err := io.WriteString(w, "old")
 				return err
 			})})
-		site.Page("/y", Page{Revalidate: sec(1), Render: render.PageFunc(
-			func(ctx context.Context, s *render.Scope, w io.Writer) error {
-				if blockY.Load() {
-					<-releaseY
-				}
-				_, err := io.WriteString(w, "y")
-				return err
-			})})
-		e := newEngine(t, &site, Options{MaxRegenerations: 1, RenderTimeout: time.Second, Logger: discard})
-		get(e, "/x")
-		get(e, "/y")
-		time.Sleep(2 * time.Second)
-		blockY.Store(true)
-		if r := get(e, "/y"); r.status != "STALE" { // its regeneration takes the only worker
-			t.Fatalf("/y: %s; want STALE", r.status)
-		}
-		if r := get(e, "/x"); r.status != "STALE" { // its regeneration is queued
-			t.Fatalf("/x: %s; want STALE", r.status)
-		}
-		if err := e.RevalidatePath(context.Background(), "/x", PagePath, regen.RevalidateExpire); err != nil {
+		e := newEngine(t, &site, Options{RenderTimeout: time.Second, Logger: discard})
+		rt, params := e.match("/x")
+		start := time.Now()
+		c, _ := e.flights.Start("/x")
+		e.flights.Forget("/x", c)
+		newer := &routecache.Entry{Status: 200, Body: []byte("new"), Created: start.Add(time.Millisecond), Revalidate: sec(60)}
+		if err := e.routes.Set(t.Context(), "/x", newer); err != nil {
 			t.Fatal(err)
 		}
-		miss := make(chan response)
-		go func() { miss <- get(e, "/x") }() // joins the queued regeneration
-		time.Sleep(500 * time.Millisecond)
-		close(releaseY) // the regeneration of /x starts
-		if r := <-miss; r.code != http.StatusGatewayTimeout {
-			t.Fatalf("MISS joined to the queued regeneration: %d; want 504", r.code)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if _, err := e.renderStore(ctx, rt, "/x", params, start, nil, false, c); err != nil {
+			t.Fatal(err)
 		}
-		if r := get(e, "/x"); r.code != 200 || r.body != "x v3" {
-			t.Fatalf("next MISS: %d %q; want x v3", r.code, r.body)
-		}
-		time.Sleep(time.Second) // the regeneration ends, within its deadline
-		if r := get(e, "/x"); r.body != "x v3" {
-			t.Fatalf("after the forgotten regeneration ended: %s %q; want x v3", r.status, r.body)
+		if it, _, _ := e.store.Get(t.Context(), "/x"); string(it.Body) != "new" {
+			t.Errorf("after the forgotten render: %q; want the newer entry kept", it.Body)
 		}
 	})
 }
@@ -205,6 +180,55 @@ func TestLateWaiterStopsAtRenderDeadline(t *testing.T) {
 		}
 		if r := <-first; r.code != http.StatusGatewayTimeout {
 			t.Errorf("first request: %d; want 504", r.code)
+		}
+	})
+}
+
+// TestMissDoesNotWaitForQueuedRegeneration: a MISS for a path whose
+// regeneration is still queued behind a full pool renders at once, while
+// the request waits, instead of waiting for the queue (and being answered
+// 504 when the queue is longer than RenderTimeout); the queued
+// regeneration then does not run.
+func TestMissDoesNotWaitForQueuedRegeneration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		releaseY := make(chan struct{})
+		var releaseOnce sync.Once
+		release := func() { releaseOnce.Do(func() { close(releaseY) }) }
+		defer release()
+		var blockY atomic.Bool
+		var xRenders atomic.Int32
+		var site Site
+		site.Page("/x", Page{Revalidate: sec(1), Render: render.PageFunc(
+			func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				_, err := fmt.Fprintf(w, "x v%d", xRenders.Add(1))
+				return err
+			})})
+		site.Page("/y", Page{Revalidate: sec(1), Render: render.PageFunc(
+			func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				if blockY.Load() {
+					<-releaseY
+				}
+				_, err := io.WriteString(w, "y")
+				return err
+			})})
+		e := newEngine(t, &site, Options{MaxRegenerations: 1, RenderTimeout: time.Second, Logger: discard})
+		get(e, "/x")
+		get(e, "/y")
+		time.Sleep(2 * time.Second)
+		blockY.Store(true)
+		get(e, "/y") // its regeneration takes the only worker
+		get(e, "/x") // its regeneration is queued
+		if err := e.RevalidatePath(context.Background(), "/x", PagePath, regen.RevalidateExpire); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if r := get(e, "/x"); r.code != 200 || r.status != "MISS" || r.body != "x v2" || time.Since(start) != 0 {
+			t.Fatalf("MISS with a regeneration queued: %d %s %q after %v; want 200 MISS x v2 at once", r.code, r.status, r.body, time.Since(start))
+		}
+		release()
+		synctest.Wait()
+		if r := get(e, "/x"); r.status != "HIT" || r.body != "x v2" || xRenders.Load() != 2 {
+			t.Fatalf("after the queue drained: %s %q after %d renders; want HIT x v2, the queued regeneration skipped", r.status, r.body, xRenders.Load())
 		}
 	})
 }

@@ -100,7 +100,9 @@ Nothing the engine waits for is unbounded:
     pool of Options.MaxRegenerations goroutines (DefaultMaxRegenerations:
     twice GOMAXPROCS, at least 10) with a queue of
     Options.RegenerationQueue (1024); work that finds the queue full is
-    skipped and asked for again by a later request. Hits never wait.
+    skipped and asked for again by a later request. Hits never wait, and
+    neither does a MISS for the queue: it takes over a regeneration of its
+    path that is still queued, and renders at once.
   - Close waits for every render the engine started, MISS ones included;
     Shutdown(ctx) does the same until ctx ends, then cancels them. A request
     that needs a render after Close is answered 503.

@@ -551,6 +551,12 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 		})
 		return e.waitRender(ctx, path, c)
 	}
+	if c.TakeOver() {
+		// A regeneration still queued behind busy workers: render now
+		// rather than wait for the queue; it will not run.
+		e.flights.Run(path, c, func() (*outcome, error) { return nil, errBusy })
+		return e.renderFlight(ctx, rt, path, params, now, req)
+	}
 	out, err := e.waitRender(ctx, path, c)
 	if errors.Is(err, errLockedElsewhere) || errors.Is(err, errBusy) {
 		// We joined a regeneration that another instance runs, or one
@@ -785,7 +791,13 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 	if !leader {
 		return "stale; regeneration in flight"
 	}
+	// Until it starts, a MISS of the path may take the regeneration over
+	// and render at once rather than wait for the queue.
+	c.Pend()
 	run := func() {
+		if !c.Begin() {
+			return // taken over by a MISS, which ended the call
+		}
 		ctx, cancel := e.renderContext(context.Background())
 		defer cancel()
 		// A regeneration that ignores its deadline is abandoned at it, and
@@ -805,7 +817,9 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 		// The queue is full: the path stays STALE, and a later request
 		// asks again. Whoever joined the call in the meantime renders
 		// for itself.
-		e.flights.Run(path, c, func() (*outcome, error) { return nil, errBusy })
+		if c.Begin() {
+			e.flights.Run(path, c, func() (*outcome, error) { return nil, errBusy })
+		}
 		return "stale; regeneration queue full: not started"
 	} else if e.pool == nil {
 		e.sched.Go(run)

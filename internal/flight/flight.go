@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // Group holds the calls in flight. The zero value is ready to use and safe
@@ -29,7 +30,32 @@ type Call[V any] struct {
 	forgot chan struct{} // closed when Forget abandons the call
 	val    V
 	err    error
+	state  atomic.Int32 // running, pending or taken
 }
+
+// States of a Call: see Pend.
+const (
+	running int32 = iota // the default: its leader runs it
+	pending              // queued by its leader, not started: TakeOver may take it
+	taken                // taken over by a caller that waited on it
+)
+
+// Pend marks c, a call its leader has queued and not started, as one that
+// a waiter may take over (TakeOver) rather than wait for the queue. The
+// leader must then call Begin before it runs the call, and run it only if
+// Begin reports true.
+func (c *Call[V]) Pend() { c.state.Store(pending) }
+
+// Begin starts a pending call for its leader: it reports false when a
+// waiter took it over first, in which case the waiter ends the call and the
+// leader must not run it. A call that was never pending is begun at once.
+func (c *Call[V]) Begin() bool {
+	return c.state.CompareAndSwap(pending, running) || c.state.Load() == running
+}
+
+// TakeOver takes a pending call that its leader has not begun: it reports
+// true if it did, and the caller must then end the call (Run) itself.
+func (c *Call[V]) TakeOver() bool { return c.state.CompareAndSwap(pending, taken) }
 
 // Forgotten reports whether Forget abandoned c: another call for its key
 // may have started, and ended, since.

@@ -23,3 +23,38 @@ func TestForgotten(t *testing.T) {
 		t.Error("a call that ran to its end is Forgotten")
 	}
 }
+
+func TestPendTakeOver(t *testing.T) {
+	var g Group[int]
+	c, _ := g.Start("k")
+	if !c.Begin() {
+		t.Fatal("Begin of a call never pending = false")
+	}
+	if c.TakeOver() {
+		t.Fatal("TakeOver of a running call = true")
+	}
+	g.Run("k", c, func() (int, error) { return 1, nil })
+
+	c, _ = g.Start("k")
+	c.Pend()
+	if !c.TakeOver() {
+		t.Fatal("TakeOver of a pending call = false")
+	}
+	if c.TakeOver() {
+		t.Error("a call taken over twice")
+	}
+	if c.Begin() {
+		t.Error("Begin of a call taken over = true; its leader must not run it")
+	}
+	g.Run("k", c, func() (int, error) { return 2, nil })
+
+	c, _ = g.Start("k")
+	c.Pend()
+	if !c.Begin() {
+		t.Fatal("Begin of a pending call = false")
+	}
+	if c.TakeOver() {
+		t.Error("TakeOver of a begun call = true")
+	}
+	g.Run("k", c, func() (int, error) { return 3, nil })
+}
