@@ -151,7 +151,10 @@ of its own instead of waiting behind it.
 
 A Scheduler that also has a method TryGo(func()) bool (the engine's bounded
 pool) may refuse a background refresh when it is full: the refresh is
-skipped, and a later stale read asks again.
+skipped, and a later stale read asks again. A caller that waits for the
+key's answer (a miss, or a refresh with Call.RefreshStale) while its
+background refresh is still queued makes the call itself, at once, rather
+than wait for the queue: the refresh does not run.
 
 # Sharing and concurrency
 

@@ -495,7 +495,11 @@ func (c *Cache) lookup(ctx context.Context, key string, rev regen.Revalidate, ca
 // failure is logged and backs the key off.
 func (c *Cache) load(ctx context.Context, j job, refresh bool) (l loaded, err error, canceled bool) {
 	fc, leader := c.flight.Start(j.key)
-	if leader {
+	if leader || fc.TakeOver() {
+		// A new call, or a background refresh still queued behind busy
+		// workers, which this caller makes now rather than wait for the
+		// queue (it could be waiting for itself: a regeneration running on
+		// the pool that the refresh is queued on).
 		c.lead(ctx, fc, j, refresh)
 	}
 	select {
@@ -559,7 +563,11 @@ func (c *Cache) refreshInBackground(ctx context.Context, j job) {
 		return
 	}
 	j = detach(j)
+	fc.Pend() // a caller of load may take it over until it starts
 	run := func() {
+		if !fc.Begin() {
+			return // taken over by a caller of load, which made the call
+		}
 		ctx, cancel := c.detached(ctx)
 		defer cancel()
 		now := c.now()
@@ -568,7 +576,9 @@ func (c *Cache) refreshInBackground(ctx context.Context, j job) {
 	if ts, ok := c.sched.(tryScheduler); ok && !ts.TryGo(run) {
 		// The scheduler is full: skip this refresh; a later stale read
 		// asks again. Whoever joined the call in the meantime is told.
-		c.flight.Run(j.key, fc, func() (loaded, error) { return loaded{}, errBusy })
+		if fc.Begin() {
+			c.flight.Run(j.key, fc, func() (loaded, error) { return loaded{}, errBusy })
+		}
 		return
 	} else if !ok {
 		c.sched.Go(run)

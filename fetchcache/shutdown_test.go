@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/internal/pool"
 )
 
 // TestFetchDuringShutdown: an engine's Shutdown whose deadline passes gives
@@ -86,6 +87,41 @@ func TestAbandonedCallDoesNotOverwrite(t *testing.T) {
 		resp, res, err := c.Fetch(context.Background(), req, Call{Now: time.Now()})
 		if err != nil || string(resp.Body) != "new" || res.Status != regen.Hit {
 			t.Fatalf("after the forgotten call answered: %q %v %v; want new, HIT", resp.Body, res.Status, err)
+		}
+	})
+}
+
+// TestRefreshDoesNotWaitForQueuedRefresh: a caller that needs fresh data
+// (Call.RefreshStale: a regeneration, itself running on the pool) and finds
+// the key's background refresh still queued behind busy workers takes the
+// refresh over and makes it at once: waiting for the queue could wait for
+// itself, every worker a regeneration waiting for a refresh queued behind
+// them.
+func TestRefreshDoesNotWaitForQueuedRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		p := pool.New(1, 10)
+		c := New(Options{Scheduler: p, Fetcher: FetcherFunc(func(ctx context.Context, req *Request) (*Response, error) {
+			return &Response{Status: 200, Body: fmt.Appendf(nil, "v%d", calls.Add(1))}, nil
+		})})
+		defer c.Close()
+		req := &Request{URL: "/d", Revalidate: regen.Seconds(1)}
+		if _, _, err := c.Fetch(context.Background(), req, Call{Now: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		release := make(chan struct{})
+		defer close(release)
+		p.TryGo(func() { <-release }) // the only worker is busy
+		if _, res, _ := c.Fetch(context.Background(), req, Call{Now: time.Now()}); res.Status != regen.Stale {
+			t.Fatalf("stale read: %v; want STALE", res.Status) // its refresh is queued
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		resp, _, err := c.Fetch(ctx, req, Call{Now: time.Now(), RefreshStale: true})
+		if err != nil || string(resp.Body) != "v2" || time.Since(start) != 0 {
+			t.Fatalf("refreshing read with the refresh queued: %v after %v; want v2 at once", err, time.Since(start))
 		}
 	})
 }
