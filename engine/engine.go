@@ -147,9 +147,10 @@ type Engine struct {
 
 	backoff *backoff.Set // paths whose last regeneration failed
 
-	renders atomic.Int64
-	closed  atomic.Bool
-	debug   bool
+	renders   atomic.Int64
+	lastEvent atomic.Int64 // the latest eventTime, in Unix nanoseconds
+	closed    atomic.Bool
+	debug     bool
 }
 
 // outcome is what a render flight gives the requests waiting on it.
@@ -421,7 +422,7 @@ func (e *Engine) RevalidateTag(ctx context.Context, tag string, mode regen.Reval
 	if err := regen.ValidateTags([]string{tag}); err != nil {
 		return fmt.Errorf("engine: revalidate tag: %w", err)
 	}
-	return e.routes.RevalidateTag(ctx, tag, mode, e.now())
+	return e.routes.RevalidateTag(ctx, tag, mode, e.eventTime())
 }
 
 // PathKind says what RevalidatePath's path names.
@@ -441,7 +442,7 @@ func (e *Engine) RevalidatePath(ctx context.Context, path string, kind PathKind,
 	if why := revalidatePathProblem(path); why != "" {
 		return fmt.Errorf("engine: revalidate path %.80q: %s", path, why)
 	}
-	return e.routes.RevalidatePath(ctx, path, kind, mode, e.now())
+	return e.routes.RevalidatePath(ctx, path, kind, mode, e.eventTime())
 }
 
 // ServeHTTP serves a request: HIT from a fresh entry, STALE from an old one
@@ -602,7 +603,26 @@ func (e *Engine) renderMiss(ctx context.Context, rt *route, path string, params 
 			}
 		}
 	}
-	return e.renderStore(ctx, rt, path, params, now, req, false, c)
+	return e.renderStore(ctx, rt, path, params, e.eventTime(), req, false, c)
+}
+
+// eventTime is the clock of the events the caches order by time: the start
+// of a render (its entry's Created) and a revalidation. Each reading is
+// later than the one before, by a nanosecond when Options.Now has not
+// moved, so that a revalidation made at the same clock reading as a render
+// still follows it (a fixed or virtual clock, or a coarse one, gives equal
+// readings) and a render started after a revalidation follows it. Hits do
+// not read it.
+func (e *Engine) eventTime() time.Time {
+	t := e.now()
+	n := t.UnixNano()
+	for {
+		last := e.lastEvent.Load()
+		next := max(n, last+1)
+		if e.lastEvent.CompareAndSwap(last, next) {
+			return t.Add(time.Duration(next - n))
+		}
+	}
 }
 
 // expiredSince reports whether ent, made before now, has a tag revalidated
@@ -835,7 +855,7 @@ var errBusy = errors.New("engine: regeneration queue full")
 // is recorded in the back-off unless settled was set first (the
 // regeneration was abandoned at its deadline, and counted as failed then).
 func (e *Engine) regen(ctx context.Context, path string, c *flight.Call[*outcome], settled *atomic.Bool) (*outcome, error) {
-	start := e.now()
+	start := e.eventTime()
 	if ent, st, _ := e.routes.Get(ctx, path, start); ent != nil && st == regen.Hit {
 		return &outcome{entry: ent, status: regen.Hit}, nil
 	}

@@ -79,7 +79,7 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 			if rt == nil {
 				return fmt.Errorf("engine: prerender %s: no route matches", path)
 			}
-			start := e.now()
+			start := e.eventTime()
 			c, leader := e.flights.Start(path)
 			var res *outcome
 			var err error
