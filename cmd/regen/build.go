@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/regen-dev/regen/engine"
+	"github.com/regen-dev/regen/routetable"
 )
 
 const buildHelp = `Build prerenders every static and ISR page of the site, static params
@@ -80,7 +81,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 	fmt.Fprintln(stdout)
-	writeTable(stdout, s.title(), res.Routes)
+	_ = routetable.Write(stdout, s.title(), res.Routes) // stdout is not checked, as elsewhere
 	fmt.Fprintf(stdout, "\nBuilt %d %s into %s in %s.\n", pages, plural(pages, "page", "pages"), res.Dir, res.Duration.Round(time.Millisecond))
 	return exitOK
 }

@@ -6,32 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/regen-dev/regen"
 )
-
-func TestSeconds(t *testing.T) {
-	tests := []struct {
-		in   int64
-		want string
-	}{
-		{1, "1s"},
-		{30, "30s"},
-		{60, "1m"},
-		{90, "90s"},
-		{300, "5m"},
-		{3600, "1h"},
-		{5400, "90m"},
-		{86400, "1d"},
-		{31536000, "1y"},
-		{int64(regen.Forever), "false"},
-	}
-	for _, tt := range tests {
-		if got := seconds(tt.in); got != tt.want {
-			t.Errorf("seconds(%d) = %q; want %q", tt.in, got, tt.want)
-		}
-	}
-}
 
 // TestProgressPlain checks the progress of a build written to a file or a
 // pipe: one line at each tenth of the pages, none twice.

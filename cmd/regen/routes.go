@@ -66,12 +66,3 @@ func runRoutes(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	return exitOK
 }
-
-// writeTable writes the route table of ps for regen build, which does not
-// check its writes to stdout.
-func writeTable(w io.Writer, title string, ps []engine.Policy) {
-	_ = routetable.Write(w, title, ps)
-}
-
-// seconds formats a number of seconds as the route table does.
-func seconds(n int64) string { return routetable.FormatSeconds(n) }
