@@ -66,3 +66,19 @@ func TestShutdownAnswers503(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineErrNotFound: a page returning engine.ErrNotFound answers 404,
+// cached, as one returning render.ErrNotFound does (they are one error).
+func TestEngineErrNotFound(t *testing.T) {
+	var site Site
+	site.Page("/gone", Page{Revalidate: sec(60), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		return ErrNotFound
+	})})
+	e := newEngine(t, &site, Options{Logger: discard})
+	if r := get(e, "/gone"); r.code != http.StatusNotFound || r.status != "MISS" {
+		t.Fatalf("GET /gone = %d %s; want 404 MISS", r.code, r.status)
+	}
+	if r := get(e, "/gone"); r.code != http.StatusNotFound || r.status != "HIT" {
+		t.Errorf("GET /gone again = %d %s; want the cached 404, HIT", r.code, r.status)
+	}
+}

@@ -44,7 +44,7 @@ Where the design leaves a question open, the engine decides as follows.
     it refreshes in the background.
   - A route that a render reveals to be dynamic (a cookie read, say) stops
     being cached, and its cached paths are expired at once.
-  - A page that returns render.ErrNotFound is cached as a 404 under its
+  - A page that returns ErrNotFound (render.ErrNotFound) is cached as a 404 under its
     route's policy, as Next.js does for notFound() in ISR pages.
   - A regeneration whose data refresh fails fails too, rather than baking
     the last good data into a page dated now: the old page, built from the

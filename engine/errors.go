@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"strings"
+
+	"github.com/regen-dev/regen/render"
 )
 
 // Sentinel errors for the rules a configuration can break, matched with
@@ -20,8 +22,10 @@ var (
 	ErrExpire       = errors.New("engine: bad expire")
 )
 
-// ErrNotFound is returned when no route matches a path.
-var ErrNotFound = errors.New("engine: no route matches")
+// ErrNotFound, returned by a page or layout, answers 404, as Next.js's
+// notFound() does, and the 404 is cached with the route's policy. It is
+// render.ErrNotFound: one error, whichever package a site imports it from.
+var ErrNotFound = render.ErrNotFound
 
 // ConfigError is one problem in a route configuration. New returns every
 // problem joined with errors.Join; errors.As finds each ConfigError, and
