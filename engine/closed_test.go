@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -80,5 +81,38 @@ func TestEngineErrNotFound(t *testing.T) {
 	}
 	if r := get(e, "/gone"); r.code != http.StatusNotFound || r.status != "HIT" {
 		t.Errorf("GET /gone again = %d %s; want the cached 404, HIT", r.code, r.status)
+	}
+}
+
+// TestPrerenderKeepsGoing: a failing page does not stop the others; every
+// failure is reported, in path order, each naming its path.
+func TestPrerenderKeepsGoing(t *testing.T) {
+	var site Site
+	site.Page("/p/[n]", Page{
+		StaticParams: []render.Params{{"n": "1"}, {"n": "2"}, {"n": "3"}, {"n": "4"}, {"n": "5"}},
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			if n := s.Param("n"); n == "2" || n == "4" {
+				return errors.New("broken " + n)
+			}
+			_, err := io.WriteString(w, "ok")
+			return err
+		})})
+	e := newEngine(t, &site, Options{Logger: discard})
+	got, err := e.Prerender(t.Context(), PrerenderOptions{Concurrency: 1})
+	var paths []string
+	for _, p := range got {
+		paths = append(paths, p.Path)
+	}
+	if strings.Join(paths, " ") != "/p/1 /p/3 /p/5" {
+		t.Errorf("rendered %v; want /p/1 /p/3 /p/5", paths)
+	}
+	want := "engine: prerender /p/2: render: route \"/p/[n]\": page /p/[n]: broken 2\nengine: prerender /p/4: render: route \"/p/[n]\": page /p/[n]: broken 4"
+	if err == nil || err.Error() != want {
+		t.Errorf("Prerender error =\n%v\nwant\n%s", err, want)
+	}
+	for _, p := range []string{"/p/1", "/p/3", "/p/5"} {
+		if r := get(e, p); r.status != "HIT" {
+			t.Errorf("GET %s after Prerender = %s; want HIT", p, r.status)
+		}
 	}
 }

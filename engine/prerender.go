@@ -2,10 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -46,16 +48,21 @@ func (e *Engine) Paths() []string {
 }
 
 // Prerender renders every static and ISR route ahead of time, static params
-// included, and stores the results, so later requests are HITs. It stops at
-// the first failure, which names the path: a render that breaks `dynamic =
-// "error"` fails with a *render.ModeError. The report is sorted by path.
+// included, and stores the results, so later requests are HITs. A failing
+// page does not stop the others: every failure is returned at the end,
+// joined with errors.Join in path order, each naming its path (a render
+// that breaks `dynamic = "error"` fails with a *render.ModeError). The
+// report, of the pages rendered, is sorted by path. Only ctx's end stops
+// Prerender early.
 func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Prerendered, error) {
 	limit := opts.Concurrency
 	if limit <= 0 {
 		limit = runtime.GOMAXPROCS(0)
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	g.SetLimit(limit)
+	var mu sync.Mutex // protects failures
+	var failures []pathError
 	// The renders hand their reports to one goroutine, which keeps them and
 	// calls OnPage: one call at a time, under no lock of the renders'.
 	reports := make(chan Prerendered, limit)
@@ -71,12 +78,15 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 		}
 	}()
 	for _, path := range e.Paths() {
+		if ctx.Err() != nil {
+			break
+		}
 		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
 			rt, params := e.match(path)
-			if rt == nil {
+			if rt == nil { // unreachable: Paths come from the routes
 				return fmt.Errorf("engine: prerender %s: no route matches", path)
 			}
 			start := e.eventTime()
@@ -85,15 +95,18 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 			var err error
 			if leader {
 				res, err = e.flights.Run(path, c, func() (*outcome, error) {
-					ctx, cancel := context.WithTimeout(gctx, e.renderTimeout)
+					ctx, cancel := context.WithTimeout(ctx, e.renderTimeout)
 					defer cancel()
 					return e.renderStore(ctx, rt, path, params, start, nil, false, c)
 				})
 			} else {
-				res, err = e.waitRender(gctx, path, c)
+				res, err = e.waitRender(ctx, path, c)
 			}
 			if err != nil {
-				return fmt.Errorf("engine: prerender %s: %w", path, err)
+				mu.Lock()
+				failures = append(failures, pathError{path, fmt.Errorf("engine: prerender %s: %w", path, err)})
+				mu.Unlock()
+				return nil
 			}
 			p := Prerendered{Route: rt.pattern, Path: path, Entry: res.entry, Duration: e.now().Sub(start)}
 			switch {
@@ -108,9 +121,20 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 			return nil
 		})
 	}
-	err := g.Wait()
+	err := g.Wait() // only ctx's end
 	close(reports)
 	<-collected
 	slices.SortFunc(out, func(a, b Prerendered) int { return strings.Compare(a.Path, b.Path) })
-	return out, err
+	slices.SortFunc(failures, func(a, b pathError) int { return strings.Compare(a.path, b.path) })
+	errs := []error{err}
+	for _, f := range failures {
+		errs = append(errs, f.err)
+	}
+	return out, errors.Join(errs...)
+}
+
+// pathError is a path's failure in Prerender.
+type pathError struct {
+	path string
+	err  error
 }
