@@ -93,6 +93,16 @@ type Options struct {
 	// why) at Info level, so a user can prove the caching works. The
 	// regen command turns it on for REGEN_DEBUG_CACHE=1 too.
 	DebugCache bool
+	// BasePath serves the site under a path prefix that the handlers in
+	// front of the engine do not strip, as Next.js's basePath does: with
+	// "/docs", "/docs/blog/a" is the route path "/blog/a" (its cache key,
+	// and the path RevalidatePath takes), "/docs" is "/", "/docs/"
+	// redirects to "/docs", and a path outside it ("/blog/a", "/docsx") is
+	// 404. Redirects keep it. It must start with "/", not end with one, and
+	// be a clean path; if empty, the site is served at "/". A prefix that is
+	// stripped in front of the engine (http.StripPrefix) needs no BasePath:
+	// redirects keep it too.
+	BasePath string
 }
 
 // DefaultRetryBackoff is the first wait after a failed regeneration or data
@@ -151,6 +161,7 @@ type Engine struct {
 	lastEvent atomic.Int64 // the latest eventTime, in Unix nanoseconds
 	closed    atomic.Bool
 	debug     bool
+	basePath  string // Options.BasePath
 }
 
 // outcome is what a render flight gives the requests waiting on it.
@@ -179,6 +190,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 		errPage:       opts.ErrorPage,
 		renderTimeout: opts.RenderTimeout,
 		debug:         opts.DebugCache,
+		basePath:      opts.BasePath,
 		in:            policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault},
 		byPattern:     map[string]*route{},
 	}
@@ -217,6 +229,9 @@ func New(site *Site, opts Options) (*Engine, error) {
 	var errs []error
 	if e.in.expire < time.Second {
 		errs = append(errs, &ConfigError{Route: "/", Field: "Expire", Rule: ErrExpire, Msg: fmt.Sprintf("Options.Expire %v is below one second (use at least 1s, or 0 for one year)", opts.Expire)})
+	}
+	if err := basePathError(opts.BasePath); err != nil {
+		errs = append(errs, err)
 	}
 	routes, tree, cerrs := compile(site)
 	errs = append(errs, cerrs...)

@@ -15,11 +15,27 @@ import (
 const MaxPathLen = 2048
 
 // acceptPath checks r's path before any lookup and answers the requests it
-// refuses (400, 404, 414) or redirects (308). ok is false when it has
-// answered.
+// refuses (400, 404, 414) or redirects (308). path is the route path:
+// r's path without Options.BasePath. ok is false when it has answered.
+//
+// The redirect keeps what lies outside the route path: the base path, and
+// the prefix a handler in front of the engine stripped (mountPrefix), so
+// that under http.StripPrefix("/site", e) "/site/blog/" redirects to
+// "/site/blog". With a base path, the base followed by a slash ("/docs/")
+// redirects to the base ("/docs"), as Next.js does with trailingSlash
+// false.
 func (e *Engine) acceptPath(w http.ResponseWriter, r *http.Request) (path string, ok bool) {
-	path = r.URL.Path
-	switch checkPath(path) {
+	full := r.URL.Path
+	path, ok = e.routePath(full)
+	if !ok {
+		e.serveNotFound(w, r)
+		return "", false
+	}
+	check := checkPath(path)
+	if check == pathOK && path == "/" && e.basePath != "" && len(full) > len(e.basePath) {
+		check = pathTrailingSlash // "/docs/"
+	}
+	switch check {
 	case pathBad:
 		e.writeError(w, r, http.StatusBadRequest)
 		return "", false
@@ -30,7 +46,14 @@ func (e *Engine) acceptPath(w http.ResponseWriter, r *http.Request) (path string
 		e.serveNotFound(w, r)
 		return "", false
 	case pathTrailingSlash:
-		target, ok := slashRedirect(r.URL, trimTrailingSlash(path))
+		u := withSlash(r.URL)
+		target, ok := slashRedirect(u, trimTrailingSlash(u.Path))
+		if ok {
+			if prefix := mountPrefix(r, u); prefix != "" {
+				target = prefix + target
+				ok = safeLocation(target)
+			}
+		}
 		if !ok {
 			e.serveNotFound(w, r)
 			return "", false
@@ -67,13 +90,8 @@ func slashRedirect(u *url.URL, clean string) (target string, ok bool) {
 	if dec, err := url.PathUnescape(target); err != nil || dec != clean {
 		target = (&url.URL{Path: clean}).EscapedPath()
 	}
-	if len(target) == 0 || target[0] != '/' || (len(target) > 1 && (target[1] == '/' || target[1] == '\\')) {
+	if !safeLocation(target) {
 		return "", false
-	}
-	for i := 0; i < len(target); i++ {
-		if c := target[i]; c <= ' ' || c >= 0x7f || c == '\\' {
-			return "", false
-		}
 	}
 	if u.RawQuery != "" {
 		target += "?" + escapeNonASCII(u.RawQuery)
