@@ -45,7 +45,9 @@ type Policy struct {
 	Expire time.Duration
 	// Mode is the effective dynamic mode (Auto when none is declared).
 	Mode regen.Dynamic
-	// DynamicParams is false when only the static params are served.
+	// DynamicParams is false when only the static params are served: the
+	// page or a layout above it declares StaticParamsOnly (Next.js's
+	// `dynamicParams: false`; false on any segment wins).
 	DynamicParams bool
 	// Prerender lists the paths built ahead of time, sorted; empty for
 	// dynamic routes.

@@ -176,6 +176,38 @@ func TestPolicy(t *testing.T) {
 				Reasons: []string{"static: no revalidate declared (cached until revalidated on demand)"}},
 		},
 		{
+			name: "a layout's dynamicParams false applies to the dynamic routes below it",
+			build: func(s *Site) {
+				s.Layout("/shop", Layout{StaticParamsOnly: true})
+				s.Page("/shop/[slug]", Page{Render: nopPage, Revalidate: sec(60), StaticParams: []render.Params{{"slug": "hat"}}})
+			},
+			route: "/shop/[slug]",
+			want: Policy{Kind: ISR, Revalidate: sec(60), Mode: regen.Auto, DynamicParams: false, Prerender: []string{"/shop/hat"},
+				Reasons: []string{"revalidate 60 from page /shop/[slug]"}},
+		},
+		{
+			name: "a layout's dynamicParams false reaches past layouts that do not declare it",
+			build: func(s *Site) {
+				s.Layout("/", Layout{StaticParamsOnly: true})
+				s.Layout("/shop", Layout{Revalidate: sec(30)})
+				s.Page("/shop/[slug]/reviews/[id]", Page{Render: nopPage})
+			},
+			route: "/shop/[slug]/reviews/[id]",
+			want: Policy{Kind: ISR, Revalidate: sec(30), Mode: regen.Auto, DynamicParams: false,
+				Reasons: []string{"revalidate 30 from layout /shop"}},
+		},
+		{
+			name: "a layout's dynamicParams false stays in its route group",
+			build: func(s *Site) {
+				s.Layout("/(closed)", Layout{StaticParamsOnly: true})
+				s.Page("/(closed)/a/[id]", Page{Render: nopPage})
+				s.Page("/(open)/b/[id]", Page{Render: nopPage})
+			},
+			route: "/(open)/b/[id]",
+			want: Policy{Kind: Static, Revalidate: regen.Forever, Mode: regen.Auto, DynamicParams: true,
+				Reasons: []string{"static: no revalidate declared (cached until revalidated on demand)"}},
+		},
+		{
 			name:  "a route group scopes its layout's config to its own pages: inside",
 			build: groupSite,
 			route: "/(shop)/cart",

@@ -52,6 +52,14 @@ type Layout struct {
 	Uses []regen.API
 	// Fetches declares the fetches the layout's render makes.
 	Fetches []Fetch
+	// StaticParamsOnly is Next.js's `dynamicParams: false` on a layout: it
+	// applies to every route below the layout, as if each page declared
+	// it. A path of a route with params answers 404 without rendering
+	// unless its params are in its page's StaticParams; a route below with
+	// no StaticParams answers 404 for every path. As in Next.js, false on
+	// any segment of a route wins: nothing below can serve other params
+	// again. Routes without params are unaffected.
+	StaticParamsOnly bool
 }
 
 // Page is the configuration and renderer of a page segment.
@@ -65,7 +73,9 @@ type Page struct {
 	// StaticParams lists the params to prerender (generateStaticParams).
 	StaticParams []render.Params
 	// StaticParamsOnly is Next.js's `dynamicParams: false`: paths whose
-	// params are not in StaticParams answer 404 without rendering.
+	// params are not in StaticParams answer 404 without rendering. A layout
+	// above the page declaring Layout.StaticParamsOnly has the same effect,
+	// whatever the page declares.
 	StaticParamsOnly bool
 	// Uses declares the dynamic APIs the page's render reads.
 	Uses []regen.API

@@ -15,10 +15,12 @@ type segment struct {
 	pattern    string
 	revalidate regen.Revalidate
 	dynamic    regen.Dynamic
-	uses       []regen.API
-	fetches    []Fetch
-	layout     render.Layout
-	page       render.Page
+	// staticParamsOnly is the segment's `dynamicParams: false`.
+	staticParamsOnly bool
+	uses             []regen.API
+	fetches          []Fetch
+	layout           render.Layout
+	page             render.Page
 }
 
 // name is how reasons and messages name the segment: "layout /blog".
@@ -210,7 +212,8 @@ func compileLayouts(regs []layoutReg) (layouts []*layoutInfo, errs []error) {
 		}
 		layouts = append(layouts, &layoutInfo{parts: parts, seg: &segment{
 			kind: render.LayoutSegment, pattern: l.pattern, revalidate: l.layout.Revalidate,
-			dynamic: l.layout.Dynamic, uses: l.layout.Uses, fetches: l.layout.Fetches, layout: l.layout.Render,
+			dynamic: l.layout.Dynamic, staticParamsOnly: l.layout.StaticParamsOnly, uses: l.layout.Uses,
+			fetches: l.layout.Fetches, layout: l.layout.Render,
 		}})
 	}
 	slices.SortStableFunc(layouts, func(a, b *layoutInfo) int { return len(a.parts) - len(b.parts) })
@@ -265,7 +268,7 @@ func newRoute(p pageReg, parts []part, layouts []*layoutInfo) (*route, []error) 
 	}
 	r.segs = append(r.segs, &segment{
 		kind: render.PageSegment, pattern: p.pattern, revalidate: p.page.Revalidate, dynamic: p.page.Dynamic,
-		uses: p.page.Uses, fetches: p.page.Fetches, page: p.page.Render,
+		staticParamsOnly: p.page.StaticParamsOnly, uses: p.page.Uses, fetches: p.page.Fetches, page: p.page.Render,
 	})
 	return r, nil
 }
@@ -306,10 +309,10 @@ func checkSegment(route string, s *segment) []error {
 }
 
 // setStaticParams checks the page's static params and records the paths
-// they give.
+// they give, and whether other params are served.
 func (r *route) setStaticParams(p Page) []error {
 	var errs []error
-	r.staticParamsOnly = p.StaticParamsOnly
+	r.staticParamsOnly = staticParamsOnly(r.segs)
 	seg := "page " + r.pattern
 	if len(r.params) == 0 {
 		if len(p.StaticParams) > 0 {
@@ -355,6 +358,15 @@ func (r *route) setStaticParams(p Page) []error {
 	}
 	slices.Sort(r.prerender)
 	return errs
+}
+
+// staticParamsOnly reports whether a route serves only its static params:
+// whether any of its segments, a layout or the page, declares
+// `dynamicParams: false`. Next.js decides it so (build/static-paths/app.ts:
+// `dynamicParams = segments.every((segment) => segment.config?.dynamicParams
+// !== false)`): false anywhere wins, and a deeper segment cannot undo it.
+func staticParamsOnly(segs []*segment) bool {
+	return slices.ContainsFunc(segs, func(s *segment) bool { return s.staticParamsOnly })
 }
 
 func paramList(ps []part) string {

@@ -56,7 +56,7 @@ var (
 	specFields    = []string{"name", "origin", "segments"}
 	originFields  = []string{"latency"}
 	segmentFields = []string{"layout", "page"}
-	layoutFields  = []string{"revalidate", "dynamic", "uses", "cost", "fetches"}
+	layoutFields  = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams"}
 	pageFields    = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams"}
 	fetchFields   = []string{"url", "revalidate", "tags", "cache"}
 )
@@ -369,11 +369,12 @@ func (d *decoder) segment(f field) Segment {
 		case "layout":
 			p := d.config(g.val, l.dot(g.name), ps, false)
 			seg.Layout = &Layout{
-				Revalidate: p.Revalidate,
-				Dynamic:    p.Dynamic,
-				Uses:       p.Uses,
-				Cost:       p.Cost,
-				Fetches:    p.Fetches,
+				Revalidate:    p.Revalidate,
+				Dynamic:       p.Dynamic,
+				Uses:          p.Uses,
+				Cost:          p.Cost,
+				Fetches:       p.Fetches,
+				DynamicParams: p.DynamicParams,
 			}
 		case "page":
 			seg.Page = d.config(g.val, l.dot(g.name), ps, true)
@@ -411,16 +412,14 @@ func (d *decoder) config(n *yaml.Node, l loc, ps []param, isPage bool) *Page {
 			p.Cost = d.duration(f.val, fl)
 		case "fetches":
 			p.Fetches = d.fetches(f.val, fl, ps)
-		case "dynamicParams", "staticParams":
+		case "dynamicParams":
+			p.DynamicParams = d.boolean(f.val, fl)
+		case "staticParams":
 			if !isPage {
-				d.failf(f.key, fl, "only pages have %s (move it to the segment's page)", f.name)
+				d.failf(f.key, fl, "only pages have staticParams (move it to the segment's page)")
 				continue
 			}
-			if f.name == "dynamicParams" {
-				p.DynamicParams = d.boolean(f.val, fl)
-			} else {
-				p.StaticParams = d.staticParams(f.val, fl, ps)
-			}
+			p.StaticParams = d.staticParams(f.val, fl, ps)
 		default:
 			d.unknown(f, l, known, what)
 		}

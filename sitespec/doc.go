@@ -60,8 +60,10 @@
 //
 //   - `layout:` or `page:` with no value declares one with all defaults, like
 //     `page: {}`. An empty value for any other field is an error.
-//   - dynamicParams and staticParams are page fields; a layout giving them
-//     is an error.
+//   - staticParams is a page field; a layout giving it is an error.
+//     dynamicParams is a field of both: on a layout it applies to every
+//     route below it. As in Next.js, false on any segment of a route wins;
+//     a deeper `dynamicParams: true` does not undo it.
 //   - revalidate accepts whole numbers written as floats (60.0) and at most
 //     9223372036 seconds (the longest time.Duration); `false` caches forever.
 //   - A tag, a URL or a param value may be any YAML scalar (tags: [2024]);

@@ -347,7 +347,31 @@ segments:
     layout: {staticParams: [{slug: a}], dynamicParams: false}
 `, []string{
 		`site.yaml:4: segment "/[slug]": layout.staticParams: only pages have staticParams (move it to the segment's page)`,
-		`site.yaml:4: segment "/[slug]": layout.dynamicParams: only pages have dynamicParams (move it to the segment's page)`,
+	}},
+	{"layout dynamicParams not a bool", `
+segments:
+  /shop:
+    layout:
+      dynamicParams: no
+  /blog:
+    layout: {dynamicParams: 0}
+  /news:
+    layout: {dynamicParams: [false]}
+  /docs:
+    layout:
+      dynamicParams:
+`, []string{
+		`site.yaml:5: segment "/shop": layout.dynamicParams: "no" is not true or false (must be true or false)`,
+		`site.yaml:7: segment "/blog": layout.dynamicParams: 0 is not true or false (must be true or false)`,
+		`site.yaml:9: segment "/news": layout.dynamicParams: a list is not true or false (must be true or false)`,
+		`site.yaml:12: segment "/docs": layout.dynamicParams: empty is not true or false (must be true or false)`,
+	}},
+	{"layout dynamicParams typo", `
+segments:
+  /shop:
+    layout: {dynamicParam: false}
+`, []string{
+		`site.yaml:4: segment "/shop": layout.dynamicParam: unknown field (did you mean dynamicParams?)`,
 	}},
 	{"neither layout nor page", `
 segments:

@@ -37,11 +37,12 @@ func (s *Spec) Format() ([]byte, error) {
 		n := mappingNode()
 		if seg.Layout != nil {
 			p := &Page{
-				Revalidate: seg.Layout.Revalidate,
-				Dynamic:    seg.Layout.Dynamic,
-				Uses:       seg.Layout.Uses,
-				Cost:       seg.Layout.Cost,
-				Fetches:    seg.Layout.Fetches,
+				Revalidate:    seg.Layout.Revalidate,
+				Dynamic:       seg.Layout.Dynamic,
+				Uses:          seg.Layout.Uses,
+				Cost:          seg.Layout.Cost,
+				Fetches:       seg.Layout.Fetches,
+				DynamicParams: seg.Layout.DynamicParams,
 			}
 			add(n, "layout", f.config(p, l.dot("layout")))
 		}

@@ -91,11 +91,12 @@ func (s *Spec) Register(r Registrar, opts Options) {
 		if l := seg.Layout; l != nil {
 			sy := synthetic{seg.Pattern, l.Uses, l.Cost, l.Fetches, opts.Sleep}
 			r.Layout(seg.Pattern, engine.Layout{
-				Revalidate: l.Revalidate,
-				Dynamic:    l.Dynamic,
-				Render:     render.LayoutFunc(sy.layout),
-				Uses:       slices.Clone(l.Uses),
-				Fetches:    engineFetches(l.Fetches),
+				Revalidate:       l.Revalidate,
+				Dynamic:          l.Dynamic,
+				Render:           render.LayoutFunc(sy.layout),
+				Uses:             slices.Clone(l.Uses),
+				Fetches:          engineFetches(l.Fetches),
+				StaticParamsOnly: l.DynamicParams != nil && !*l.DynamicParams,
 			})
 		}
 		if p := seg.Page; p != nil {

@@ -46,7 +46,7 @@ func TestRegister(t *testing.T) {
 	spec := shop()
 	spec.Segments = append(spec.Segments, Segment{
 		Pattern: "/docs/[...path]",
-		Layout:  &Layout{Dynamic: regen.ForceStatic, Uses: []regen.API{regen.Headers}},
+		Layout:  &Layout{Dynamic: regen.ForceStatic, Uses: []regen.API{regen.Headers}, DynamicParams: ptr(false)},
 		Page: &Page{
 			Revalidate:    regen.Forever,
 			Dynamic:       regen.DynamicError,
@@ -72,8 +72,9 @@ func TestRegister(t *testing.T) {
 		}},
 		{Pattern: "/(marketing)/about", Page: &engine.Page{}},
 		{Pattern: "/docs/[...path]", Layout: &engine.Layout{
-			Dynamic: regen.ForceStatic,
-			Uses:    []regen.API{regen.Headers},
+			Dynamic:          regen.ForceStatic,
+			Uses:             []regen.API{regen.Headers},
+			StaticParamsOnly: true,
 		}},
 		{Pattern: "/docs/[...path]", Page: &engine.Page{
 			Revalidate:       regen.Forever,
@@ -329,6 +330,12 @@ segments:
     page: {fetches: [{url: /api/feed, cache: no-store}]}
   /about:
     page: {revalidate: false}
+  /catalog:
+    layout: {dynamicParams: false}
+  /catalog/[id]:
+    page: {dynamicParams: true, staticParams: [{id: "1"}]}
+  /catalog/[id]/reviews/[n]:
+    page: {}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -344,6 +351,9 @@ segments:
 	site.Page("/account", engine.Page{Render: nop, Uses: []regen.API{regen.Cookies}})
 	site.Page("/feed", engine.Page{Render: nop, Fetches: []engine.Fetch{{URL: "/api/feed", Cache: regen.NoStore}}})
 	site.Page("/about", engine.Page{Revalidate: regen.Forever, Render: nop})
+	site.Layout("/catalog", engine.Layout{StaticParamsOnly: true})
+	site.Page("/catalog/[id]", engine.Page{Render: nop, StaticParams: []render.Params{{"id": "1"}}})
+	site.Page("/catalog/[id]/reviews/[n]", engine.Page{Render: nop})
 
 	routes := func(site *engine.Site) []engine.Policy {
 		t.Helper()
@@ -358,7 +368,12 @@ segments:
 	if diff := cmp.Diff(routes(&site), fromSpec); diff != "" {
 		t.Errorf("policies of the spec differ from Go's (-go +spec):\n%s", diff)
 	}
-	if len(fromSpec) != 4 {
-		t.Errorf("engine has %d routes; want 4", len(fromSpec))
+	if len(fromSpec) != 6 {
+		t.Errorf("engine has %d routes; want 6", len(fromSpec))
+	}
+	for _, p := range fromSpec {
+		if want := p.Route != "/catalog/[id]" && p.Route != "/catalog/[id]/reviews/[n]" && p.Route != "/shop/[slug]"; p.DynamicParams != want {
+			t.Errorf("Policy(%q).DynamicParams = %t; want %t", p.Route, p.DynamicParams, want)
+		}
 	}
 }

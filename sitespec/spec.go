@@ -53,6 +53,10 @@ type Layout struct {
 	Cost time.Duration
 	// Fetches are the fetches the render makes, in order (`fetches`).
 	Fetches []Fetch
+	// DynamicParams is `dynamicParams`; nil when omitted, which means true.
+	// False applies to every route below the layout, as a page's does to
+	// its own route (engine.Layout.StaticParamsOnly).
+	DynamicParams *bool
 }
 
 // Page is a page's config in a spec.

@@ -151,6 +151,23 @@ segments:
 			StaticParams: []render.Params{{}, {}, {}, {"path": "x"}},
 		}},
 	}},
+	{"layout dynamicParams", `
+segments:
+  /shop:
+    layout:
+      dynamicParams: false   # applies to every dynamic route below it
+  /shop/[slug]:
+    layout: {dynamicParams: true}
+    page: {dynamicParams: true, staticParams: [{slug: hat}]}
+  /blog: {layout: {revalidate: 60, dynamicParams: true}}
+`, []Segment{
+		{Pattern: "/shop", Layout: &Layout{DynamicParams: ptr(false)}},
+		{Pattern: "/shop/[slug]", Layout: &Layout{DynamicParams: ptr(true)}, Page: &Page{
+			DynamicParams: ptr(true),
+			StaticParams:  []render.Params{{"slug": "hat"}},
+		}},
+		{Pattern: "/blog", Layout: &Layout{Revalidate: regen.Seconds(60), DynamicParams: ptr(true)}},
+	}},
 	{"empty layout and page", `
 segments:
   /:
