@@ -69,9 +69,14 @@ type Registrar struct {
 // the returned Fetches.
 func (r *Registrar) Layout(pattern string, l engine.Layout, cost time.Duration) engine.Layout {
 	if r.decl != nil {
-		r.decl.Segments = append(r.decl.Segments, sitespec.Segment{Pattern: pattern, Layout: &sitespec.Layout{
+		sl := &sitespec.Layout{
 			Revalidate: l.Revalidate, Dynamic: l.Dynamic, Uses: l.Uses, Cost: cost, Fetches: specFetches(l.Fetches),
-		}})
+		}
+		if l.StaticParamsOnly {
+			f := false
+			sl.DynamicParams = &f
+		}
+		r.decl.Segments = append(r.decl.Segments, sitespec.Segment{Pattern: pattern, Layout: sl})
 		return l
 	}
 	seg, ok := r.next(pattern)

@@ -66,7 +66,7 @@ func Write(w io.Writer, title string, ps []engine.Policy) error {
 		}
 		if p.Kind != engine.Dynamic && hasParams(p.Route) {
 			r.sym = symParams
-			r.paths = listed(p.Prerender)
+			r.paths = listed(p.Prerender, p.DynamicParams)
 			if !p.DynamicParams {
 				r.why += "; only its static params (dynamicParams false: other paths are 404)"
 			}
@@ -141,10 +141,12 @@ func FormatSeconds(n int64) string {
 
 // listed returns the paths the table lists under a route with params: at
 // most maxListed, then how many more.
-func listed(paths []string) []string {
+func listed(paths []string, dynamicParams bool) []string {
 	switch {
-	case len(paths) == 0:
+	case len(paths) == 0 && dynamicParams:
 		return []string{"(no static params: each path renders on its first request)"}
+	case len(paths) == 0:
+		return []string{"(no static params: every path is 404)"}
 	case len(paths) <= maxListed+1:
 		return paths
 	}

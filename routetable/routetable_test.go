@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,24 @@ func TestWriteError(t *testing.T) {
 	}
 	if err := routetable.WriteJSON(&failingWriter{n: 2}, e.Routes()); !errors.Is(err, errFull) {
 		t.Errorf("WriteJSON to a failing writer = %v; want %v", err, errFull)
+	}
+}
+
+// TestNoStaticParams: a route with params and no static params lists what
+// its paths do: render on first request, or 404 under dynamicParams false.
+func TestNoStaticParams(t *testing.T) {
+	for _, dp := range []bool{true, false} {
+		var b strings.Builder
+		p := engine.Policy{Route: "/x/[id]", Kind: engine.ISR, Revalidate: regen.Seconds(60), Expire: 365 * 24 * time.Hour, DynamicParams: dp}
+		if err := routetable.Write(&b, "t", []engine.Policy{p}); err != nil {
+			t.Fatal(err)
+		}
+		want := "(no static params: each path renders on its first request)"
+		if !dp {
+			want = "(no static params: every path is 404)"
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("dynamicParams %v: table\n%s\nwant %q", dp, b.String(), want)
+		}
 	}
 }
