@@ -39,28 +39,52 @@ func basePathError(base string) error {
 	return &ConfigError{Route: "/", Field: "BasePath", Rule: ErrBasePath, Msg: fmt.Sprintf("Options.BasePath %q %s", base, why)}
 }
 
-// routePath returns the route path of a request path full: full without
+// routePath returns the route path of r's path: the path without
 // Options.BasePath. The base itself ("/docs") is the route "/". ok is false
-// when full lies outside the base ("/other", "/docsx"), which is answered
-// 404, as Next.js does.
+// when the path lies outside the base ("/other", "/docsx"), which is
+// answered 404, as Next.js does.
 //
 // A path stripped by a handler in front of the engine may have lost its
 // leading slash: http.StripPrefix("/site/", e) passes "/site/blog" on as
 // "blog", and http.StripPrefix("/site", e) passes "/site" on as "". As
-// http.FileServer does, such a path is read with a leading slash.
-func (e *Engine) routePath(full string) (p string, ok bool) {
-	p = full
+// http.FileServer does, such a path is read with a leading slash, unless
+// r.RequestURI shows it was cut inside a segment: StripPrefix("/site")
+// passes "/sitemap.xml" on as "map.xml", a path outside the mount.
+func (e *Engine) routePath(r *http.Request) (p string, ok bool) {
+	p = r.URL.Path
 	if e.basePath != "" {
-		rest, found := strings.CutPrefix(full, e.basePath)
+		rest, found := strings.CutPrefix(p, e.basePath)
 		if !found || (rest != "" && rest[0] != '/') {
 			return "", false
 		}
 		p = rest
 	}
-	if p == "" || p[0] != '/' {
+	if p == "" {
+		return "/", true
+	}
+	if p[0] != '/' {
+		if !cutAtSlash(r) {
+			return "", false
+		}
 		p = "/" + p
 	}
 	return p, true
+}
+
+// cutAtSlash reports whether r's path, which lost its leading slash, was
+// cut from the path the client asked for (r.RequestURI) right after a
+// slash. When that cannot be told (no RequestURI, a rewritten path), it
+// reports true.
+func cutAtSlash(r *http.Request) bool {
+	if r.RequestURI == "" {
+		return true
+	}
+	orig, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		return true
+	}
+	before, ok := strings.CutSuffix(orig.Path, r.URL.Path)
+	return !ok || strings.HasSuffix(before, "/")
 }
 
 // withSlash returns u, or a copy of u whose path starts with a slash when

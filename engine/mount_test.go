@@ -117,8 +117,7 @@ func TestHTTPStripPrefix(t *testing.T) {
 		{"/site/%2f%2fevil/", 404, "", ""},
 		{"/site/a/../static", 404, "", ""},
 		{"/site/%09/", 400, "", ""},
-		{"/sitemap.xml", 404, "", ""}, // StripPrefix passes "map.xml"; no route "/map.xml"
-		{"/other/", 404, "", ""},      // StripPrefix's own 404
+		{"/other/", 404, "", ""}, // StripPrefix's own 404
 	})
 	// The cache key is the route path, without the prefix.
 	if ent, _, _ := ms.e.Entry(context.Background(), "/static"); ent == nil {
@@ -136,6 +135,14 @@ func TestHTTPStripPrefix(t *testing.T) {
 		{"/site/static/", 308, "/site/static", ""},
 		{"/site/blog/a/?q=1", 308, "/site/blog/a?q=1", ""},
 		{"/site/", 200, "", "page / "},
+	})
+
+	// StripPrefix("/site") passes "/sitemap.xml" on as "map.xml": cut
+	// inside a segment, outside the mount.
+	checkMount(t, srv, []mountCase{
+		{"/sitemap.xml", 404, "", ""},
+		{"/site%5Cevil/", 404, "", ""},
+		{"/sitex/static", 404, "", ""},
 	})
 }
 
@@ -354,5 +361,35 @@ func TestMountPrefix(t *testing.T) {
 	r.RequestURI = "//evil.example/blog/"
 	if got := mountPrefix(r, &url.URL{Path: "/blog/"}); got != "" {
 		t.Errorf("mountPrefix(RequestURI //evil.example/blog/) = %q; want \"\"", got)
+	}
+}
+
+// TestMountedRedirectNeverOffSite: under a stripped prefix or a base path,
+// no hostile path gets a Location a browser would follow off the site, nor
+// a 500.
+func TestMountedRedirectNeverOffSite(t *testing.T) {
+	stripped := newMountedSite(t, Options{})
+	based := newMountedSite(t, Options{BasePath: "/docs"})
+	for _, m := range []struct {
+		prefix string
+		srv    *httptest.Server
+	}{
+		{"/site", serve(t, http.StripPrefix("/site", stripped.e))},
+		{"/site", serve(t, http.StripPrefix("/site/", stripped.e))},
+		{"/docs", serve(t, based.e)},
+	} {
+		for _, raw := range []string{
+			"/%5c%5cevil/", "/%5c/evil/", "/\\/evil/", "/%5C%2Fevil/", "/%2F%5Cevil/", "/%20/evil/", "/%7f/",
+			"/%09%09evil/", "/%0a/evil/", "/%0d%0aSet-Cookie:x/", "/%E2%80%AE/", "/%ff/", "//evil.example/",
+			"/%2f%2fevil.example/", "/%2F/evil/", "%2F%2Fevil/", "%5Cevil/", "/%2e%2e/%2e%2e/evil/", "//", "///",
+		} {
+			r := rawGet(t, m.srv, m.prefix+raw)
+			if loc := r.header.Get("Location"); loc != "" && (offSite(loc) || strings.ContainsAny(loc, "\r\n\t\\ ")) {
+				t.Errorf("GET %s%s: Location %q leads off the site", m.prefix, raw, loc)
+			}
+			if r.code >= 500 {
+				t.Errorf("GET %s%s = %d; want no 5xx", m.prefix, raw, r.code)
+			}
+		}
 	}
 }

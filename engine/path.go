@@ -26,7 +26,7 @@ const MaxPathLen = 2048
 // false.
 func (e *Engine) acceptPath(w http.ResponseWriter, r *http.Request) (path string, ok bool) {
 	full := r.URL.Path
-	path, ok = e.routePath(full)
+	path, ok = e.routePath(r)
 	if !ok {
 		e.serveNotFound(w, r)
 		return "", false
