@@ -1,17 +1,12 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
 )
-
-// ErrBasePath is the rule Options.BasePath breaks when it is not a clean
-// path prefix such as "/docs".
-var ErrBasePath = errors.New("engine: bad base path")
 
 // basePathError checks Options.BasePath as Next.js checks basePath: empty,
 // or a path that starts with "/" and does not end with one. It also asks
