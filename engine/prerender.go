@@ -122,6 +122,9 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 		})
 	}
 	err := g.Wait() // only ctx's end
+	if err == nil {
+		err = ctx.Err() // paths left unstarted when ctx ended
+	}
 	close(reports)
 	<-collected
 	slices.SortFunc(out, func(a, b Prerendered) int { return strings.Compare(a.Path, b.Path) })
