@@ -82,13 +82,21 @@ type Options struct {
 	// Logger receives failed renders and regenerations. If nil, slog.Default().
 	Logger *slog.Logger
 	// NotFound answers paths no route matches, and params a route does not
-	// serve. If nil, a plain 404.
+	// serve. It takes precedence over the site's not-found page at "/"
+	// (Site.NotFound) for those paths; a render's notFound() still renders
+	// the site's not-found page. If nil, that page answers them, or a plain
+	// 404 when the site has none.
 	NotFound http.Handler
 	// ErrorPage writes the engine's other error answers: 400 for a bad
-	// path, 405 for a method other than GET and HEAD, 500 for a render that
-	// failed, 504 for one that passed RenderTimeout, 503 after Close. The engine has set X-Cache-Status (BYPASS) and, for 405, Allow.
-	// If nil, a plain text page.
-	ErrorPage func(w http.ResponseWriter, r *http.Request, code int)
+	// path, 405 for a method other than GET and HEAD, 414 for a path too
+	// long, with a nil err; 500 for a render that failed, 504 for one that
+	// passed RenderTimeout and 503 after Close, with the render's error,
+	// which the engine has logged. The error is for the page to inspect
+	// (errors.Is, errors.As), not to show: it may name routes, origins and
+	// files. The engine has set X-Cache-Status (BYPASS) and, for 405, Allow.
+	// If nil, a plain text page with the status and its text, never the
+	// error.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, code int, err error)
 	// DebugCache logs every cache decision (path, status, age, revalidate,
 	// why) at Info level, so a user can prove the caching works. The
 	// regen command turns it on for REGEN_DEBUG_CACHE=1 too.
@@ -138,7 +146,7 @@ type Engine struct {
 	data     *fetchcache.Cache
 	log      *slog.Logger
 	notFound http.Handler
-	errPage  func(w http.ResponseWriter, r *http.Request, code int)
+	errPage  func(w http.ResponseWriter, r *http.Request, code int, err error)
 	in       policyInput
 
 	tree      *node
@@ -215,9 +223,6 @@ func New(site *Site, opts Options) (*Engine, error) {
 	}
 	if e.log == nil {
 		e.log = slog.Default()
-	}
-	if e.notFound == nil {
-		e.notFound = http.HandlerFunc(defaultNotFound)
 	}
 	if e.errPage == nil {
 		e.errPage = defaultErrorPage
@@ -784,7 +789,7 @@ func (e *Engine) renderFailed(w http.ResponseWriter, r *http.Request, rt *route,
 	default:
 		e.log.Error("regen: render failed", "path", path, "route", rt.pattern, "error", err)
 	}
-	e.writeError(w, r, code)
+	e.writeErrorPage(w, r, code, err)
 }
 
 // serveDynamic renders for this request only: BYPASS.
@@ -966,9 +971,20 @@ func (e *Engine) failed(path string, err error) {
 		"failures", failures, "retry_in", wait)
 }
 
+// serveNotFound answers 404 for a path no route serves: Options.NotFound if
+// set, else the site's not-found page at "/" (the route "/_not-found"),
+// else a plain 404.
 func (e *Engine) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	if e.notFound == nil && e.byPattern[notFoundPath] != nil {
+		e.serveNotFoundPage(w, r)
+		return
+	}
 	w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
 	w.Header()["Cache-Status"] = cacheStatus[regen.Bypass]
+	if e.notFound == nil {
+		defaultNotFound(w, r)
+		return
+	}
 	e.notFound.ServeHTTP(w, r)
 }
 
@@ -982,13 +998,22 @@ func defaultNotFound(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// writeError answers an error of the request itself (400, 405, 414): the
+// error page gets a nil error.
 func (e *Engine) writeError(w http.ResponseWriter, r *http.Request, code int) {
-	w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
-	w.Header()["Cache-Status"] = cacheStatus[regen.Bypass]
-	e.errPage(w, r, code)
+	e.writeErrorPage(w, r, code, nil)
 }
 
-func defaultErrorPage(w http.ResponseWriter, r *http.Request, code int) {
+// writeErrorPage answers code through Options.ErrorPage, passing err on.
+func (e *Engine) writeErrorPage(w http.ResponseWriter, r *http.Request, code int, err error) {
+	w.Header()["X-Cache-Status"] = xCacheStatus[regen.Bypass]
+	w.Header()["Cache-Status"] = cacheStatus[regen.Bypass]
+	e.errPage(w, r, code, err)
+}
+
+// defaultErrorPage writes the status and its text, never err, which may
+// name routes, origins and files (the engine has logged it).
+func defaultErrorPage(w http.ResponseWriter, r *http.Request, code int, _ error) {
 	h := w.Header()
 	h["Content-Type"] = textPlain
 	h["Cache-Control"] = ccDynamic

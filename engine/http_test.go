@@ -214,30 +214,77 @@ func TestHTTPBadPaths(t *testing.T) {
 	}
 }
 
-// TestHTTPErrorPages: users can replace the 404 and error pages.
+// TestHTTPErrorPages: users can replace the 404 and error pages; the error
+// page gets the render's error on a 500 and nil for the request's own
+// errors.
 func TestHTTPErrorPages(t *testing.T) {
+	var mu sync.Mutex
+	var gotErr error
 	hs := newHTTPSite(t, Options{
 		NotFound: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, "<h1>Nothing here</h1>")
 		}),
-		ErrorPage: func(w http.ResponseWriter, r *http.Request, code int) {
+		ErrorPage: func(w http.ResponseWriter, r *http.Request, code int, err error) {
+			mu.Lock()
+			gotErr = err
+			mu.Unlock()
 			w.WriteHeader(code)
 			fmt.Fprintf(w, "<h1>Sorry (%d)</h1>", code)
 		},
 	})
 	for _, tt := range []struct {
-		path string
-		code int
-		body string
+		method  string
+		path    string
+		code    int
+		body    string
+		wantErr string // "" for a nil error
 	}{
-		{"/nope", 404, "<h1>Nothing here</h1>"},
-		{"/broken", 500, "<h1>Sorry (500)</h1>"},
-		{"/a%00", 400, "<h1>Sorry (400)</h1>"},
+		{"GET", "/nope", 404, "<h1>Nothing here</h1>", ""},
+		{"GET", "/broken", 500, "<h1>Sorry (500)</h1>", "template error"},
+		{"GET", "/a%00", 400, "<h1>Sorry (400)</h1>", ""},
+		{"POST", "/static", 405, "<h1>Sorry (405)</h1>", ""},
 	} {
-		r := hs.do(t, http.MethodGet, tt.path)
+		mu.Lock()
+		gotErr = nil
+		mu.Unlock()
+		r := hs.do(t, tt.method, tt.path)
 		if r.code != tt.code || r.body != tt.body || r.header.Get("X-Cache-Status") != "BYPASS" {
-			t.Errorf("GET %s = %d %q %s; want %d %q BYPASS", tt.path, r.code, r.body, r.header.Get("X-Cache-Status"), tt.code, tt.body)
+			t.Errorf("%s %s = %d %q %s; want %d %q BYPASS", tt.method, tt.path, r.code, r.body, r.header.Get("X-Cache-Status"), tt.code, tt.body)
 		}
+		mu.Lock()
+		err := gotErr
+		mu.Unlock()
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s %s: ErrorPage err = %v; want nil", tt.method, tt.path, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s %s: ErrorPage err = %v; want the render's error (%q)", tt.method, tt.path, err, tt.wantErr)
+		}
+	}
+}
+
+// TestHTTPDefaultErrorPages: without Options.NotFound, Options.ErrorPage or a
+// not-found page, the answers are plain text, and a failed render's error
+// is logged, never shown.
+func TestHTTPDefaultErrorPages(t *testing.T) {
+	logs := &logBuffer{}
+	hs := newHTTPSite(t, Options{Logger: logs.logger()})
+	for _, tt := range []struct {
+		method, path string
+		code         int
+		body         string
+	}{
+		{"GET", "/nope", 404, "404 page not found\n"},
+		{"GET", "/broken", 500, "500 Internal Server Error\n"},
+		{"POST", "/static", 405, "405 Method Not Allowed\n"},
+	} {
+		r := hs.do(t, tt.method, tt.path)
+		if r.code != tt.code || r.body != tt.body || r.header.Get("Content-Type") != "text/plain; charset=utf-8" {
+			t.Errorf("%s %s = %d %q (%s); want %d %q (text/plain)", tt.method, tt.path, r.code, r.body, r.header.Get("Content-Type"), tt.code, tt.body)
+		}
+	}
+	if !strings.Contains(logs.String(), "template error") {
+		t.Errorf("log = %q; want the render's error", logs.String())
 	}
 }

@@ -14,8 +14,9 @@ import (
 // (catch-all), "[[...param]]" (optional catch-all) and "(group)" (no URL
 // part). "/" is the root.
 type Site struct {
-	layouts []layoutReg
-	pages   []pageReg
+	layouts   []layoutReg
+	pages     []pageReg
+	notFounds []notFoundReg
 }
 
 type layoutReg struct {
@@ -28,6 +29,11 @@ type pageReg struct {
 	page    Page
 }
 
+type notFoundReg struct {
+	pattern string
+	page    render.Page
+}
+
 // Layout registers a layout at pattern: it wraps every page at or below it.
 func (s *Site) Layout(pattern string, l Layout) {
 	s.layouts = append(s.layouts, layoutReg{pattern, l})
@@ -36,6 +42,23 @@ func (s *Site) Layout(pattern string, l Layout) {
 // Page registers a page at pattern, making its paths routable.
 func (s *Site) Page(pattern string, p Page) {
 	s.pages = append(s.pages, pageReg{pattern, p})
+}
+
+// NotFound registers the not-found page of the segment at pattern, Next.js's
+// not-found.js: it is rendered, inside the layouts at and above pattern, in
+// place of the segments below them when one of them returns ErrNotFound
+// (notFound()), and the 404 is cached with the route's policy. The nearest
+// not-found page above the segment that returned ErrNotFound is used: one at
+// a page's own pattern catches the page's notFound(), not its layout's.
+//
+// The not-found page at "/" also answers every path no route matches, as
+// the route "/_not-found" (as in Next.js): a 404 wrapped in the layouts at
+// "/", cached like any route (static unless they say otherwise), and listed
+// and prerendered with the others. Options.NotFound, if set, answers those
+// paths instead. Without any not-found page, a segment's notFound() writes
+// render.NotFoundBody inside all the layouts above it.
+func (s *Site) NotFound(pattern string, p render.Page) {
+	s.notFounds = append(s.notFounds, notFoundReg{pattern, p})
 }
 
 // Layout is the configuration and renderer of a layout segment.

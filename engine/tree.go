@@ -21,10 +21,16 @@ type segment struct {
 	fetches          []Fetch
 	layout           render.Layout
 	page             render.Page
+	// notFound: the segment is the not-found boundary of its pattern (see
+	// notfound.go), a layout in the render that declares nothing.
+	notFound bool
 }
 
 // name is how reasons and messages name the segment: "layout /blog".
 func (s *segment) name() string {
+	if s.notFound {
+		return "not-found " + s.pattern
+	}
 	if s.kind == render.LayoutSegment {
 		return "layout " + s.pattern
 	}
@@ -155,9 +161,11 @@ func splitPath(path string) []string {
 // reports every problem it finds.
 func compile(site *Site) (routes []*route, root *node, errs []error) {
 	layouts, errs := compileLayouts(site.layouts)
+	layouts, nerrs := addNotFound(layouts, site)
+	errs = append(errs, nerrs...)
 	root = &node{}
 	seen := map[string]bool{}
-	for _, p := range site.pages {
+	for _, p := range withNotFoundRoute(site) {
 		parts, err := checkPattern("page", p.pattern, seen)
 		if err != nil {
 			errs = append(errs, err)
