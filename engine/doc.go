@@ -44,8 +44,13 @@ Where the design leaves a question open, the engine decides as follows.
     it refreshes in the background.
   - A route that a render reveals to be dynamic (a cookie read, say) stops
     being cached, and its cached paths are expired at once.
-  - A page that returns ErrNotFound (render.ErrNotFound) is cached as a 404 under its
-    route's policy, as Next.js does for notFound() in ISR pages.
+  - A page that returns ErrNotFound (render.ErrNotFound) is cached as a 404
+    under its route's policy, as Next.js does for notFound() in ISR pages.
+    Site.NotFound registers not-found pages (Next.js's not-found.js): the
+    nearest one above the segment renders the 404 inside the layouts above
+    it, and the one at "/" also answers unmatched paths, as the route
+    /_not-found, cached once. Options.ErrorPage receives the error of a
+    failed render.
   - A regeneration whose data refresh fails fails too, rather than baking
     the last good data into a page dated now: the old page, built from the
     same data, goes on being served as STALE until a retry succeeds. A first
