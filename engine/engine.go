@@ -756,14 +756,13 @@ func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Resul
 	} else {
 		rev = regen.Forever
 	}
+	h := renderHeader(res)
+	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+	h["Cache-Control"] = []string{cacheControl(kind, rev, e.in.expire)}
+	h["Etag"] = []string{etag(res.Body)}
 	return &routecache.Entry{
-		Status: res.Status,
-		Header: http.Header{
-			"Content-Type":   {"text/html; charset=utf-8"},
-			"Content-Length": {strconv.Itoa(len(res.Body))},
-			"Cache-Control":  {cacheControl(kind, rev, e.in.expire)},
-			"Etag":           {etag(res.Body)},
-		},
+		Status:     res.Status,
+		Header:     h,
 		Body:       res.Body,
 		Tags:       tags,
 		Created:    start,
@@ -1088,7 +1087,9 @@ func writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, s
 // writeRendered writes a render that is not cached.
 func writeRendered(w http.ResponseWriter, r *http.Request, res *render.Result, st regen.Status) {
 	h := w.Header()
-	h["Content-Type"] = []string{"text/html; charset=utf-8"}
+	for k, v := range renderHeader(res) {
+		h[k] = v
+	}
 	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
 	h["Cache-Control"] = ccDynamic
 	h["X-Cache-Status"] = xCacheStatus[st]

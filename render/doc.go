@@ -56,6 +56,18 @@ that body, as Next.js renders not-found inside the layouts. A layout that
 returns ErrNotFound is wrapped by the layouts above it only. The Result is
 complete and carries its Record, so the engine may cache it like any page.
 
+# Responses
+
+A segment sets the response's status (Scope.SetStatus) and headers
+(Scope.SetHeader, Scope.AddHeader), from any of its goroutines; Result.Status
+and Result.Header carry them, and the engine stores them with the entry. A
+segment that returns Redirect(url, permanent) ends the render at once: the
+layouts above it do not run, and the Result is a 307 (308 when permanent)
+with a Location header and RedirectBody, as Next.js's redirect() and
+permanentRedirect() answer in a page. A redirect wins over ErrNotFound, which
+wins over SetStatus. A status outside 200 to 599, Set-Cookie, Location, or a
+malformed header fails the render.
+
 # Request memoization
 
 Within one render, identical fetches share one call, even uncached ones and

@@ -93,8 +93,13 @@ type Job struct {
 
 // Result is a complete render.
 type Result struct {
-	Status int    // http.StatusOK, or http.StatusNotFound when a segment returned ErrNotFound
-	Body   []byte // the page wrapped in its layouts
+	// Status is http.StatusOK unless a segment set another (Scope.SetStatus),
+	// returned ErrNotFound (404) or returned a Redirect (307 or 308).
+	Status int
+	// Header holds the headers the segments set (Scope.SetHeader), and a
+	// redirect's Location; nil when none. The engine adds its own.
+	Header http.Header
+	Body   []byte // the page wrapped in its layouts, or RedirectBody
 	Record Record
 }
 
@@ -171,7 +176,8 @@ func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 // segment's own error or panic, which is often its consequence (an uncached
 // fetch in error mode returns the ModeError to the segment; a read in error
 // mode returns empty values). A segment that returns ErrNotFound makes the
-// status 404 (see ErrNotFound). Render checks ctx before each segment.
+// status 404 (see ErrNotFound); one that returns a Redirect ends the render
+// with a redirect (see RedirectError). Render checks ctx before each segment.
 func Render(ctx context.Context, job *Job) (res *Result, err error) {
 	if job == nil {
 		return nil, errors.New("render: nil job")
@@ -188,7 +194,7 @@ func Render(ctx context.Context, job *Job) (res *Result, err error) {
 		}
 	}()
 
-	status := http.StatusOK
+	notFound := false
 	for i := len(job.Segments) - 1; i >= 0; i-- {
 		seg := job.Segments[i]
 		if seg.Kind == LayoutSegment && seg.Layout == nil {
@@ -208,8 +214,15 @@ func Render(ctx context.Context, job *Job) (res *Result, err error) {
 			putBuffer(buf)
 			return nil, v
 		}
+		if re := (*RedirectError)(nil); errors.As(err, &re) {
+			putBuffer(buf)
+			if err := checkRedirect(re); err != nil {
+				return nil, fmt.Errorf("render: route %q: %s: %w", job.Route, seg, err)
+			}
+			return rec.result(re.Status, re, RedirectBody(re.URL, re.Status))
+		}
 		if errors.Is(err, ErrNotFound) {
-			status = http.StatusNotFound
+			notFound = true
 			buf.Reset()
 			buf.WriteString(NotFoundBody)
 			err = nil
@@ -223,15 +236,44 @@ func Render(ctx context.Context, job *Job) (res *Result, err error) {
 		}
 		child = buf
 	}
-	rec.end() // from here on, the scopes answer nothing: the record is final
-	if v := rec.violation(); v != nil {
+	status := 0
+	if notFound {
+		status = http.StatusNotFound
+	}
+	return rec.result(status, nil, bytes.Clone(child.Bytes()))
+}
+
+// result ends the render and returns its Result: status, or the one a
+// segment set (200 when none), redirect's Location if a segment
+// redirected, and body.
+func (r *recorder) result(status int, redirect *RedirectError, body []byte) (*Result, error) {
+	r.end() // from here on, the scopes answer nothing: the record is final
+	if v := r.violation(); v != nil {
 		return nil, v // made by a goroutine that outlived its segment
 	}
-	return &Result{
-		Status: status,
-		Body:   bytes.Clone(child.Bytes()),
-		Record: rec.record(),
-	}, nil
+	record := r.record()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.badHeader != nil {
+		return nil, r.badHeader
+	}
+	if status == 0 {
+		status = http.StatusOK
+		if r.status != 0 {
+			if r.status < 200 || r.status > 599 {
+				return nil, fmt.Errorf("render: route %q: %s: status %d (must be 200 to 599)", r.job.Route, r.statusBy, r.status)
+			}
+			status = r.status
+		}
+	}
+	h := r.header
+	if redirect != nil {
+		if h == nil {
+			h = http.Header{}
+		}
+		h["Location"] = []string{redirect.URL}
+	}
+	return &Result{Status: status, Header: h, Body: body, Record: record}, nil
 }
 
 // checkSegments reports a job whose segments are not layouts then one page,

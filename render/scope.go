@@ -304,6 +304,11 @@ type recorder struct {
 	calls   flight.Group[shared] // the render's fetch and Memoize calls, kept for the render: by memoization key
 	first   *ModeError           // the first violation of error mode
 	ended   bool                 // Render has returned or is returning
+
+	status    int         // set by SetStatus; 0 when not set
+	statusBy  string      // the segment that set status
+	header    http.Header // set by SetHeader and AddHeader; nil when none
+	badHeader error       // the first header a render may not set
 }
 
 func newRecorder(job *Job) *recorder {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -57,8 +58,9 @@ var (
 	originFields  = []string{"latency"}
 	segmentFields = []string{"layout", "page"}
 	layoutFields  = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams"}
-	pageFields    = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams"}
-	fetchFields   = []string{"url", "revalidate", "tags", "cache"}
+	pageFields    = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams",
+		"notFound", "redirect", "permanent", "headers"}
+	fetchFields = []string{"url", "revalidate", "tags", "cache"}
 )
 
 // decoder walks a YAML node tree into a Spec, gathering every problem.
@@ -399,6 +401,7 @@ func (d *decoder) config(n *yaml.Node, l loc, ps []param, isPage bool) *Page {
 	if !d.mapping(n, l, true, fmt.Sprintf("%s (write %s config as a mapping, or {})", what, l.field)) {
 		return p
 	}
+	var permanent field
 	for _, f := range d.fields(n, l, nil) {
 		fl := l.dot(f.name)
 		switch f.name {
@@ -420,9 +423,30 @@ func (d *decoder) config(n *yaml.Node, l loc, ps []param, isPage bool) *Page {
 				continue
 			}
 			p.StaticParams = d.staticParams(f.val, fl, ps)
+		case "notFound", "redirect", "permanent", "headers":
+			if !isPage {
+				d.failf(f.key, fl, "only pages have %s (move it to the segment's page)", f.name)
+				continue
+			}
+			switch f.name {
+			case "notFound":
+				p.NotFound = d.staticParams(f.val, fl, ps)
+			case "redirect":
+				p.Redirect = d.redirect(f.val, fl, ps)
+			case "permanent":
+				permanent = f
+				if b := d.boolean(f.val, fl); b != nil {
+					p.Permanent = *b
+				}
+			case "headers":
+				p.Headers = d.headers(f.val, fl)
+			}
 		default:
 			d.unknown(f, l, known, what)
 		}
+	}
+	if permanent.key != nil && p.Redirect == "" && p.Permanent {
+		d.fail(permanent.key, l.dot("permanent"), errors.New("permanent without redirect (add redirect, or remove permanent)"))
 	}
 	return p
 }
@@ -706,13 +730,19 @@ func (d *decoder) tags(n *yaml.Node, l loc, ps []param) []string {
 	return tags
 }
 
+// staticParams decodes a list of params: a page's staticParams or notFound.
 func (d *decoder) staticParams(n *yaml.Node, l loc, ps []param) []render.Params {
+	name := l.field[strings.LastIndexByte(l.field, '.')+1:]
 	if n.Kind != yaml.SequenceNode {
-		d.failf(n, l, "%s is not a list (list the params to prerender, like [{slug: shoe}, {slug: hat}])", yamlmsg.Describe(n))
+		what := "the params to prerender, like [{slug: shoe}, {slug: hat}]"
+		if name == "notFound" {
+			what = "the params whose render calls notFound(), like [{slug: gone}]"
+		}
+		d.failf(n, l, "%s is not a list (list %s)", yamlmsg.Describe(n), what)
 		return nil
 	}
 	if len(ps) == 0 && len(n.Content) > 0 {
-		d.fail(n, l, errors.New("the route has no params (remove staticParams)"))
+		d.failf(n, l, "the route has no params (remove %s)", name)
 		return nil
 	}
 	var out []render.Params
@@ -814,4 +844,99 @@ func (d *decoder) paramValue(n *yaml.Node, l loc, pm param) (string, bool) {
 		}
 	}
 	return s, true
+}
+
+// redirect decodes a page's redirect: a path or an absolute URL, with
+// {param} placeholders.
+func (d *decoder) redirect(n *yaml.Node, l loc, ps []param) string {
+	const want = "a path like /blog/{slug} or an absolute http:// or https:// URL"
+	s, ok := d.text(n, l, want)
+	if !ok {
+		return ""
+	}
+	lower := strings.ToLower(s)
+	switch {
+	case s == "":
+		d.failf(n, l, "empty (give %s)", want)
+		return s
+	case strings.IndexFunc(s, func(c rune) bool { return c < ' ' || c == 0x7f }) >= 0:
+		d.failf(n, l, "%q has a control character (give %s)", s, want)
+		return s
+	case strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && !strings.HasPrefix(s, "/\\"):
+	case strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://"):
+		if u, err := url.Parse(s); err != nil || u.Host == "" {
+			d.failf(n, l, "%q is not a URL with a host (give %s)", s, want)
+			return s
+		}
+	default:
+		d.failf(n, l, "%q is neither a path nor an http:// or https:// URL (give %s)", s, want)
+		return s
+	}
+	d.placeholders(n, l, s, ps)
+	return s
+}
+
+// engineHeaders are the headers the engine sets on every response: a spec
+// cannot give them.
+var engineHeaders = []string{"Cache-Control", "Etag", "Content-Length", "X-Cache-Status", "Cache-Status"}
+
+// headers decodes a page's headers: a mapping of header names to values.
+func (d *decoder) headers(n *yaml.Node, l loc) map[string]string {
+	if !d.mapping(n, l, true, "a mapping of header names to values (write one like {X-Robots-Tag: noindex})") {
+		return nil
+	}
+	var h map[string]string
+	seen := map[string]bool{}
+	for _, f := range d.fields(n, l, nil) {
+		fl := l.dot(f.name)
+		canon := http.CanonicalHeaderKey(f.name)
+		switch {
+		case !validHeaderName(f.name):
+			d.failf(f.key, fl, "%q is not a header name (use letters, digits and -)", f.name)
+			continue
+		case slices.Contains(engineHeaders, canon):
+			d.failf(f.key, fl, "%s is set by the engine (remove it)", canon)
+			continue
+		case canon == "Set-Cookie":
+			d.failf(f.key, fl, "a cached page cannot set cookies (remove it)")
+			continue
+		case canon == "Location":
+			d.failf(f.key, fl, "Location is the redirect's (use redirect)")
+			continue
+		case seen[canon]:
+			d.failf(f.key, fl, "%s is given twice, ignoring case (keep one)", canon)
+			continue
+		}
+		seen[canon] = true
+		v, ok := d.text(f.val, fl, "a header value (give a string)")
+		if !ok {
+			continue
+		}
+		if strings.IndexFunc(v, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) >= 0 {
+			d.failf(f.val, fl, "%q has a control character (remove it)", v)
+			continue
+		}
+		if h == nil {
+			h = map[string]string{}
+		}
+		h[f.name] = v
+	}
+	return h
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

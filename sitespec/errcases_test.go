@@ -479,6 +479,70 @@ segments:
 `, []string{
 		`site.yaml:2: aliases expand to more than 1000000 nodes, or into themselves (write the spec out)`,
 	}},
+	{"responses on a layout", `
+segments:
+  /:
+    layout: {redirect: /a, headers: {X-A: b}}
+    page: {}
+`, []string{
+		`site.yaml:4: segment "/": layout.redirect: only pages have redirect (move it to the segment's page)`,
+		`site.yaml:4: segment "/": layout.headers: only pages have headers (move it to the segment's page)`,
+	}},
+	{"redirect values", `
+segments:
+  /a/[slug]: {page: {redirect: "/b/{id}"}}
+  /b: {page: {redirect: ""}}
+  /c: {page: {redirect: //evil.example}}
+  /d: {page: {redirect: "https://"}}
+  /e: {page: {redirect: [a]}}
+  /f: {page: {permanent: true}}
+  /g: {page: {redirect: /x, permanent: yes}}
+`, []string{
+		`site.yaml:3: segment "/a/[slug]": page.redirect: {id} is not a param of the route (the route's only param is slug)`,
+		`site.yaml:4: segment "/b": page.redirect: empty (give a path like /blog/{slug} or an absolute http:// or https:// URL)`,
+		`site.yaml:5: segment "/c": page.redirect: "//evil.example" is neither a path nor an http:// or https:// URL (give a path like /blog/{slug} or an absolute http:// or https:// URL)`,
+		`site.yaml:6: segment "/d": page.redirect: "https://" is not a URL with a host (give a path like /blog/{slug} or an absolute http:// or https:// URL)`,
+		`site.yaml:7: segment "/e": page.redirect: a list is not a path like /blog/{slug} or an absolute http:// or https:// URL`,
+		`site.yaml:8: segment "/f": page.permanent: permanent without redirect (add redirect, or remove permanent)`,
+		`site.yaml:9: segment "/g": page.permanent: "yes" is not true or false (must be true or false)`,
+	}},
+	{"notFound values", `
+segments:
+  /: {page: {notFound: [{slug: gone}]}}
+  /[slug]: {page: {notFound: {slug: gone}}}
+  /p/[slug]: {page: {notFound: [{id: gone}]}}
+`, []string{
+		`site.yaml:3: segment "/": page.notFound: the route has no params (remove notFound)`,
+		`site.yaml:4: segment "/[slug]": page.notFound: a mapping is not a list (list the params whose render calls notFound(), like [{slug: gone}])`,
+		`site.yaml:5: segment "/p/[slug]": page.notFound[0].id: not a param of the route (the route's only param is slug)`,
+		`site.yaml:5: segment "/p/[slug]": page.notFound[0]: no slug (give every param of the route)`,
+	}},
+	{"headers values", `
+segments:
+  /:
+    page:
+      headers:
+        X Bad: a
+        Cache-Control: no-cache
+        etag: x
+        Set-Cookie: a=1
+        location: /x
+        X-Robots-Tag: noindex
+        x-robots-tag: none
+        X-List: [a]
+        X-Ctl: "a\nb"
+  /b: {page: {headers: [X-A]}}
+`, []string{
+		`site.yaml:6: segment "/": page.headers.X Bad: "X Bad" is not a header name (use letters, digits and -)`,
+		`site.yaml:7: segment "/": page.headers.Cache-Control: Cache-Control is set by the engine (remove it)`,
+		`site.yaml:8: segment "/": page.headers.etag: Etag is set by the engine (remove it)`,
+		`site.yaml:9: segment "/": page.headers.Set-Cookie: a cached page cannot set cookies (remove it)`,
+		`site.yaml:10: segment "/": page.headers.location: Location is the redirect's (use redirect)`,
+		`site.yaml:12: segment "/": page.headers.x-robots-tag: X-Robots-Tag is given twice, ignoring case (keep one)`,
+		`site.yaml:13: segment "/": page.headers.X-List: a list is not a header value (give a string)`,
+		`site.yaml:14: segment "/": page.headers.X-Ctl: "a\nb" has a control character (remove it)`,
+		`site.yaml:15: segment "/b": page.headers: a list is not a mapping of header names to values (write one like {X-Robots-Tag: noindex})`,
+	}},
 	{"many problems", `
 name: shop
 origin: {latency: 30}

@@ -115,6 +115,28 @@ func (f *formatter) config(p *Page, l loc) *yaml.Node {
 		}
 		add(n, "staticParams", sp)
 	}
+	if len(p.NotFound) > 0 {
+		nf := flowSequence()
+		for i, ps := range p.NotFound {
+			nf.Content = append(nf.Content, f.params(ps, l.dot("notFound").index(i)))
+		}
+		add(n, "notFound", nf)
+	}
+	if p.Redirect != "" {
+		add(n, "redirect", f.str(p.Redirect, l.dot("redirect")))
+	}
+	if p.Permanent {
+		add(n, "permanent", scalar("!!bool", "true"))
+	}
+	if len(p.Headers) > 0 {
+		h := mappingNode()
+		h.Style = yaml.FlowStyle
+		for _, kv := range sortedHeaders(p.Headers) {
+			f.checkUTF8(kv[0], l.dot("headers"))
+			add(h, kv[0], f.str(kv[1], l.dot("headers").dot(kv[0])))
+		}
+		add(n, "headers", h)
+	}
 	if len(p.Fetches) > 0 {
 		fetches := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for i, fe := range p.Fetches {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -86,10 +87,15 @@ var _ Registrar = (*engine.Site)(nil)
 //
 // with params sorted by name, and &, < and > escaped in param values and
 // fetch bodies.
+//
+// A page then sets its Headers (render.Scope.SetHeader), answers not found
+// (render.ErrNotFound) when the path's params are one of its NotFound, and
+// otherwise, when it has a Redirect, redirects there (render.Redirect, 308
+// when Permanent) with the placeholders filled in as FillURL does.
 func (s *Spec) Register(r Registrar, opts Options) {
 	for _, seg := range s.Segments {
 		if l := seg.Layout; l != nil {
-			sy := synthetic{seg.Pattern, l.Uses, l.Cost, l.Fetches, opts.Sleep}
+			sy := synthetic{pattern: seg.Pattern, uses: l.Uses, cost: l.Cost, fetches: l.Fetches, sleep: opts.Sleep}
 			r.Layout(seg.Pattern, engine.Layout{
 				Revalidate:       l.Revalidate,
 				Dynamic:          l.Dynamic,
@@ -100,7 +106,8 @@ func (s *Spec) Register(r Registrar, opts Options) {
 			})
 		}
 		if p := seg.Page; p != nil {
-			sy := synthetic{seg.Pattern, p.Uses, p.Cost, p.Fetches, opts.Sleep}
+			sy := synthetic{pattern: seg.Pattern, uses: p.Uses, cost: p.Cost, fetches: p.Fetches, sleep: opts.Sleep,
+				notFound: cloneParams(p.NotFound), redirect: p.Redirect, permanent: p.Permanent, headers: sortedHeaders(p.Headers)}
 			r.Page(seg.Pattern, engine.Page{
 				Revalidate:       p.Revalidate,
 				Dynamic:          p.Dynamic,
@@ -152,6 +159,21 @@ type synthetic struct {
 	cost    time.Duration
 	fetches []Fetch
 	sleep   func(context.Context, time.Duration) error
+
+	// A page's response: see Page.
+	notFound  []render.Params
+	redirect  string
+	permanent bool
+	headers   [][2]string // sorted by name
+}
+
+func sortedHeaders(h map[string]string) [][2]string {
+	var out [][2]string
+	for k, v := range h {
+		out = append(out, [2]string{k, v})
+	}
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	return out
 }
 
 func (sy synthetic) layout(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
@@ -180,6 +202,17 @@ func (sy synthetic) page(ctx context.Context, s *render.Scope, w io.Writer) erro
 	}
 	if err := sy.run(ctx, s, &b); err != nil {
 		return err
+	}
+	for _, h := range sy.headers {
+		s.SetHeader(h[0], h[1])
+	}
+	for _, p := range sy.notFound {
+		if maps.Equal(p, params) {
+			return render.ErrNotFound
+		}
+	}
+	if sy.redirect != "" {
+		return render.Redirect(FillURL(sy.redirect, params), sy.permanent)
 	}
 	b.WriteString("</main>\n")
 	_, err := w.Write(b.Bytes())

@@ -76,6 +76,17 @@ type Page struct {
 	DynamicParams *bool
 	// StaticParams are the params to prerender (`staticParams`).
 	StaticParams []render.Params
+	// NotFound are the params whose render answers not found (`notFound`):
+	// the synthetic page returns render.ErrNotFound for them.
+	NotFound []render.Params
+	// Redirect is `redirect`: a path or an absolute URL, with {param}
+	// placeholders, the synthetic page redirects to (307); "" for none.
+	Redirect string
+	// Permanent is `permanent`: the redirect is a 308.
+	Permanent bool
+	// Headers are `headers`: response headers the synthetic page sets,
+	// by name as written.
+	Headers map[string]string
 }
 
 // Fetch is one entry of a segment's `fetches`.

@@ -91,6 +91,26 @@ segments:
 		{Pattern: "/f", Page: &Page{Revalidate: regen.Seconds(16)}},
 		{Pattern: "/g", Page: &Page{Revalidate: regen.Seconds(9223372036)}},
 	}},
+	{"responses", `
+segments:
+  /old/[slug]:
+    page:
+      redirect: /blog/{slug}
+      permanent: true
+  /away: {page: {redirect: "https://example.com/?a=1&b=2", permanent: false}}
+  /blog/[slug]:
+    page:
+      revalidate: 60
+      notFound: [{slug: gone}]
+      headers: {X-Robots-Tag: noindex, content-type: application/rss+xml}
+  /c: {page: {headers: {}}}
+`, []Segment{
+		{Pattern: "/old/[slug]", Page: &Page{Redirect: "/blog/{slug}", Permanent: true}},
+		{Pattern: "/away", Page: &Page{Redirect: "https://example.com/?a=1&b=2"}},
+		{Pattern: "/blog/[slug]", Page: &Page{Revalidate: regen.Seconds(60), NotFound: []render.Params{{"slug": "gone"}},
+			Headers: map[string]string{"X-Robots-Tag": "noindex", "content-type": "application/rss+xml"}}},
+		{Pattern: "/c", Page: &Page{}},
+	}},
 	{"modes and APIs", `
 segments:
   /:
