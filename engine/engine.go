@@ -493,7 +493,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else if e.debug {
 			e.logDecision(path, st, ent, now, "fresh")
 		}
-		writeEntry(w, r, ent, st)
+		e.writeEntry(w, r, ent, st)
 		return
 	}
 	e.serveMiss(w, r, path, now)
@@ -554,11 +554,11 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 	case err != nil:
 		e.renderFailed(w, r, rt, path, err)
 	case out.dynamic && out.res != nil:
-		writeRendered(w, r, out.res, regen.Bypass)
+		e.writeRendered(w, r, out.res, regen.Bypass)
 	case out.dynamic:
 		e.serveDynamic(w, r, rt, path, params, now)
 	default:
-		writeEntry(w, r, out.entry, out.status)
+		e.writeEntry(w, r, out.entry, out.status)
 	}
 }
 
@@ -814,7 +814,7 @@ func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route,
 		return
 	}
 	rt.refine(&res.Record, e.in)
-	writeRendered(w, r, res, regen.Bypass)
+	e.writeRendered(w, r, res, regen.Bypass)
 }
 
 // regenerate starts one background regeneration of path, unless one is in
@@ -1060,11 +1060,15 @@ func etag(body []byte) string {
 	return `"` + strconv.FormatUint(xxhash.Sum64(body), 36) + `"`
 }
 
-// writeEntry writes a cached entry without allocating.
-func writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, st regen.Status) {
+// writeEntry writes a cached entry without allocating (but for a
+// redirect's Location under a prefix).
+func (e *Engine) writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, st regen.Status) {
 	h := w.Header()
 	for k, v := range ent.Header {
 		h[k] = v
+	}
+	if loc := ent.Header["Location"]; len(loc) == 1 {
+		h["Location"] = e.prefixed(r, loc)
 	}
 	h["X-Cache-Status"] = xCacheStatus[st]
 	h["Cache-Status"] = cacheStatus[st]
@@ -1085,10 +1089,13 @@ func writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, s
 }
 
 // writeRendered writes a render that is not cached.
-func writeRendered(w http.ResponseWriter, r *http.Request, res *render.Result, st regen.Status) {
+func (e *Engine) writeRendered(w http.ResponseWriter, r *http.Request, res *render.Result, st regen.Status) {
 	h := w.Header()
 	for k, v := range renderHeader(res) {
 		h[k] = v
+	}
+	if loc := h["Location"]; len(loc) == 1 {
+		h["Location"] = e.prefixed(r, loc)
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
 	h["Cache-Control"] = ccDynamic

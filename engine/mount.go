@@ -150,3 +150,20 @@ func safeLocation(target string) bool {
 	}
 	return true
 }
+
+// prefixed returns loc, a render's redirect, with the path the site is
+// served under in front when loc is a path of the site ("/blog/a"): the
+// base path, and what a handler in front of the engine stripped, as
+// Next.js puts basePath in front of redirect() destinations. Anything else
+// (an absolute URL, a relative path) is returned as it is.
+func (e *Engine) prefixed(r *http.Request, loc []string) []string {
+	l := loc[0]
+	if len(l) == 0 || l[0] != '/' || (len(l) > 1 && (l[1] == '/' || l[1] == '\\')) {
+		return loc
+	}
+	prefix := mountPrefix(r, withSlash(r.URL)) + e.basePath
+	if prefix == "" {
+		return loc
+	}
+	return []string{prefix + l}
+}

@@ -148,5 +148,5 @@ func (e *Engine) serveNotFoundPage(w http.ResponseWriter, r *http.Request) {
 	if e.debug {
 		e.logDecision(notFoundPath, st, ent, now, "no route matches "+r.URL.Path+": not-found page; "+why)
 	}
-	writeEntry(w, r, ent, st)
+	e.writeEntry(w, r, ent, st)
 }
