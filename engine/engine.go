@@ -479,24 +479,29 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	ent, st, err := e.routes.Get(ctx, path, now)
+	e.servePath(w, r, path, now, "")
+}
+
+// servePath answers path from its entry: HIT, or STALE while one
+// regeneration starts; without one, it renders the path (MISS). note, for
+// the debug log, says why path is served (the not-found page's).
+func (e *Engine) servePath(w http.ResponseWriter, r *http.Request, path string, now time.Time, note string) {
+	ent, st, err := e.routes.Get(r.Context(), path, now)
 	if err != nil {
 		e.log.Warn("regen: route cache read failed; rendering", "path", path, "error", err)
 	}
-	if ent != nil {
-		if st == regen.Stale {
-			started := e.regenerate(path, now)
-			if e.debug {
-				e.logDecision(path, st, ent, now, started)
-			}
-		} else if e.debug {
-			e.logDecision(path, st, ent, now, "fresh")
-		}
-		e.writeEntry(w, r, ent, st)
+	if ent == nil {
+		e.serveMiss(w, r, path, now)
 		return
 	}
-	e.serveMiss(w, r, path, now)
+	why := "fresh"
+	if st == regen.Stale {
+		why = e.regenerate(path, now)
+	}
+	if e.debug {
+		e.logDecision(path, st, ent, now, note+why)
+	}
+	e.writeEntry(w, r, ent, st)
 }
 
 // logDecision logs one cache decision when DebugCache is on.

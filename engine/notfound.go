@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/render"
 )
 
@@ -132,21 +131,9 @@ func (l insideBoundary) Render(ctx context.Context, s *render.Scope, w io.Writer
 // "/_not-found", from the cache as any path is: HIT, STALE (regenerated in
 // the background), MISS, or BYPASS when its layouts make it dynamic.
 func (e *Engine) serveNotFoundPage(w http.ResponseWriter, r *http.Request) {
-	now := e.now()
-	ent, st, err := e.routes.Get(r.Context(), notFoundPath, now)
-	if err != nil {
-		e.log.Warn("regen: route cache read failed; rendering", "path", notFoundPath, "error", err)
-	}
-	if ent == nil {
-		e.serveMiss(w, r, notFoundPath, now)
-		return
-	}
-	why := "fresh"
-	if st == regen.Stale {
-		why = e.regenerate(notFoundPath, now)
-	}
+	note := ""
 	if e.debug {
-		e.logDecision(notFoundPath, st, ent, now, "no route matches "+r.URL.Path+": not-found page; "+why)
+		note = "no route matches " + r.URL.Path + ": not-found page; "
 	}
-	e.writeEntry(w, r, ent, st)
+	e.servePath(w, r, notFoundPath, e.now(), note)
 }
