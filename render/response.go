@@ -6,6 +6,8 @@ import (
 	"html"
 	"net/http"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // A render's response: the status and headers a segment sets through its
@@ -109,7 +111,7 @@ func (s *Scope) header(key, value string, add bool) {
 
 // checkHeader reports a header a render may not set.
 func checkHeader(key, value string) error {
-	if !validHeaderName(key) {
+	if !httpguts.ValidHeaderFieldName(key) {
 		return fmt.Errorf("header name %q is not a token (use letters, digits and -)", key)
 	}
 	switch http.CanonicalHeaderKey(key) {
@@ -118,27 +120,10 @@ func checkHeader(key, value string) error {
 	case "Location":
 		return errors.New(`Location in a render's response (return render.Redirect(url, permanent) instead)`)
 	}
-	if i := strings.IndexFunc(value, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }); i >= 0 {
+	if !httpguts.ValidHeaderFieldValue(value) {
 		return fmt.Errorf("header %s: value %q has a control character (remove it)", key, value)
 	}
 	return nil
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // checkRedirect reports a redirect URL that cannot be a Location.

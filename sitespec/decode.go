@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"gopkg.in/yaml.v3"
 
 	"github.com/regen-dev/regen"
@@ -891,7 +892,7 @@ func (d *decoder) headers(n *yaml.Node, l loc) map[string]string {
 		fl := l.dot(f.name)
 		canon := http.CanonicalHeaderKey(f.name)
 		switch {
-		case !validHeaderName(f.name):
+		case !httpguts.ValidHeaderFieldName(f.name):
 			d.failf(f.key, fl, "%q is not a header name (use letters, digits and -)", f.name)
 			continue
 		case slices.Contains(engineHeaders, canon):
@@ -912,7 +913,7 @@ func (d *decoder) headers(n *yaml.Node, l loc) map[string]string {
 		if !ok {
 			continue
 		}
-		if strings.IndexFunc(v, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) >= 0 {
+		if !httpguts.ValidHeaderFieldValue(v) {
 			d.failf(f.val, fl, "%q has a control character (remove it)", v)
 			continue
 		}
@@ -922,21 +923,4 @@ func (d *decoder) headers(n *yaml.Node, l loc) map[string]string {
 		h[f.name] = v
 	}
 	return h
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
