@@ -157,49 +157,6 @@ func BenchmarkServeBypass(b *testing.B) {
 	})
 }
 
-// BenchmarkServeMiss renders and stores a new path on every request: the
-// layout and page of BenchmarkServeBypass, cached (ISR), each path's fetch a
-// new origin call.
-func BenchmarkServeMiss(b *testing.B) {
-	var site Site
-	site.Layout("/", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
-		io.WriteString(w, "<html><body>")
-		w.Write(child)
-		_, err := io.WriteString(w, "</body></html>")
-		return err
-	})})
-	site.Page("/blog/[slug]", Page{Revalidate: sec(60), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
-		res, err := s.Fetch(ctx, &fetchcache.Request{URL: "/api/posts/" + s.Param("slug"), Tags: []string{"posts"}})
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(res.Body)
-		return err
-	})})
-	origin := fetchcache.FetcherFunc(func(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
-		return &fetchcache.Response{Status: 200, Body: benchBody}, nil
-	})
-	e, err := New(&site, Options{Fetcher: origin, MaxBytes: 1 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	var n atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		w := &nopWriter{h: http.Header{}}
-		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodGet, "http://example.com/blog/p"+strconv.FormatInt(n.Add(1), 10), nil)
-			clear(w.h)
-			e.ServeHTTP(w, req)
-			if w.code != 200 || w.h.Get("X-Cache-Status") != "MISS" {
-				b.Fatalf("served %d %s; want 200 MISS", w.code, w.h.Get("X-Cache-Status"))
-			}
-		}
-	})
-}
-
 // BenchmarkServeNewPage is issue 8's new-page throughput: every request a
 // new path rendered and stored (a MISS), with the memory store and with the
 // disk store (regen serve --dir), whose final Flush is timed. The disk
