@@ -16,6 +16,7 @@ import (
 type Site struct {
 	layouts   []layoutReg
 	pages     []pageReg
+	handlers  []pageReg
 	notFounds []notFoundReg
 }
 
@@ -27,6 +28,9 @@ type layoutReg struct {
 type pageReg struct {
 	pattern string
 	page    Page
+	// handler: registered by Site.Handler, with its content type.
+	handler     bool
+	contentType string
 }
 
 type notFoundReg struct {
@@ -41,7 +45,23 @@ func (s *Site) Layout(pattern string, l Layout) {
 
 // Page registers a page at pattern, making its paths routable.
 func (s *Site) Page(pattern string, p Page) {
-	s.pages = append(s.pages, pageReg{pattern, p})
+	s.pages = append(s.pages, pageReg{pattern: pattern, page: p})
+}
+
+// Handler registers a route handler at pattern, Next.js's route.js GET:
+// its render writes the whole response body, of any content type, and is
+// not wrapped in the layouts above pattern, whose segment config does not
+// apply to it either (Next.js reads a route handler's config from its own
+// module only: build/segment-config/app/app-segments.ts,
+// collectAppRouteSegments). Otherwise it is a route like a page's: the same
+// policy rules, ISR, revalidation by tag and path, static params, and
+// dynamic when its render reads a request API. A page and a handler at the
+// same path conflict.
+func (s *Site) Handler(pattern string, h Handler) {
+	s.handlers = append(s.handlers, pageReg{pattern: pattern, handler: true, contentType: h.ContentType, page: Page{
+		Revalidate: h.Revalidate, Dynamic: h.Dynamic, Render: h.Render, StaticParams: h.StaticParams,
+		StaticParamsOnly: h.StaticParamsOnly, Uses: h.Uses, Fetches: h.Fetches,
+	}})
 }
 
 // NotFound registers the not-found page of the segment at pattern, Next.js's
@@ -105,6 +125,35 @@ type Page struct {
 	// Fetches declares the fetches the page's render makes.
 	Fetches []Fetch
 }
+
+// Handler is the configuration and renderer of a route handler segment
+// (Site.Handler). Its policy fields mean what Page's do.
+type Handler struct {
+	// Revalidate is the handler's `revalidate`; the zero value is not declared.
+	Revalidate regen.Revalidate
+	// Dynamic is the handler's `dynamic` mode; the zero value is not declared.
+	Dynamic regen.Dynamic
+	// Render writes the response body. Required. It may set the status and
+	// headers through its Scope (a Content-Type it sets wins over
+	// ContentType), redirect, or return ErrNotFound.
+	Render render.Page
+	// ContentType is the response's Content-Type unless Render sets one. If
+	// empty, DefaultHandlerContentType is used, as Next.js answers a route
+	// handler returning a string body.
+	ContentType string
+	// StaticParams lists the params to prerender (generateStaticParams).
+	StaticParams []render.Params
+	// StaticParamsOnly is Next.js's `dynamicParams: false`.
+	StaticParamsOnly bool
+	// Uses declares the dynamic APIs the handler's render reads.
+	Uses []regen.API
+	// Fetches declares the fetches the handler's render makes.
+	Fetches []Fetch
+}
+
+// DefaultHandlerContentType is the Content-Type of a handler that declares
+// none and whose render sets none.
+const DefaultHandlerContentType = "text/plain; charset=utf-8"
 
 // Fetch declares a fetch a segment's render makes. URL may hold {param}
 // placeholders; Tags too.

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/render"
+	"golang.org/x/net/http/httpguts"
 )
 
 // segment is one layout or page of a route, with its configuration.
@@ -24,6 +26,8 @@ type segment struct {
 	// notFound: the segment is the not-found boundary of its pattern (see
 	// notfound.go), a layout in the render that declares nothing.
 	notFound bool
+	// handler: the page segment is a route handler's (Site.Handler).
+	handler bool
 }
 
 // name is how reasons and messages name the segment: "layout /blog".
@@ -33,6 +37,9 @@ func (s *segment) name() string {
 	}
 	if s.kind == render.LayoutSegment {
 		return "layout " + s.pattern
+	}
+	if s.handler {
+		return "handler " + s.pattern
 	}
 	return "page " + s.pattern
 }
@@ -164,12 +171,26 @@ func compile(site *Site) (routes []*route, root *node, errs []error) {
 	layouts, nerrs := addNotFound(layouts, site)
 	errs = append(errs, nerrs...)
 	root = &node{}
-	seen := map[string]bool{}
-	for _, p := range withNotFoundRoute(site) {
-		parts, err := checkPattern("page", p.pattern, seen)
+	seen, seenHandler := map[string]bool{}, map[string]bool{}
+	pages := withNotFoundRoute(site)
+	for _, p := range append(slices.Clip(pages), site.handlers...) {
+		kind, seenKind := "page", seen
+		if p.handler {
+			kind, seenKind = "handler", seenHandler
+		}
+		parts, err := checkPattern(kind, p.pattern, seenKind)
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if p.handler && seen[p.pattern] {
+			errs = append(errs, &ConfigError{Route: p.pattern, Segment: "handler " + p.pattern, Field: "pattern", Rule: ErrConflict,
+				Msg: fmt.Sprintf("conflicts with page %q (a segment has a page or a route handler, not both: remove one, or move the handler to its own path)", p.pattern)})
+			continue
+		}
+		if p.handler && p.contentType != "" && !httpguts.ValidHeaderFieldValue(p.contentType) {
+			errs = append(errs, &ConfigError{Route: p.pattern, Segment: "handler " + p.pattern, Field: "ContentType", Rule: ErrRender,
+				Msg: fmt.Sprintf("content type %q has a control character (remove it)", p.contentType)})
 		}
 		r, perrs := newRoute(p, parts, layouts)
 		if errs = append(errs, perrs...); len(perrs) > 0 {
@@ -193,7 +214,11 @@ func compile(site *Site) (routes []*route, root *node, errs []error) {
 	for _, r := range routes {
 		page := r.segs[len(r.segs)-1]
 		if page.page == nil {
-			errs = append(errs, &ConfigError{Route: r.pattern, Segment: page.name(), Field: "Render", Rule: ErrRender, Msg: "page has no Render (set Page.Render)"})
+			msg := "page has no Render (set Page.Render)"
+			if page.handler {
+				msg = "handler has no Render (set Handler.Render)"
+			}
+			errs = append(errs, &ConfigError{Route: r.pattern, Segment: page.name(), Field: "Render", Rule: ErrRender, Msg: msg})
 		}
 		errs = append(errs, checkSegment(r.pattern, page)...)
 		errs = append(errs, r.setStaticParams(r.page)...)
@@ -244,19 +269,23 @@ func checkPattern(kind, pattern string, seen map[string]bool) ([]part, error) {
 }
 
 // newRoute builds the route of page p, under the layouts that are prefixes
-// of it, and checks its params.
+// of it (none for a route handler), and checks its params.
 func newRoute(p pageReg, parts []part, layouts []*layoutInfo) (*route, []error) {
 	var errs []error
 	r := &route{pattern: p.pattern, parts: parts, url: urlParts(parts), page: p.page}
+	kind := "page "
+	if p.handler {
+		kind = "handler "
+	}
 	names := map[string]bool{}
 	for i, pt := range parts {
 		if (pt.kind == partCatchAll || pt.kind == partOptCatchAll) && i != len(parts)-1 {
-			errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern,
+			errs = append(errs, &ConfigError{Route: p.pattern, Segment: kind + p.pattern, Field: "pattern", Rule: ErrPattern,
 				Msg: fmt.Sprintf("catch-all %q must be the last segment", pt.raw)})
 		}
 		if pt.kind == partParam || pt.kind == partCatchAll || pt.kind == partOptCatchAll {
 			if names[pt.name] {
-				errs = append(errs, &ConfigError{Route: p.pattern, Segment: "page " + p.pattern, Field: "pattern", Rule: ErrPattern,
+				errs = append(errs, &ConfigError{Route: p.pattern, Segment: kind + p.pattern, Field: "pattern", Rule: ErrPattern,
 					Msg: fmt.Sprintf("param %q appears twice (give each param its own name)", pt.name)})
 			}
 			names[pt.name] = true
@@ -267,7 +296,7 @@ func newRoute(p pageReg, parts []part, layouts []*layoutInfo) (*route, []error) 
 		return nil, errs
 	}
 	for _, l := range layouts {
-		if isPrefix(l.parts, parts) {
+		if !p.handler && isPrefix(l.parts, parts) {
 			r.segs = append(r.segs, l.seg)
 			if l.used == "" {
 				l.used = p.pattern
@@ -277,7 +306,11 @@ func newRoute(p pageReg, parts []part, layouts []*layoutInfo) (*route, []error) 
 	r.segs = append(r.segs, &segment{
 		kind: render.PageSegment, pattern: p.pattern, revalidate: p.page.Revalidate, dynamic: p.page.Dynamic,
 		staticParamsOnly: p.page.StaticParamsOnly, uses: p.page.Uses, fetches: p.page.Fetches, page: p.page.Render,
+		handler: p.handler,
 	})
+	if p.handler && p.page.Render != nil {
+		r.segs[len(r.segs)-1].page = handlerRender{cmp.Or(p.contentType, DefaultHandlerContentType), p.page.Render}
+	}
 	return r, nil
 }
 
@@ -321,7 +354,7 @@ func checkSegment(route string, s *segment) []error {
 func (r *route) setStaticParams(p Page) []error {
 	var errs []error
 	r.staticParamsOnly = staticParamsOnly(r.segs)
-	seg := "page " + r.pattern
+	seg := r.segs[len(r.segs)-1].name()
 	if len(r.params) == 0 {
 		if len(p.StaticParams) > 0 {
 			errs = append(errs, &ConfigError{Route: r.pattern, Segment: seg, Field: "staticParams", Rule: ErrStaticParams,
