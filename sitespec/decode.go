@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -57,10 +58,12 @@ const mustRevalidate = "must be false, 0 or a positive number of seconds"
 var (
 	specFields    = []string{"name", "origin", "segments"}
 	originFields  = []string{"latency"}
-	segmentFields = []string{"layout", "page"}
+	segmentFields = []string{"layout", "page", "handler"}
 	layoutFields  = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams"}
 	pageFields    = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams",
 		"notFound", "redirect", "permanent", "headers"}
+	handlerFields = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams",
+		"contentType"}
 	fetchFields = []string{"url", "revalidate", "tags", "cache"}
 )
 
@@ -367,10 +370,11 @@ func (d *decoder) segment(f field) Segment {
 	}
 	ps := routeParams(f.name)
 	var unknown bool
+	var page, handler *yaml.Node
 	for _, g := range d.fields(f.val, l, nil) {
 		switch g.name {
 		case "layout":
-			p := d.config(g.val, l.dot(g.name), ps, false)
+			p, _ := d.config(g.val, l.dot(g.name), ps, "layout")
 			seg.Layout = &Layout{
 				Revalidate:    p.Revalidate,
 				Dynamic:       p.Dynamic,
@@ -380,27 +384,49 @@ func (d *decoder) segment(f field) Segment {
 				DynamicParams: p.DynamicParams,
 			}
 		case "page":
-			seg.Page = d.config(g.val, l.dot(g.name), ps, true)
+			page = g.key
+			seg.Page, _ = d.config(g.val, l.dot(g.name), ps, "page")
+		case "handler":
+			handler = g.key
+			p, ct := d.config(g.val, l.dot(g.name), ps, "handler")
+			seg.Handler = &Handler{
+				Revalidate:    p.Revalidate,
+				Dynamic:       p.Dynamic,
+				Uses:          p.Uses,
+				Cost:          p.Cost,
+				Fetches:       p.Fetches,
+				DynamicParams: p.DynamicParams,
+				StaticParams:  p.StaticParams,
+				ContentType:   ct,
+			}
 		default:
 			unknown = true
 			d.unknown(g, l, segmentFields, "a segment")
 		}
 	}
-	if seg.Layout == nil && seg.Page == nil && !unknown {
+	if page != nil && handler != nil {
+		d.failf(handler, l, "has both page (line %d) and handler (a segment has one or the other: keep page for HTML inside the layouts, or handler for a route handler's own body)", page.Line)
+	}
+	if seg.Layout == nil && seg.Page == nil && seg.Handler == nil && !unknown {
 		d.fail(f.key, l, errors.New(neither))
 	}
 	return seg
 }
 
-// config decodes a layout's or a page's config.
-func (d *decoder) config(n *yaml.Node, l loc, ps []param, isPage bool) *Page {
-	p := &Page{}
+// config decodes the config of a "layout", "page" or "handler" (kind),
+// and a handler's contentType.
+func (d *decoder) config(n *yaml.Node, l loc, ps []param, kind string) (p *Page, contentType string) {
+	p = &Page{}
+	isPage := kind == "page"
 	what, known := "a layout", layoutFields
-	if isPage {
+	switch kind {
+	case "page":
 		what, known = "a page", pageFields
+	case "handler":
+		what, known = "a handler", handlerFields
 	}
 	if !d.mapping(n, l, true, fmt.Sprintf("%s (write %s config as a mapping, or {})", what, l.field)) {
-		return p
+		return p, ""
 	}
 	var permanent field
 	for _, f := range d.fields(n, l, nil) {
@@ -419,12 +445,22 @@ func (d *decoder) config(n *yaml.Node, l loc, ps []param, isPage bool) *Page {
 		case "dynamicParams":
 			p.DynamicParams = d.boolean(f.val, fl)
 		case "staticParams":
-			if !isPage {
-				d.failf(f.key, fl, "only pages have staticParams (move it to the segment's page)")
+			if kind == "layout" {
+				d.failf(f.key, fl, "only pages and handlers have staticParams (move it to the segment's page)")
 				continue
 			}
 			p.StaticParams = d.staticParams(f.val, fl, ps)
+		case "contentType":
+			if kind != "handler" {
+				d.failf(f.key, fl, "only handlers have contentType (a page is text/html: set headers: {Content-Type: ...} on a page, or make the segment a handler)")
+				continue
+			}
+			contentType = d.contentType(f.val, fl)
 		case "notFound", "redirect", "permanent", "headers":
+			if kind == "handler" {
+				d.unknown(f, l, known, what)
+				continue
+			}
 			if !isPage {
 				d.failf(f.key, fl, "only pages have %s (move it to the segment's page)", f.name)
 				continue
@@ -449,7 +485,21 @@ func (d *decoder) config(n *yaml.Node, l loc, ps []param, isPage bool) *Page {
 	if permanent.key != nil && p.Redirect == "" && p.Permanent {
 		d.fail(permanent.key, l.dot("permanent"), errors.New("permanent without redirect (add redirect, or remove permanent)"))
 	}
-	return p
+	return p, contentType
+}
+
+// contentType decodes a handler's contentType: a media type such as
+// application/rss+xml, with parameters if any.
+func (d *decoder) contentType(n *yaml.Node, l loc) string {
+	v, ok := d.text(n, l, "a media type (give one like application/rss+xml)")
+	if !ok {
+		return ""
+	}
+	if _, _, err := mime.ParseMediaType(v); err != nil || !httpguts.ValidHeaderFieldValue(v) {
+		d.failf(n, l, "%q is not a media type (give one like application/rss+xml or text/plain; charset=utf-8)", v)
+		return ""
+	}
+	return v
 }
 
 func (d *decoder) revalidate(n *yaml.Node, l loc) regen.Revalidate {

@@ -346,7 +346,7 @@ segments:
   /[slug]:
     layout: {staticParams: [{slug: a}], dynamicParams: false}
 `, []string{
-		`site.yaml:4: segment "/[slug]": layout.staticParams: only pages have staticParams (move it to the segment's page)`,
+		`site.yaml:4: segment "/[slug]": layout.staticParams: only pages and handlers have staticParams (move it to the segment's page)`,
 	}},
 	{"layout dynamicParams not a bool", `
 segments:
@@ -568,5 +568,32 @@ segments:
 		`site.yaml:14: segment "/products/[slug]": page.fetches[0].url: {id} is not a param of the route (the route's only param is slug)`,
 		`site.yaml:15: segment "/products/[slug]": page.fetches[0].cache: unknown cache mode "none" (must be default, force-cache or no-store)`,
 		`site.yaml:16: segment "/about": has neither layout nor page (add page: {} to route its path, or a layout)`,
+	}},
+	{"page and handler", `
+segments:
+  /feed.xml:
+    page: {}
+    handler: {contentType: application/rss+xml}
+`, []string{
+		`site.yaml:5: segment "/feed.xml": has both page (line 4) and handler (a segment has one or the other: keep page for HTML inside the layouts, or handler for a route handler's own body)`,
+	}},
+	{"handler fields", `
+segments:
+  /feed.xml:
+    layout: {contentType: text/plain}
+    handler:
+      contentType: "rss feed"
+      headers: {X-A: b}
+  /a: {page: {contentType: text/plain}}
+  /b: {handler: {contentType: [text/plain]}}
+  /c: {layout: {staticParams: []}, handler: {revalidat: 1}}
+`, []string{
+		`site.yaml:4: segment "/feed.xml": layout.contentType: only handlers have contentType (a page is text/html: set headers: {Content-Type: ...} on a page, or make the segment a handler)`,
+		`site.yaml:6: segment "/feed.xml": handler.contentType: "rss feed" is not a media type (give one like application/rss+xml or text/plain; charset=utf-8)`,
+		`site.yaml:7: segment "/feed.xml": handler.headers: unknown field (a handler has revalidate, dynamic, uses, cost, fetches, dynamicParams, staticParams and contentType)`,
+		`site.yaml:8: segment "/a": page.contentType: only handlers have contentType (a page is text/html: set headers: {Content-Type: ...} on a page, or make the segment a handler)`,
+		`site.yaml:9: segment "/b": handler.contentType: a list is not a media type (give one like application/rss+xml)`,
+		`site.yaml:10: segment "/c": layout.staticParams: only pages and handlers have staticParams (move it to the segment's page)`,
+		`site.yaml:10: segment "/c": handler.revalidat: unknown field (did you mean revalidate?)`,
 	}},
 }

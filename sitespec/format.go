@@ -49,6 +49,23 @@ func (s *Spec) Format() ([]byte, error) {
 		if seg.Page != nil {
 			add(n, "page", f.config(seg.Page, l.dot("page")))
 		}
+		if h := seg.Handler; h != nil {
+			p := &Page{
+				Revalidate:    h.Revalidate,
+				Dynamic:       h.Dynamic,
+				Uses:          h.Uses,
+				Cost:          h.Cost,
+				Fetches:       h.Fetches,
+				DynamicParams: h.DynamicParams,
+				StaticParams:  h.StaticParams,
+			}
+			hn := f.config(p, l.dot("handler"))
+			if h.ContentType != "" {
+				hn.Style = 0
+				add(hn, "contentType", f.str(h.ContentType, l.dot("handler.contentType")))
+			}
+			add(n, "handler", hn)
+		}
 		if len(n.Content) == 0 {
 			n.Style = yaml.FlowStyle
 		}

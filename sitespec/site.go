@@ -53,10 +53,12 @@ func (s *Spec) Build(opts Options) *Built {
 	}
 }
 
-// Registrar takes layouts and pages at patterns; *engine.Site is one.
+// Registrar takes layouts, pages and route handlers at patterns;
+// *engine.Site is one.
 type Registrar interface {
 	Layout(pattern string, l engine.Layout)
 	Page(pattern string, p engine.Page)
+	Handler(pattern string, h engine.Handler)
 }
 
 var _ Registrar = (*engine.Site)(nil)
@@ -88,6 +90,10 @@ var _ Registrar = (*engine.Site)(nil)
 // with params sorted by name, and &, < and > escaped in param values and
 // fetch bodies.
 //
+// A handler writes the bodies of its fetches as they are, one after the
+// other, each ending in a newline, with no HTML around them; its
+// ContentType is the response's.
+//
 // A page then sets its Headers (render.Scope.SetHeader), answers not found
 // (render.ErrNotFound) when the path's params are one of its NotFound, and
 // otherwise, when it has a Redirect, redirects there (render.Redirect, 308
@@ -116,6 +122,19 @@ func (s *Spec) Register(r Registrar, opts Options) {
 				StaticParamsOnly: p.DynamicParams != nil && !*p.DynamicParams,
 				Uses:             slices.Clone(p.Uses),
 				Fetches:          engineFetches(p.Fetches),
+			})
+		}
+		if h := seg.Handler; h != nil {
+			sy := synthetic{pattern: seg.Pattern, uses: h.Uses, cost: h.Cost, fetches: h.Fetches, sleep: opts.Sleep}
+			r.Handler(seg.Pattern, engine.Handler{
+				Revalidate:       h.Revalidate,
+				Dynamic:          h.Dynamic,
+				Render:           render.PageFunc(sy.handler),
+				ContentType:      h.ContentType,
+				StaticParams:     cloneParams(h.StaticParams),
+				StaticParamsOnly: h.DynamicParams != nil && !*h.DynamicParams,
+				Uses:             slices.Clone(h.Uses),
+				Fetches:          engineFetches(h.Fetches),
 			})
 		}
 	}
@@ -219,9 +238,24 @@ func (sy synthetic) page(ctx context.Context, s *render.Scope, w io.Writer) erro
 	return err
 }
 
+func (sy synthetic) handler(ctx context.Context, s *render.Scope, w io.Writer) error {
+	var b bytes.Buffer
+	if err := sy.fetch(ctx, s, &b, true); err != nil {
+		return err
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
 // run reads the declared dynamic APIs, makes the declared fetches, writing
 // their bodies to b, and spends the cost.
 func (sy synthetic) run(ctx context.Context, s *render.Scope, b *bytes.Buffer) error {
+	return sy.fetch(ctx, s, b, false)
+}
+
+// fetch is run: the bodies are written raw, each ending in a newline, or
+// in HTML.
+func (sy synthetic) fetch(ctx context.Context, s *render.Scope, b *bytes.Buffer, raw bool) error {
 	for _, a := range sy.uses {
 		switch a {
 		case regen.Cookies:
@@ -251,6 +285,13 @@ func (sy synthetic) run(ctx context.Context, s *render.Scope, b *bytes.Buffer) e
 		}
 		if resp.Status < 200 || resp.Status > 299 {
 			return &fetchcache.StatusError{URL: req.URL, Status: resp.Status}
+		}
+		if raw {
+			b.Write(resp.Body)
+			if !bytes.HasSuffix(resp.Body, []byte("\n")) {
+				b.WriteByte('\n')
+			}
+			continue
 		}
 		b.WriteString(`<pre data-fetch="` + html.EscapeString(req.URL) + `">`)
 		textEscaper.WriteString(b, string(resp.Body))

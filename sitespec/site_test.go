@@ -30,6 +30,7 @@ type registration struct {
 	Pattern string
 	Layout  *engine.Layout
 	Page    *engine.Page
+	Handler *engine.Handler
 }
 
 func (r *recorder) Layout(pattern string, l engine.Layout) {
@@ -38,6 +39,10 @@ func (r *recorder) Layout(pattern string, l engine.Layout) {
 
 func (r *recorder) Page(pattern string, p engine.Page) {
 	r.regs = append(r.regs, registration{Pattern: pattern, Page: &p})
+}
+
+func (r *recorder) Handler(pattern string, h engine.Handler) {
+	r.regs = append(r.regs, registration{Pattern: pattern, Handler: &h})
 }
 
 func noSleep(context.Context, time.Duration) error { return nil }

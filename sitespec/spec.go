@@ -28,8 +28,8 @@ type OriginConfig struct {
 	Latency time.Duration
 }
 
-// Segment is one entry of the spec's `segments`: a layout, a page or both at
-// one pattern.
+// Segment is one entry of the spec's `segments`: a layout, a page or a
+// handler, or a layout with either, at one pattern.
 type Segment struct {
 	// Pattern is the segment's pattern: "/", "/products/[slug]",
 	// "/(marketing)/about".
@@ -38,6 +38,9 @@ type Segment struct {
 	Layout *Layout
 	// Page is the segment's page, or nil.
 	Page *Page
+	// Handler is the segment's route handler, or nil; a segment with a
+	// handler has no page.
+	Handler *Handler
 }
 
 // Layout is a layout's config in a spec.
@@ -87,6 +90,30 @@ type Page struct {
 	// Headers are `headers`: response headers the synthetic page sets,
 	// by name as written.
 	Headers map[string]string
+}
+
+// Handler is a route handler's config in a spec (`handler`): a page's
+// policy fields and the Content-Type of its body. It is not wrapped in
+// layouts, and the layouts above it do not configure it.
+type Handler struct {
+	// Revalidate is `revalidate`: regen.NotDeclared when omitted,
+	// regen.Forever for false, regen.Never for 0.
+	Revalidate regen.Revalidate
+	// Dynamic is `dynamic`: regen.DynamicNotDeclared when omitted.
+	Dynamic regen.Dynamic
+	// Uses lists the dynamic APIs the render reads (`uses`).
+	Uses []regen.API
+	// Cost is the synthetic render's cost (`cost`).
+	Cost time.Duration
+	// Fetches are the fetches the render makes, in order (`fetches`).
+	Fetches []Fetch
+	// DynamicParams is `dynamicParams`; nil when omitted, which means true.
+	DynamicParams *bool
+	// StaticParams are the params to prerender (`staticParams`).
+	StaticParams []render.Params
+	// ContentType is `contentType`, the Content-Type of the response; ""
+	// when omitted, which means engine.DefaultHandlerContentType.
+	ContentType string
 }
 
 // Fetch is one entry of a segment's `fetches`.

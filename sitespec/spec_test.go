@@ -111,6 +111,32 @@ segments:
 			Headers: map[string]string{"X-Robots-Tag": "noindex", "content-type": "application/rss+xml"}}},
 		{Pattern: "/c", Page: &Page{}},
 	}},
+	{"handlers", `
+segments:
+  /:
+    layout: {revalidate: 5}
+    page: {}
+  /feed.xml:
+    handler:
+      revalidate: 60
+      contentType: application/rss+xml
+      fetches:
+        - {url: /api/posts, tags: [posts]}
+  /api/[id]:
+    handler: {contentType: "application/json; charset=utf-8", staticParams: [{id: "1"}], dynamicParams: false, uses: [cookies], dynamic: auto, cost: 2ms}
+  /robots.txt: {handler: {}}
+  /shop:
+    layout: {}
+    handler: {}
+`, []Segment{
+		{Pattern: "/", Layout: &Layout{Revalidate: regen.Seconds(5)}, Page: &Page{}},
+		{Pattern: "/feed.xml", Handler: &Handler{Revalidate: regen.Seconds(60), ContentType: "application/rss+xml",
+			Fetches: []Fetch{{URL: "/api/posts", Tags: []string{"posts"}}}}},
+		{Pattern: "/api/[id]", Handler: &Handler{ContentType: "application/json; charset=utf-8", StaticParams: []render.Params{{"id": "1"}},
+			DynamicParams: ptr(false), Uses: []regen.API{regen.Cookies}, Dynamic: regen.Auto, Cost: 2 * time.Millisecond}},
+		{Pattern: "/robots.txt", Handler: &Handler{}},
+		{Pattern: "/shop", Layout: &Layout{}, Handler: &Handler{}},
+	}},
 	{"modes and APIs", `
 segments:
   /:
