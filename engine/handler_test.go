@@ -15,6 +15,7 @@ import (
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/render"
+	"github.com/regen-dev/regen/routecache"
 	"github.com/regen-dev/regen/store"
 )
 
@@ -71,7 +72,7 @@ func handlerSite(t *testing.T) (*httpSite, *origin, *atomic.Int64) {
 
 // TestHandlerISR: a route handler is cached like a page: MISS, HIT, STALE
 // after a tag revalidation (the stale body, regenerated in the background),
-// then a HIT with the new data; its Content-Type is stored with the entry
+// then a HIT with the new data, and again after a path revalidation; its Content-Type is stored with the entry
 // and replayed, and the root layout neither wraps it nor lends it its
 // revalidate or headers.
 func TestHandlerISR(t *testing.T) {
@@ -81,6 +82,7 @@ func TestHandlerISR(t *testing.T) {
 	v1, v2 := "<rss>/api/posts@1</rss>", "<rss>/api/posts@2</rss>"
 	steps := []struct {
 		publish bool // the origin publishes new posts and the tag is revalidated first
+		path    bool // the path is revalidated first
 		cache   string
 		body    string
 		renders int64
@@ -89,11 +91,18 @@ func TestHandlerISR(t *testing.T) {
 		{cache: "HIT", body: v1, renders: 1},
 		{publish: true, cache: "STALE", body: v1, renders: 2},
 		{cache: "HIT", body: v2, renders: 2},
+		{path: true, cache: "STALE", body: v2, renders: 3},
+		{cache: "HIT", body: v2, renders: 3},
 	}
 	for i, st := range steps {
 		if st.publish {
 			o.publish("/api/posts")
 			if err := hs.e.RevalidateTag(context.Background(), "posts", regen.RevalidateStale); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st.path {
+			if err := hs.e.RevalidatePath(context.Background(), "/feed.xml", routecache.Page, regen.RevalidateStale); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,7 +1,8 @@
 // Package sitespec reads site specs: route trees described in YAML or JSON, with synthetic renders and a synthetic origin.
 //
 // A spec names its segments by pattern and gives each a layout, a page or
-// both, with the segment config Next.js has (revalidate, dynamic,
+// a route handler (`handler:`, not wrapped in layouts, with a
+// `contentType`), or a layout and one of the others, with the segment config Next.js has (revalidate, dynamic,
 // dynamicParams), the static params to prerender, the dynamic APIs its
 // render reads, the fetches it makes and what its render costs:
 //
@@ -60,7 +61,8 @@
 //
 //   - `layout:` or `page:` with no value declares one with all defaults, like
 //     `page: {}`. An empty value for any other field is an error.
-//   - staticParams is a page field; a layout giving it is an error.
+//   - A segment has a page or a handler, not both.
+//   - staticParams is a page (and handler) field; a layout giving it is an error.
 //     dynamicParams is a field of both: on a layout it applies to every
 //     route below it. As in Next.js, false on any segment of a route wins;
 //     a deeper `dynamicParams: true` does not undo it.
