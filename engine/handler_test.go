@@ -203,3 +203,30 @@ func TestHandlerConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHandlerNext15Default: with Next.js 15's defaults
+// (UncachedFetchDefault), a handler that declares neither revalidate nor
+// dynamic is dynamic, as Next.js 15 GET route handlers are; one that
+// declares a revalidate is cached, and with Next.js 14's defaults an
+// undeclared handler is static.
+func TestHandlerNext15Default(t *testing.T) {
+	var site Site
+	body := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		_, err := io.WriteString(w, "ok")
+		return err
+	})
+	site.Handler("/plain", Handler{Render: body})
+	site.Handler("/isr", Handler{Revalidate: sec(60), Render: body})
+	for _, tt := range []struct {
+		next15     bool
+		plain, isr Kind
+	}{{true, Dynamic, ISR}, {false, Static, ISR}} {
+		e := newEngine(t, &site, Options{UncachedFetchDefault: tt.next15, Logger: discard})
+		if p, _ := e.Policy("/plain"); p.Kind != tt.plain {
+			t.Errorf("next15 %v: /plain is %v (%s); want %v", tt.next15, p.Kind, p.String(), tt.plain)
+		}
+		if p, _ := e.Policy("/isr"); p.Kind != tt.isr {
+			t.Errorf("next15 %v: /isr is %v; want %v", tt.next15, p.Kind, tt.isr)
+		}
+	}
+}

@@ -136,7 +136,7 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 	p := &Policy{Route: r.pattern, Expire: in.expire, DynamicParams: !r.staticParamsOnly}
 	mode, modeSeg := routeMode(r)
 	p.Mode = mode
-	c := fetchRules{mode: mode, fetchDefault: fetchDefault(r, mode, in)}
+	c := fetchRules{mode: mode, fetchDefault: fetchDefault(r, mode, in), next15: in.uncachedDefault}
 	dyn, errs := dynamicReasons(r, obs, modeSeg, c)
 	if len(dyn) > 0 {
 		p.Kind, p.Revalidate, p.Reasons = Dynamic, regen.Never, dyn
@@ -183,6 +183,7 @@ func fetchDefault(r *route, mode regen.Dynamic, in policyInput) regen.Revalidate
 type fetchRules struct {
 	mode         regen.Dynamic
 	fetchDefault regen.Revalidate
+	next15       bool // Options.UncachedFetchDefault: Next.js 15's defaults
 }
 
 // noStore: the fetch declares no-store or revalidate 0, which makes an auto
@@ -214,6 +215,12 @@ func dynamicReasons(r *route, obs *observed, modeSeg *segment, c fetchRules) (dy
 		if s.revalidate == regen.Never {
 			add("dynamic because " + s.name() + " declares revalidate 0")
 		}
+	}
+	// Route handlers that declare neither revalidate nor dynamic are not
+	// cached in Next.js 15 and later (GET handlers lost their static
+	// default); with Next.js 15's defaults, regen follows it.
+	if h := r.segs[len(r.segs)-1]; c.next15 && h.handler && !h.revalidate.Declared() && h.dynamic == regen.DynamicNotDeclared {
+		add("dynamic because " + h.name() + " declares neither revalidate nor dynamic (a route handler's default with Next.js 15's defaults)")
 	}
 	switch c.mode {
 	case regen.Auto:
