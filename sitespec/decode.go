@@ -356,7 +356,7 @@ func (d *decoder) segments(n *yaml.Node, l loc) []Segment {
 	return segs
 }
 
-const neither = "has neither layout nor page (add page: {} to route its path, or a layout)"
+const neither = "has neither layout, page nor handler (add page: {} to route its path, or a layout)"
 
 func (d *decoder) segment(f field) Segment {
 	l := loc{seg: f.name}

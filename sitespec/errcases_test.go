@@ -378,8 +378,8 @@ segments:
   /about: {}
   /contact:
 `, []string{
-		`site.yaml:3: segment "/about": has neither layout nor page (add page: {} to route its path, or a layout)`,
-		`site.yaml:4: segment "/contact": has neither layout nor page (add page: {} to route its path, or a layout)`,
+		`site.yaml:3: segment "/about": has neither layout, page nor handler (add page: {} to route its path, or a layout)`,
+		`site.yaml:4: segment "/contact": has neither layout, page nor handler (add page: {} to route its path, or a layout)`,
 	}},
 	{"segment unknown field", `
 segments:
@@ -567,7 +567,7 @@ segments:
 		`site.yaml:12: segment "/products/[slug]": page.dynamik: unknown field (did you mean dynamic?)`,
 		`site.yaml:14: segment "/products/[slug]": page.fetches[0].url: {id} is not a param of the route (the route's only param is slug)`,
 		`site.yaml:15: segment "/products/[slug]": page.fetches[0].cache: unknown cache mode "none" (must be default, force-cache or no-store)`,
-		`site.yaml:16: segment "/about": has neither layout nor page (add page: {} to route its path, or a layout)`,
+		`site.yaml:16: segment "/about": has neither layout, page nor handler (add page: {} to route its path, or a layout)`,
 	}},
 	{"page and handler", `
 segments:

@@ -110,7 +110,7 @@ segments:
 	// Output:
 	// site.yaml:5: segment "/products/[slug]": page.revalidte: unknown field (did you mean revalidate?)
 	// site.yaml:7: segment "/products/[slug]": page.fetches[0].url: {id} is not a param of the route (the route's only param is slug)
-	// site.yaml:9: segment "/about": has neither layout nor page (add page: {} to route its path, or a layout)
+	// site.yaml:9: segment "/about": has neither layout, page nor handler (add page: {} to route its path, or a layout)
 }
 
 // The synthetic origin answers with the version of each URL's content; a
