@@ -182,7 +182,7 @@ func TestHandlerConfigErrors(t *testing.T) {
 		{"page and handler", func(s *Site) { s.Page("/feed", page); s.Handler("/feed", handler) }, ErrConflict,
 			`engine: route "/feed": handler /feed: conflicts with page "/feed" (a segment has a page or a route handler, not both: remove one, or move the handler to its own path)`},
 		{"page in a group", func(s *Site) { s.Page("/(a)/feed", page); s.Handler("/feed", handler) }, ErrConflict,
-			`engine: route "/feed": conflicts with route "/(a)/feed": both match "/feed" (two pages cannot resolve to the same path)`},
+			`engine: route "/feed": conflicts with route "/(a)/feed": both match "/feed" (two routes cannot resolve to the same path)`},
 		{"handler twice", func(s *Site) { s.Handler("/feed", handler); s.Handler("/feed", handler) }, ErrConflict,
 			`engine: route "/feed": handler /feed: handler registered twice (register one handler per segment)`},
 		{"no render", func(s *Site) { s.Handler("/feed", Handler{}) }, ErrRender,

@@ -311,7 +311,7 @@ func TestConfigErrors(t *testing.T) {
 				s.Page("/(b)/about", Page{Render: nopPage})
 			},
 			rule: ErrConflict,
-			want: []string{`engine: route "/(b)/about": conflicts with route "/(a)/about": both match "/about" (two pages cannot resolve to the same path)`},
+			want: []string{`engine: route "/(b)/about": conflicts with route "/(a)/about": both match "/about" (two routes cannot resolve to the same path)`},
 		},
 		{
 			name: "different param names at one position",

@@ -107,7 +107,7 @@ func (n *node) insert(r *route) *ConfigError {
 		}
 	}
 	if o := n.page; o != nil {
-		return conflict(o, fmt.Sprintf("both match %q (two pages cannot resolve to the same path)", joinParts(r.url)))
+		return conflict(o, fmt.Sprintf("both match %q (two routes cannot resolve to the same path)", joinParts(r.url)))
 	}
 	if o := n.optCatchAll; o != nil {
 		return conflict(o, fmt.Sprintf("both match %q (an optional catch-all also matches its parent path)", joinParts(r.url)))
