@@ -26,16 +26,7 @@ func TestAbandonedRenderDoesNotOverwrite(t *testing.T) {
 		release := make(chan struct{})
 		var renders atomic.Int32
 		var site Site
-		site.Page("/x", Page{Revalidate: sec(60), Render: render.PageFunc(
-			func(ctx context.Context, s *render.Scope, w io.Writer) error {
-				if renders.Add(1) == 1 {
-					<-release // ignores ctx
-					_, err := io.WriteString(w, "old")
-					return err
-				}
-				_, err := io.WriteString(w, "new")
-				return err
-			})})
+		site.Page("/x", Page{Revalidate: sec(60), Render: stuckFirst(release, &renders, "old", "new")})
 		e := newEngine(t, &site, Options{RenderTimeout: time.Second, Logger: discard})
 		if r := get(e, "/x"); r.code != http.StatusGatewayTimeout {
 			t.Fatalf("stuck render: %d; want 504", r.code)
@@ -62,14 +53,7 @@ func TestAbandonedRenderWithoutWaiters(t *testing.T) {
 		defer close(release)
 		var renders atomic.Int32
 		var site Site
-		site.Page("/x", Page{Revalidate: sec(60), Render: render.PageFunc(
-			func(ctx context.Context, s *render.Scope, w io.Writer) error {
-				if renders.Add(1) == 1 {
-					<-release // ignores ctx
-				}
-				_, err := io.WriteString(w, "x")
-				return err
-			})})
+		site.Page("/x", Page{Revalidate: sec(60), Render: stuckFirst(release, &renders, "x", "x")})
 		e := newEngine(t, &site, Options{RenderTimeout: time.Second, Logger: discard})
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()

@@ -181,14 +181,7 @@ func TestRenderIgnoringItsDeadline(t *testing.T) {
 		release := make(chan struct{})
 		var renders atomic.Int32
 		var site Site
-		site.Page("/x", Page{Revalidate: sec(60), Render: render.PageFunc(
-			func(ctx context.Context, s *render.Scope, w io.Writer) error {
-				if renders.Add(1) == 1 {
-					<-release // ignores ctx
-				}
-				_, err := io.WriteString(w, "x")
-				return err
-			})})
+		site.Page("/x", Page{Revalidate: sec(60), Render: stuckFirst(release, &renders, "x", "x")})
 		e := newEngine(t, &site, Options{RenderTimeout: time.Second, Logger: discard})
 		start := time.Now()
 		if r := get(e, "/x"); r.code != http.StatusGatewayTimeout || time.Since(start) != time.Second+renderGrace {
@@ -365,5 +358,20 @@ func TestCloseWaitsForMiss(t *testing.T) {
 		if _, ok, _ := st.Get(context.Background(), "/x"); !ok {
 			t.Error("the MISS render Close waited for did not store its page")
 		}
+	})
+}
+
+// stuckFirst is a page whose first render waits for release, ignoring its
+// context, and writes first; the renders after it write rest at once.
+// renders counts them.
+func stuckFirst(release <-chan struct{}, renders *atomic.Int32, first, rest string) render.Page {
+	return render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		if renders.Add(1) == 1 {
+			<-release // ignores ctx
+			_, err := io.WriteString(w, first)
+			return err
+		}
+		_, err := io.WriteString(w, rest)
+		return err
 	})
 }
