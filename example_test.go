@@ -15,7 +15,7 @@ func ExampleRevalidate_Min() {
 	fmt.Println(layout.Min(page).Min(fetch))
 	fmt.Println(regen.Forever.Min(regen.NotDeclared))
 	fmt.Println(regen.Seconds(300).Min(regen.Never))
-	fmt.Println(regen.Revalidate(-5).Valid())
+	fmt.Println(regen.Seconds(-5).Valid())
 	// Output:
 	// 60
 	// false

@@ -21,19 +21,28 @@ import (
 //
 // The zero value means "not declared". Forever is Next.js's `revalidate:
 // false` (cache until revalidated on demand) and Never is `revalidate: 0`
-// (never cache: dynamic). Any other negative value is invalid.
+// (never cache: dynamic). Seconds(n) is n seconds; Seconds(0) is Never, and a
+// negative n is invalid (Valid reports it).
+//
+// Revalidate is a struct with an unexported field rather than an integer so
+// that `Revalidate: 0` does not compile: in Next.js `revalidate = 0` means
+// dynamic, while an integer's zero here would mean "not declared", the
+// opposite. A declaration is always written by name: Seconds(60), Forever,
+// Never, or nothing at all.
 //
 // Because Forever is the largest value and Never the smallest, the lowest
 // declared value of a route is found with Min.
-type Revalidate int64
+type Revalidate struct {
+	s int64 // 0: not declared; math.MaxInt64: Forever; math.MinInt64: Never
+}
 
-const (
+var (
 	// NotDeclared is the zero value: nothing was declared.
-	NotDeclared Revalidate = 0
+	NotDeclared = Revalidate{}
 	// Forever caches until revalidated on demand (`revalidate: false`).
-	Forever Revalidate = math.MaxInt64
+	Forever = Revalidate{math.MaxInt64}
 	// Never disables caching (`revalidate: 0`).
-	Never Revalidate = math.MinInt64
+	Never = Revalidate{math.MinInt64}
 )
 
 // Seconds returns a revalidate interval of n seconds. Seconds(0) is Never; a
@@ -42,8 +51,22 @@ func Seconds(n int64) Revalidate {
 	if n == 0 {
 		return Never
 	}
-	return Revalidate(n)
+	return Revalidate{n}
 }
+
+// RawRevalidate is the inverse of Raw, for stores that encode a Revalidate
+// as an integer: 0 is NotDeclared, math.MaxInt64 Forever, math.MinInt64
+// Never, anything else that many seconds.
+func RawRevalidate(n int64) Revalidate { return Revalidate{n} }
+
+// Raw returns r as one integer, the encoding RawRevalidate reads back: 0
+// for NotDeclared, math.MaxInt64 for Forever, math.MinInt64 for Never, the
+// number of seconds otherwise. It is for encodings, not arithmetic.
+func (r Revalidate) Raw() int64 { return r.s }
+
+// Equal reports whether r and o are the same declaration, as r == o does.
+// (go-cmp uses it to compare values holding a Revalidate.)
+func (r Revalidate) Equal(o Revalidate) bool { return r == o }
 
 // Declared reports whether r was declared.
 func (r Revalidate) Declared() bool { return r != NotDeclared }
@@ -51,8 +74,8 @@ func (r Revalidate) Declared() bool { return r != NotDeclared }
 // Valid reports whether r is NotDeclared, Forever, Never or a positive number
 // of seconds.
 func (r Revalidate) Valid() error {
-	if r < 0 && r != Never {
-		return fmt.Errorf("revalidate %d (must be false, 0 or a positive number of seconds)", int64(r))
+	if r.s < 0 && r != Never {
+		return fmt.Errorf("revalidate %d (must be false, 0 or a positive number of seconds)", r.s)
 	}
 	return nil
 }
@@ -60,11 +83,19 @@ func (r Revalidate) Valid() error {
 // Interval reports the interval as a duration and whether it is finite and
 // positive (false for NotDeclared, Forever and Never).
 func (r Revalidate) Interval() (time.Duration, bool) {
-	if r <= 0 || r == Forever {
+	if r.s <= 0 || r == Forever {
 		return 0, false
 	}
-	return time.Duration(r) * time.Second, true
+	if r.s > int64(math.MaxInt64/time.Second) {
+		return math.MaxInt64, true
+	}
+	return time.Duration(r.s) * time.Second, true
 }
+
+// Less reports whether r is shorter than o: Never is the shortest, Forever
+// the longest. NotDeclared sorts between Never and every positive interval;
+// use Min to treat it as Forever.
+func (r Revalidate) Less(o Revalidate) bool { return r.s < o.s }
 
 // Min returns the lower of r and o, where NotDeclared counts as Forever.
 func (r Revalidate) Min(o Revalidate) Revalidate {
@@ -74,7 +105,10 @@ func (r Revalidate) Min(o Revalidate) Revalidate {
 	if !o.Declared() {
 		return r
 	}
-	return min(r, o)
+	if o.s < r.s {
+		return o
+	}
+	return r
 }
 
 // String formats r as the site spec writes it: "false", "0", a number of
@@ -88,7 +122,40 @@ func (r Revalidate) String() string {
 	case Never:
 		return "0"
 	}
-	return strconv.FormatInt(int64(r), 10)
+	return strconv.FormatInt(r.s, 10)
+}
+
+// MarshalJSON writes r as Next.js's `revalidate` reads: false for Forever,
+// 0 for Never, a number of seconds otherwise, and null for NotDeclared (a
+// struct field holding one is left out with omitzero).
+func (r Revalidate) MarshalJSON() ([]byte, error) {
+	switch r {
+	case NotDeclared:
+		return []byte("null"), nil
+	case Forever:
+		return []byte("false"), nil
+	case Never:
+		return []byte("0"), nil
+	}
+	return strconv.AppendInt(nil, r.s, 10), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; null leaves r unchanged.
+func (r *Revalidate) UnmarshalJSON(b []byte) error {
+	switch s := string(b); s {
+	case "null":
+		return nil
+	case "false":
+		*r = Forever
+		return nil
+	default:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("revalidate %s (must be false, 0 or a number of seconds)", s)
+		}
+		*r = Seconds(n)
+		return nil
+	}
 }
 
 // Dynamic is the `dynamic` mode of a layout or page. The zero value means

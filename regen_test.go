@@ -18,17 +18,17 @@ func TestRevalidate(t *testing.T) {
 		{Never, "0", true, false},
 		{Seconds(0), "0", true, false},
 		{Seconds(60), "60", true, true},
-		{-1, "-1", false, false},
+		{Seconds(-1), "-1", false, false},
 	}
 	for _, tt := range tests {
 		if got := tt.r.String(); got != tt.str {
-			t.Errorf("Revalidate(%d).String() = %q; want %q", int64(tt.r), got, tt.str)
+			t.Errorf("Revalidate(%d).String() = %q; want %q", tt.r.Raw(), got, tt.str)
 		}
 		if got := tt.r.Valid() == nil; got != tt.valid {
-			t.Errorf("Revalidate(%d).Valid() ok = %v; want %v", int64(tt.r), got, tt.valid)
+			t.Errorf("Revalidate(%d).Valid() ok = %v; want %v", tt.r.Raw(), got, tt.valid)
 		}
 		if _, got := tt.r.Interval(); got != tt.interval {
-			t.Errorf("Revalidate(%d).Interval() ok = %v; want %v", int64(tt.r), got, tt.interval)
+			t.Errorf("Revalidate(%d).Interval() ok = %v; want %v", tt.r.Raw(), got, tt.interval)
 		}
 	}
 	mins := []struct{ a, b, want Revalidate }{

@@ -193,7 +193,7 @@ func (s Strategy) apply(spec *sitespec.Spec) *sitespec.Spec {
 			case SSG:
 				p.Revalidate, p.Dynamic = regen.Forever, regen.ForceStatic
 			case ISR:
-				p.Revalidate, p.Dynamic = regen.Revalidate(s.Interval/time.Second), regen.ForceStatic
+				p.Revalidate, p.Dynamic = regen.Seconds(int64(s.Interval/time.Second)), regen.ForceStatic
 			case SSR:
 				p.Revalidate, p.Dynamic = regen.NotDeclared, regen.ForceDynamic
 			case SSRData:

@@ -328,7 +328,7 @@ func TestBuildFailure(t *testing.T) {
 	}
 	invalid := func() *Site {
 		var s Site
-		s.Page("/", Page{Revalidate: -5, Render: buildText("home")})
+		s.Page("/", Page{Revalidate: regen.Seconds(-5), Render: buildText("home")})
 		return &s
 	}
 

@@ -244,7 +244,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 		p, fd, derrs := derive(r, e.in, &r.obs)
 		errs = append(errs, derrs...)
 		r.policy.Store(p)
-		r.fetchDefault.Store(int64(fd))
+		r.fetchDefault.Store(fd.Raw())
 		r.base = p.Revalidate
 		r.renderSegs = make([]render.Segment, len(r.segs))
 		for i, s := range r.segs {
@@ -733,7 +733,7 @@ func (e *Engine) render(ctx context.Context, rt *route, path string, params rend
 		Call: fetchcache.Call{
 			Now:               now,
 			ImplicitTags:      routecache.PathTags(rt.tags, path),
-			DefaultRevalidate: regen.Revalidate(rt.fetchDefault.Load()),
+			DefaultRevalidate: regen.RawRevalidate(rt.fetchDefault.Load()),
 			RefreshStale:      cacheable,
 		},
 	}
@@ -1050,7 +1050,7 @@ func cacheControl(kind Kind, rev regen.Revalidate, expire time.Duration) string 
 	case Static:
 		return "s-maxage=31536000"
 	case ISR:
-		secs := int64(rev)
+		secs := rev.Raw()
 		// A render can reveal an interval at or above expire (a fetch's, with
 		// a short Options.Expire): the entry is then dropped at expire, never
 		// served stale.

@@ -265,7 +265,7 @@ func dynamicReasons(r *route, obs *observed, modeSeg *segment, c fetchRules) (dy
 func (p *Policy) setRevalidate(r *route, obs *observed, c fetchRules, expire time.Duration) []error {
 	best, why := regen.NotDeclared, ""
 	consider := func(v regen.Revalidate, from string) {
-		if v.Declared() && v != regen.Never && (!best.Declared() || v < best) {
+		if v.Declared() && v != regen.Never && (!best.Declared() || v.Less(best)) {
 			best, why = v, from
 		}
 	}
@@ -287,10 +287,10 @@ func (p *Policy) setRevalidate(r *route, obs *observed, c fetchRules, expire tim
 	switch {
 	case best.Declared() && best != regen.Forever:
 		p.Kind, p.Revalidate = ISR, best
-		p.Reasons = append(p.Reasons, fmt.Sprintf("revalidate %d from %s", int64(best), why))
+		p.Reasons = append(p.Reasons, fmt.Sprintf("revalidate %d from %s", best.Raw(), why))
 		if d, _ := best.Interval(); d >= expire {
 			return []error{&ConfigError{Route: r.pattern, Field: "revalidate", Rule: ErrExpire,
-				Msg: fmt.Sprintf("revalidate %d from %s is not below expire %d (lower revalidate or raise Options.Expire)", int64(best), why, int64(expire/time.Second))}}
+				Msg: fmt.Sprintf("revalidate %d from %s is not below expire %d (lower revalidate or raise Options.Expire)", best.Raw(), why, int64(expire/time.Second))}}
 		}
 	case best == regen.Forever:
 		p.Kind, p.Revalidate = Static, regen.Forever
@@ -325,6 +325,6 @@ func (r *route) refine(rec *render.Record, in policyInput) *Policy {
 	}
 	p, fd, _ := derive(r, in, &r.obs)
 	r.policy.Store(p)
-	r.fetchDefault.Store(int64(fd))
+	r.fetchDefault.Store(fd.Raw())
 	return p
 }

@@ -31,7 +31,7 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 	case p.Kind == Static || p.Revalidate == regen.Forever || !p.Revalidate.Declared():
 		rev = json.RawMessage("false")
 	default:
-		rev, _ = json.Marshal(int64(p.Revalidate))
+		rev, _ = json.Marshal(p.Revalidate.Raw())
 	}
 	out := policyJSON{
 		Route:         p.Route,

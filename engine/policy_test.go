@@ -255,7 +255,7 @@ func TestConfigErrors(t *testing.T) {
 		{
 			name: "negative revalidate",
 			build: func(s *Site) {
-				s.Layout("/blog", Layout{Revalidate: -5})
+				s.Layout("/blog", Layout{Revalidate: regen.Seconds(-5)})
 				s.Page("/blog/[slug]", Page{Render: nopPage})
 			},
 			rule: ErrRevalidate,

@@ -370,20 +370,20 @@ func (c *Cache) detached(ctx context.Context) (context.Context, context.CancelFu
 // It is the one statement of the rule: the render's records use it too.
 func EffectiveRevalidate(r regen.Revalidate, mode regen.CacheMode, def regen.Revalidate) (regen.Revalidate, error) {
 	if err := r.Valid(); err != nil {
-		return 0, err
+		return regen.NotDeclared, err
 	}
 	if err := def.Valid(); err != nil {
-		return 0, fmt.Errorf("default %w", err)
+		return regen.NotDeclared, fmt.Errorf("default %w", err)
 	}
 	switch {
 	case mode > regen.NoStore:
-		return 0, fmt.Errorf("unknown cache mode %d (must be default, force-cache or no-store)", mode)
+		return regen.NotDeclared, fmt.Errorf("unknown cache mode %d (must be default, force-cache or no-store)", mode)
 	case mode == regen.NoStore:
 		return regen.Never, nil
 	case r.Declared():
 		return r, nil
 	case mode == regen.ForceCache:
-		if def > 0 { // a number of seconds, or Forever
+		if regen.NotDeclared.Less(def) { // a number of seconds, or Forever
 			return def, nil
 		}
 		return regen.Forever, nil

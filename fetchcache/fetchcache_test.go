@@ -800,10 +800,10 @@ func TestFetchInvalid(t *testing.T) {
 	}{
 		// Tags that break the limits are dropped, not an error:
 		// TestFetchDropsBadTags in tags_test.go.
-		{"negative revalidate and bad tags", fetchcache.Request{Revalidate: -5, Tags: []string{"ok", long}}, fetchcache.Call{}, false},
-		{"negative revalidate and too many tags", fetchcache.Request{Revalidate: -5, Tags: many}, fetchcache.Call{}, false},
-		{"negative revalidate", fetchcache.Request{Revalidate: -5}, fetchcache.Call{}, false},
-		{"negative default revalidate", fetchcache.Request{}, fetchcache.Call{DefaultRevalidate: -5}, false},
+		{"negative revalidate and bad tags", fetchcache.Request{Revalidate: regen.Seconds(-5), Tags: []string{"ok", long}}, fetchcache.Call{}, false},
+		{"negative revalidate and too many tags", fetchcache.Request{Revalidate: regen.Seconds(-5), Tags: many}, fetchcache.Call{}, false},
+		{"negative revalidate", fetchcache.Request{Revalidate: regen.Seconds(-5)}, fetchcache.Call{}, false},
+		{"negative default revalidate", fetchcache.Request{}, fetchcache.Call{DefaultRevalidate: regen.Seconds(-5)}, false},
 		{"unknown cache mode", fetchcache.Request{Cache: 7}, fetchcache.Call{}, false},
 	}
 	for _, tt := range tests {

@@ -152,7 +152,7 @@ func (s *Scope) Fetch(ctx context.Context, req *fetchcache.Request) (*fetchcache
 		Tags:       slices.Clone(req.Tags),
 		Revalidate: effective(cached.Cache, cached.Revalidate, call.DefaultRevalidate),
 	}
-	memo := key + "\x00" + req.Cache.String() + "\x00" + strconv.FormatInt(int64(req.Revalidate), 10)
+	memo := key + "\x00" + req.Cache.String() + "\x00" + strconv.FormatInt(req.Revalidate.Raw(), 10)
 	resp, _, err := s.share(ctx, memo, f, func() (*fetchcache.Response, []byte, fetchcache.Result, error) {
 		call.Key = key
 		resp, res, err := r.job.Data.Fetch(ctx, cached, call)
@@ -189,7 +189,7 @@ func (s *Scope) Memoize(ctx context.Context, keyParts []string, opts fetchcache.
 	for _, p := range keyParts {
 		fmt.Fprintf(&memo, "\x00%d:%s", len(p), p) // length-prefixed: parts may hold any byte
 	}
-	fmt.Fprintf(&memo, "\x00%d", int64(opts.Revalidate))
+	fmt.Fprintf(&memo, "\x00%d", opts.Revalidate.Raw())
 	_, body, err := s.share(ctx, memo.String(), f, func() (*fetchcache.Response, []byte, fetchcache.Result, error) {
 		body, res, err := r.job.Data.Memoize(ctx, keyParts, opts, call, fn)
 		return nil, body, res, err

@@ -60,7 +60,7 @@ func Write(w io.Writer, title string, ps []engine.Policy) error {
 		case engine.Dynamic:
 			r.sym, r.revalidate, r.expire = symDynamic, "0", "-"
 		case engine.ISR:
-			r.sym, r.revalidate, r.expire = symStatic, FormatSeconds(int64(p.Revalidate)), FormatSeconds(int64(p.Expire/time.Second))
+			r.sym, r.revalidate, r.expire = symStatic, FormatSeconds(p.Revalidate.Raw()), FormatSeconds(int64(p.Expire/time.Second))
 		default:
 			r.sym, r.revalidate, r.expire = symStatic, "false", "-"
 		}
@@ -124,7 +124,7 @@ func WriteJSON(w io.Writer, ps []engine.Policy) error {
 // and expire: in the largest unit that divides it exactly, as next build
 // does (30s, 90s, 5m, 1h, 2d, 1y), and regen.Forever as "false".
 func FormatSeconds(n int64) string {
-	if n == int64(regen.Forever) {
+	if n == regen.Forever.Raw() {
 		return "false"
 	}
 	units := []struct {

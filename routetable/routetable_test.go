@@ -82,7 +82,7 @@ func TestFormatSeconds(t *testing.T) {
 		{5400, "90m"},
 		{86400, "1d"},
 		{31536000, "1y"},
-		{int64(regen.Forever), "false"},
+		{regen.Forever.Raw(), "false"},
 	}
 	for _, tt := range tests {
 		if got := routetable.FormatSeconds(tt.in); got != tt.want {

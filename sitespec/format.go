@@ -209,8 +209,8 @@ func (f *formatter) revalidate(r regen.Revalidate, l loc) *yaml.Node {
 		return scalar("!!bool", "false")
 	case r.Valid() != nil:
 		f.fail(l, r.Valid())
-	case r != regen.Never && r > regen.Revalidate(maxSeconds):
-		f.fail(l, fmt.Errorf("revalidate %d is too large (at most %d seconds; use regen.Forever)", int64(r), maxSeconds))
+	case r != regen.Never && r.Raw() > maxSeconds:
+		f.fail(l, fmt.Errorf("revalidate %d is too large (at most %d seconds; use regen.Forever)", r.Raw(), maxSeconds))
 	}
 	return scalar("!!int", r.String())
 }

@@ -347,9 +347,9 @@ segments:
 	}
 	nop := render.PageFunc(func(context.Context, *render.Scope, io.Writer) error { return nil })
 	var site engine.Site
-	site.Layout("/shop", engine.Layout{Revalidate: 60, Fetches: []engine.Fetch{{URL: "/api/nav", Revalidate: 30, Tags: []string{"nav"}}}})
+	site.Layout("/shop", engine.Layout{Revalidate: regen.Seconds(60), Fetches: []engine.Fetch{{URL: "/api/nav", Revalidate: regen.Seconds(30), Tags: []string{"nav"}}}})
 	site.Page("/shop/[slug]", engine.Page{
-		Revalidate: 3600, Render: nop, StaticParamsOnly: true,
+		Revalidate: regen.Seconds(3600), Render: nop, StaticParamsOnly: true,
 		StaticParams: []render.Params{{"slug": "shoe"}, {"slug": "hat"}},
 		Fetches:      []engine.Fetch{{URL: "/api/products/{slug}", Tags: []string{"product-{slug}"}}},
 	})

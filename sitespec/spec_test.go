@@ -414,10 +414,10 @@ func TestFormatErrors(t *testing.T) {
 		Origin: OriginConfig{Latency: -time.Second},
 		Segments: []Segment{
 			{Pattern: "/", Page: &Page{
-				Revalidate: -5,
+				Revalidate: regen.Seconds(-5),
 				Dynamic:    9,
 				Uses:       []regen.API{0},
-				Fetches:    []Fetch{{URL: "/a", Cache: 7, Revalidate: regen.Revalidate(1 << 40)}},
+				Fetches:    []Fetch{{URL: "/a", Cache: 7, Revalidate: regen.Seconds(1 << 40)}},
 			}},
 		},
 	}

@@ -91,7 +91,7 @@ func (s *Store) prepare(o *op) {
 			Header:     it.Header,
 			Tags:       it.Tags,
 			Created:    it.Created.Round(0).UTC(),
-			Revalidate: revalidateJSON(it.Revalidate),
+			Revalidate: it.Revalidate,
 			Expire:     secondsJSON(it.Expire),
 			Bytes:      len(it.Body),
 		})

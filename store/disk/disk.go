@@ -114,30 +114,30 @@ var _ store.Store = (*Store)(nil)
 // page is a route entry in the manifest. Once in Store.pages it is never
 // modified; its Tags and Headers are those of the stored item.
 type page struct {
-	Route       string         `json:"route,omitempty"`
-	Revalidate  revalidateJSON `json:"revalidate,omitzero"`
-	Expire      secondsJSON    `json:"expire,omitzero"`
-	Tags        []string       `json:"tags"`
-	ETag        string         `json:"etag,omitempty"`
-	GeneratedAt time.Time      `json:"generatedAt"`
-	File        string         `json:"file"`
-	Status      int            `json:"status"`
-	Headers     http.Header    `json:"headers,omitempty"`
-	Bytes       int            `json:"bytes"`
-	XXHash      string         `json:"xxhash"`
+	Route       string           `json:"route,omitempty"`
+	Revalidate  regen.Revalidate `json:"revalidate,omitzero"`
+	Expire      secondsJSON      `json:"expire,omitzero"`
+	Tags        []string         `json:"tags"`
+	ETag        string           `json:"etag,omitempty"`
+	GeneratedAt time.Time        `json:"generatedAt"`
+	File        string           `json:"file"`
+	Status      int              `json:"status"`
+	Headers     http.Header      `json:"headers,omitempty"`
+	Bytes       int              `json:"bytes"`
+	XXHash      string           `json:"xxhash"`
 }
 
 // dataHeader is the first line of a data file.
 type dataHeader struct {
-	Version    int            `json:"version"`
-	Key        string         `json:"key"`
-	Status     int            `json:"status"`
-	Header     http.Header    `json:"header,omitempty"`
-	Tags       []string       `json:"tags,omitempty"`
-	Created    time.Time      `json:"created"`
-	Revalidate revalidateJSON `json:"revalidate,omitzero"`
-	Expire     secondsJSON    `json:"expire,omitzero"`
-	Bytes      int            `json:"bytes"`
+	Version    int              `json:"version"`
+	Key        string           `json:"key"`
+	Status     int              `json:"status"`
+	Header     http.Header      `json:"header,omitempty"`
+	Tags       []string         `json:"tags,omitempty"`
+	Created    time.Time        `json:"created"`
+	Revalidate regen.Revalidate `json:"revalidate,omitzero"`
+	Expire     secondsJSON      `json:"expire,omitzero"`
+	Bytes      int              `json:"bytes"`
 }
 
 // tagsFile is tags.json.
@@ -342,7 +342,7 @@ func newPage(key, name string, it *store.Item) *page {
 	}
 	return &page{
 		Route:       routecache.RouteOf(key, it.Tags),
-		Revalidate:  revalidateJSON(it.Revalidate),
+		Revalidate:  it.Revalidate,
 		Expire:      secondsJSON(it.Expire),
 		Tags:        tags,
 		ETag:        it.Header.Get("Etag"),

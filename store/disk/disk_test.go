@@ -262,11 +262,11 @@ func TestJSONValues(t *testing.T) {
 		{regen.Seconds(60), "60"},
 	}
 	for _, tt := range revs {
-		b, _ := json.Marshal(revalidateJSON(tt.r))
-		var back revalidateJSON
+		b, _ := json.Marshal(tt.r)
+		var back regen.Revalidate
 		err := json.Unmarshal(b, &back)
-		if string(b) != tt.json || err != nil || regen.Revalidate(back) != tt.r {
-			t.Errorf("revalidate %v: %s, back %v, %v; want %s", tt.r, b, regen.Revalidate(back), err, tt.json)
+		if string(b) != tt.json || err != nil || back != tt.r {
+			t.Errorf("revalidate %v: %s, back %v, %v; want %s", tt.r, b, back, err, tt.json)
 		}
 	}
 	durs := []struct {
@@ -288,7 +288,7 @@ func TestJSONValues(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`"60"`, "1.5", "true"} {
-		var r revalidateJSON
+		var r regen.Revalidate
 		if err := json.Unmarshal([]byte(bad), &r); err == nil {
 			t.Errorf("revalidate %s: no error", bad)
 		}

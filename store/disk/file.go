@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/regen-dev/regen"
 )
 
 // ErrKey is matched by the errors of keys the store refuses: route keys
@@ -154,38 +152,6 @@ func randomSuffix() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails
 	return hex.EncodeToString(b[:])
-}
-
-// revalidateJSON is a regen.Revalidate as the manifest writes it: false for
-// Forever, 0 for Never, a number of seconds otherwise. NotDeclared is the
-// zero value, left out with omitzero.
-type revalidateJSON regen.Revalidate
-
-func (r revalidateJSON) MarshalJSON() ([]byte, error) {
-	switch regen.Revalidate(r) {
-	case regen.Forever:
-		return []byte("false"), nil
-	case regen.Never:
-		return []byte("0"), nil
-	}
-	return strconv.AppendInt(nil, int64(r), 10), nil
-}
-
-func (r *revalidateJSON) UnmarshalJSON(b []byte) error {
-	switch s := string(b); s {
-	case "null":
-		return nil
-	case "false":
-		*r = revalidateJSON(regen.Forever)
-		return nil
-	default:
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return fmt.Errorf("revalidate %s (must be false, 0 or a number of seconds)", s)
-		}
-		*r = revalidateJSON(regen.Seconds(n))
-		return nil
-	}
 }
 
 // secondsJSON is a duration written as a number of seconds, with as many

@@ -292,7 +292,7 @@ func (p *page) item(body []byte) *store.Item {
 		Body:       body,
 		Tags:       p.Tags,
 		Created:    p.GeneratedAt,
-		Revalidate: regen.Revalidate(p.Revalidate),
+		Revalidate: p.Revalidate,
 		Expire:     time.Duration(p.Expire),
 	}
 }
@@ -327,7 +327,7 @@ func readData(path string) (key string, it *store.Item, err error) {
 		Body:       body,
 		Tags:       h.Tags,
 		Created:    h.Created,
-		Revalidate: regen.Revalidate(h.Revalidate),
+		Revalidate: h.Revalidate,
 		Expire:     time.Duration(h.Expire),
 	}, nil
 }

@@ -49,7 +49,7 @@ func encodeItem(it *store.Item) []byte {
 	b := make([]byte, 0, n)
 	b = append(b, version)
 	b = binary.BigEndian.AppendUint64(b, timeBits(it.Created))
-	b = binary.BigEndian.AppendUint64(b, uint64(it.Revalidate))
+	b = binary.BigEndian.AppendUint64(b, uint64(it.Revalidate.Raw()))
 	b = binary.BigEndian.AppendUint64(b, uint64(it.Expire))
 	b = binary.BigEndian.AppendUint16(b, uint16(it.Status))
 	b = binary.AppendUvarint(b, uint64(len(it.Header)))
@@ -75,7 +75,7 @@ func decodeItem(b []byte) (*store.Item, error) {
 	}
 	it := &store.Item{
 		Created:    bitsTime(binary.BigEndian.Uint64(b[1:])),
-		Revalidate: regen.Revalidate(binary.BigEndian.Uint64(b[9:])),
+		Revalidate: regen.RawRevalidate(int64(binary.BigEndian.Uint64(b[9:]))),
 		Expire:     time.Duration(binary.BigEndian.Uint64(b[17:])),
 		Status:     int(binary.BigEndian.Uint16(b[25:])),
 	}
