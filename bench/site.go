@@ -23,8 +23,8 @@ import (
 // strategy, as it serves a spec.
 //
 // A strategy rewrites declarations (SSR makes every fetch no-store, ISR(N)
-// makes every page revalidate N...): the site registers each layout and
-// page through the Registrar, which returns the declaration as the strategy
+// makes every page revalidate N...): the site registers each layout, page
+// and route handler through the Registrar, which returns the declaration as the strategy
 // rewrote it, and each render makes the fetches of that returned
 // declaration, with its Revalidate and Cache. The bench checks it when it
 // first renders each path: a render that does not make one of its declared
@@ -35,23 +35,24 @@ import (
 // spends on its clock after the render, and Latency is added to each fetch.
 // The fetcher should answer at once. Content changes are simulated above
 // the fetcher: the bench counts versions of each URL itself, and adds to
-// each page it serves a comment naming the versions of the data it shows.
+// each page and handler body it serves a comment (<!-- -->, whatever the
+// content type) naming the versions of the data it shows.
 type GoSite struct {
 	// Name names the site in reports.
 	Name string
 	// Latency is how long the origin takes to answer a fetch, on the
 	// simulation's clock (or for real, in live mode).
 	Latency time.Duration
-	// Register registers the site's layouts and pages with r and returns
-	// the fetcher its renders' fetches go to. The bench calls it for each
-	// engine it builds, from several goroutines at once (simulations run in
-	// parallel), and once more to read the declarations: it must register
-	// the same segments in the same order on every call.
+	// Register registers the site's layouts, pages and handlers with r and
+	// returns the fetcher its renders' fetches go to. The bench calls it for
+	// each engine it builds, from several goroutines at once (simulations
+	// run in parallel), and once more to read the declarations: it must
+	// register the same segments in the same order on every call.
 	Register func(r *Registrar) fetchcache.Fetcher
 }
 
-// Registrar takes a GoSite's layouts and pages for one engine of a run. It
-// is not safe for concurrent use.
+// Registrar takes a GoSite's layouts, pages and route handlers for one
+// engine of a run. It is not safe for concurrent use.
 type Registrar struct {
 	decl *sitespec.Spec // the declarations read so far; nil when registering
 
@@ -90,7 +91,7 @@ func (r *Registrar) Layout(pattern string, l engine.Layout, cost time.Duration) 
 	if l.Render != nil {
 		m := r.marker(pattern, l.Fetches, cost)
 		inner := l.Render
-		out.Render = render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+		out.Render = render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 			var b bytes.Buffer
 			if err := inner.Render(ctx, s, &b, child); err != nil {
 				return err
@@ -127,18 +128,53 @@ func (r *Registrar) Page(pattern string, p engine.Page, cost time.Duration) engi
 	p.Revalidate, p.Dynamic, p.Uses, p.Fetches = a.Revalidate, a.Dynamic, a.Uses, rewritten(p.Fetches, a.Fetches)
 	out := p
 	if p.Render != nil {
-		m := r.marker(pattern, p.Fetches, cost)
-		inner := p.Render
-		out.Render = render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
-			var b bytes.Buffer
-			if err := inner.Render(ctx, s, &b); err != nil {
-				return err
-			}
-			return m.finish(ctx, s, w, &b)
-		})
+		out.Render = r.wrapPage(pattern, p.Fetches, cost, p.Render)
 	}
 	r.site.Page(pattern, out)
 	return p
+}
+
+// Handler registers a route handler whose render costs cost, and returns
+// its declaration as the strategy being run rewrote it: its render must
+// make the returned Fetches.
+func (r *Registrar) Handler(pattern string, h engine.Handler, cost time.Duration) engine.Handler {
+	if r.decl != nil {
+		sh := &sitespec.Handler{
+			Revalidate: h.Revalidate, Dynamic: h.Dynamic, Uses: h.Uses, Cost: cost, Fetches: specFetches(h.Fetches),
+			StaticParams: h.StaticParams, ContentType: h.ContentType,
+		}
+		if h.StaticParamsOnly {
+			f := false
+			sh.DynamicParams = &f
+		}
+		r.decl.Segments = append(r.decl.Segments, sitespec.Segment{Pattern: pattern, Handler: sh})
+		return h
+	}
+	seg, ok := r.next(pattern)
+	if !ok || seg.Handler == nil {
+		r.mismatch(pattern, "handler")
+		return h
+	}
+	a := seg.Handler
+	h.Revalidate, h.Dynamic, h.Uses, h.Fetches = a.Revalidate, a.Dynamic, a.Uses, rewritten(h.Fetches, a.Fetches)
+	out := h
+	if h.Render != nil {
+		out.Render = r.wrapPage(pattern, h.Fetches, cost, h.Render)
+	}
+	r.site.Handler(pattern, out)
+	return h
+}
+
+// wrapPage wraps the render of a page or handler with its marker.
+func (r *Registrar) wrapPage(pattern string, fetches []engine.Fetch, cost time.Duration, inner render.Page) render.Page {
+	m := r.marker(pattern, fetches, cost)
+	return render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		var b bytes.Buffer
+		if err := inner.Render(ctx, s, &b); err != nil {
+			return err
+		}
+		return m.finish(ctx, s, w, &b)
+	})
 }
 
 // next returns the strategy's declarations for the registration being made.

@@ -121,9 +121,11 @@ func BenchmarkServeFloor(b *testing.B) {
 // request (SSR), a layout around a page that reads a cached fetch.
 func BenchmarkServeBypass(b *testing.B) {
 	var site Site
-	site.Layout("/", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	site.Layout("/", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		io.WriteString(w, "<html><body>")
-		w.Write(child)
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
 		_, err := io.WriteString(w, "</body></html>")
 		return err
 	})})
@@ -173,9 +175,11 @@ func BenchmarkServeNewPage(b *testing.B) {
 		kind := bc.kind
 		b.Run(fmt.Sprintf("origin=%v/%s", bc.latency, kind), func(b *testing.B) {
 			var site Site
-			site.Layout("/", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+			site.Layout("/", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 				io.WriteString(w, "<html><body>")
-				w.Write(child)
+				if err := child.Render(ctx, w); err != nil {
+					return err
+				}
 				_, err := io.WriteString(w, "</body></html>")
 				return err
 			})})

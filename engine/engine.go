@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
@@ -111,6 +113,16 @@ type Options struct {
 	// stripped in front of the engine (http.StripPrefix) needs no BasePath:
 	// redirects keep it too.
 	BasePath string
+	// Metrics, if set, receives the engine's Prometheus metrics and its
+	// Data Cache's (regen_requests_total and the others the package
+	// documentation lists). Engines sharing a Registerer add up their
+	// counts. If nil, nothing is counted; pass prometheus.DefaultRegisterer
+	// for the global registry.
+	Metrics prometheus.Registerer
+	// TracerProvider, if set, gives requests, renders, fetches, store
+	// operations and background regenerations OpenTelemetry spans (see the
+	// package documentation). If nil, no spans are made, at no cost.
+	TracerProvider oteltrace.TracerProvider
 }
 
 // DefaultRetryBackoff is the first wait after a failed regeneration or data
@@ -164,12 +176,17 @@ type Engine struct {
 	work       sync.WaitGroup // MISS renders (detached from their request) and dynamic renders running
 
 	backoff *backoff.Set // paths whose last regeneration failed
+	paths   *pathIndex   // the paths rendered, for Inspect (inspect.go)
 
 	renders   atomic.Int64
 	lastEvent atomic.Int64 // the latest eventTime, in Unix nanoseconds
 	closed    atomic.Bool
 	debug     bool
 	basePath  string // Options.BasePath
+
+	metrics *metrics            // nil without Options.Metrics (observe.go)
+	tracer  oteltrace.Tracer    // nil without Options.TracerProvider (trace.go)
+	usage   store.UsageReporter // the store's own counts, if it keeps them
 }
 
 // outcome is what a render flight gives the requests waiting on it.
@@ -228,10 +245,14 @@ func New(site *Site, opts Options) (*Engine, error) {
 		e.errPage = defaultErrorPage
 	}
 	e.backoff = backoff.New(cmp.Or(max(opts.RetryBackoff, 0), DefaultRetryBackoff))
+	e.paths = newPathIndex(MaxIndexedPaths)
 	if e.in.expire == 0 {
 		e.in.expire = DefaultExpire
 	}
 	var errs []error
+	if err := e.observe(opts); err != nil {
+		errs = append(errs, err)
+	}
 	if e.in.expire < time.Second {
 		errs = append(errs, &ConfigError{Route: "/", Field: "Expire", Rule: ErrExpire, Msg: fmt.Sprintf("Options.Expire %v is below one second (use at least 1s, or 0 for one year)", opts.Expire)})
 	}
@@ -248,7 +269,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 		r.base = p.Revalidate
 		r.renderSegs = make([]render.Segment, len(r.segs))
 		for i, s := range r.segs {
-			r.renderSegs[i] = render.Segment{Kind: s.kind, Path: s.pattern, Layout: s.layout, Page: s.page, Name: s.name()}
+			r.renderSegs[i] = render.Segment{Kind: s.kind, Path: s.pattern, Layout: s.layout, Page: s.page, NotFound: s.notFoundPage, Name: s.name()}
 		}
 		r.tags = routecache.RouteTags(r.pattern)
 		e.byPattern[r.pattern] = r
@@ -261,6 +282,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 	e.data = fetchcache.New(fetchcache.Options{
 		Store: e.store, Fetcher: opts.Fetcher, Scheduler: e.sched, Logger: e.log, Now: e.now,
 		RetryBackoff: opts.RetryBackoff, Timeout: opts.FetchTimeout,
+		Metrics: opts.Metrics, TracerProvider: opts.TracerProvider,
 	})
 	return e, nil
 }
@@ -442,7 +464,11 @@ func (e *Engine) RevalidateTag(ctx context.Context, tag string, mode regen.Reval
 	if err := regen.ValidateTags([]string{tag}); err != nil {
 		return fmt.Errorf("engine: revalidate tag: %w", err)
 	}
-	return e.routes.RevalidateTag(ctx, tag, mode, e.eventTime())
+	err := e.routes.RevalidateTag(ctx, tag, mode, e.eventTime())
+	if err == nil {
+		e.revalidated(kindTag, mode)
+	}
+	return err
 }
 
 // PathKind says what RevalidatePath's path names.
@@ -462,7 +488,11 @@ func (e *Engine) RevalidatePath(ctx context.Context, path string, kind PathKind,
 	if why := revalidatePathProblem(path); why != "" {
 		return fmt.Errorf("engine: revalidate path %.80q: %s", path, why)
 	}
-	return e.routes.RevalidatePath(ctx, path, kind, mode, e.eventTime())
+	err := e.routes.RevalidatePath(ctx, path, kind, mode, e.eventTime())
+	if err == nil {
+		e.revalidated(kindPath, mode)
+	}
+	return err
 }
 
 // ServeHTTP serves a request: HIT from a fresh entry, STALE from an old one
@@ -470,6 +500,9 @@ func (e *Engine) RevalidatePath(ctx context.Context, path string, kind PathKind,
 // dynamic routes.
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := e.now()
+	if e.metrics != nil {
+		defer e.served(w, now)
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header()["Allow"] = allowGetHead
 		e.writeError(w, r, http.StatusMethodNotAllowed)
@@ -478,6 +511,11 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path, ok := e.acceptPath(w, r)
 	if !ok {
 		return
+	}
+	if e.tracer != nil {
+		var sp oteltrace.Span
+		r, sp = e.startRequest(r, path)
+		defer e.endRequest(w, sp, path)
 	}
 	e.servePath(w, r, path, now, "")
 }
@@ -496,7 +534,7 @@ func (e *Engine) servePath(w http.ResponseWriter, r *http.Request, path string, 
 	}
 	why := "fresh"
 	if st == regen.Stale {
-		why = e.regenerate(path, now)
+		why = e.regenerate(r.Context(), path, now)
 	}
 	if e.debug {
 		e.logDecision(path, st, ent, now, note+why)
@@ -715,6 +753,7 @@ func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params
 	if err := e.routes.Set(ctx, path, ent); err != nil {
 		e.log.Warn("regen: route cache write failed", "path", path, "error", err)
 	}
+	e.indexRender(rt, path, start)
 	return &outcome{entry: ent, status: regen.Miss}, nil
 }
 
@@ -722,6 +761,7 @@ func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params
 // before use, so a new entry never bakes in stale data.
 func (e *Engine) render(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request, cacheable bool) (*render.Result, error) {
 	e.renders.Add(1)
+	ctx, o := e.observeRender(ctx, rt, path, req, cacheable)
 	job := &render.Job{
 		Route:    rt.pattern,
 		Path:     path,
@@ -737,7 +777,9 @@ func (e *Engine) render(ctx context.Context, rt *route, path string, params rend
 			RefreshStale:      cacheable,
 		},
 	}
-	return render.Render(ctx, job)
+	res, err := render.Render(ctx, job)
+	e.renderDone(&o, err)
+	return res, err
 }
 
 // newEntry builds the route cache entry of a render.
@@ -823,8 +865,9 @@ func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route,
 }
 
 // regenerate starts one background regeneration of path, unless one is in
-// flight or the path is in its back-off after a failure. It says which.
-func (e *Engine) regenerate(path string, now time.Time) string {
+// flight or the path is in its back-off after a failure. It says which. ctx
+// is the request's, whose span the regeneration's links to.
+func (e *Engine) regenerate(ctx context.Context, path string, now time.Time) string {
 	if e.closed.Load() {
 		return "stale; engine closing: no regeneration"
 	}
@@ -833,8 +876,10 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 	}
 	c, leader := e.flights.Start(path)
 	if !leader {
+		e.deduplicated()
 		return "stale; regeneration in flight"
 	}
+	trigger := e.spanContext(ctx)
 	// Until it starts, a MISS of the path may take the regeneration over
 	// and render at once rather than wait for the queue.
 	c.Pend()
@@ -844,6 +889,7 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 		}
 		ctx, cancel := e.renderContext(context.Background())
 		defer cancel()
+		ctx, end := e.startRegeneration(ctx, trigger, path)
 		// A regeneration that ignores its deadline is abandoned at it, and
 		// counts as failed: the path backs off, then a request starts a
 		// fresh one instead of finding this one in flight for ever.
@@ -855,7 +901,8 @@ func (e *Engine) regenerate(path string, now time.Time) string {
 			}
 		})
 		defer abandon.Stop()
-		e.flights.Run(path, c, func() (*outcome, error) { return e.regen(ctx, path, c, &settled) })
+		_, err := e.flights.Run(path, c, func() (*outcome, error) { return e.regen(ctx, path, c, &settled) })
+		end(err)
 	}
 	if e.pool != nil && !e.pool.TryGo(run) {
 		// The queue is full: the path stays STALE, and a later request
@@ -970,7 +1017,9 @@ func (e *Engine) awaitElsewhere(ctx context.Context, path string) *routecache.En
 // failed records a failed regeneration of path: the path waits its
 // back-off before the next.
 func (e *Engine) failed(path string, err error) {
-	wait, failures := e.backoff.Failed(path, e.now())
+	now := e.now()
+	wait, failures := e.backoff.Failed(path, now)
+	e.indexFailure(path, err, now)
 	e.log.Error("regen: regeneration failed; serving the last good entry", "path", path, "error", err,
 		"failures", failures, "retry_in", wait)
 }

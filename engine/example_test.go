@@ -35,8 +35,12 @@ func Example() {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	version := 0
 	var site engine.Site
-	site.Layout("/", engine.Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
-		_, err := fmt.Fprintf(w, "<body>%s</body>", child)
+	site.Layout("/", engine.Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+		io.WriteString(w, "<body>")
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, "</body>")
 		return err
 	})})
 	site.Page("/blog/[slug]", engine.Page{Revalidate: regen.Seconds(60), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {

@@ -26,9 +26,13 @@ func handlerSite(t *testing.T) (*httpSite, *origin, *atomic.Int64) {
 	t.Helper()
 	var site Site
 	var renders atomic.Int64
-	site.Layout("/", Layout{Revalidate: sec(5), Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	site.Layout("/", Layout{Revalidate: sec(5), Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		s.SetHeader("Content-Language", "en")
-		fmt.Fprintf(w, "<html>%s</html>", child)
+		io.WriteString(w, "<html>")
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
+		io.WriteString(w, "</html>")
 		return nil
 	})})
 	site.Page("/", Page{Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {

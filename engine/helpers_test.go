@@ -105,8 +105,12 @@ func fetchPage(name string, c *counter, fetches ...fetchcache.Request) render.Pa
 
 // wrap is a layout writing <name>child</name>.
 func wrap(name string) render.Layout {
-	return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
-		fmt.Fprintf(w, "<%s>%s</%s>", name, child, name)
+	return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+		fmt.Fprintf(w, "<%s>", name)
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "</%s>", name)
 		return nil
 	})
 }

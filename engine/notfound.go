@@ -23,11 +23,9 @@ import (
 // (build/entries.ts, UNDERSCORE_NOT_FOUND_ROUTE).
 //
 // In a render, a boundary is a layout segment placed just inside the layouts
-// of its pattern. render.Render writes render.NotFoundBody in place of a
-// segment that returned ErrNotFound and marks the result 404; the layouts
-// between that segment and the nearest boundary pass it through, and the
-// boundary renders its not-found page in its place. A segment whose own
-// output is exactly render.NotFoundBody reads as a notFound() to them.
+// of its pattern, with no renderer of its own and the not-found page as its
+// render.Segment.NotFound: render catches a notFound() below it there,
+// drops the output of everything below, and renders the page in its place.
 
 // notFoundPath is the route of the root not-found page, which answers the
 // paths no route matches.
@@ -35,8 +33,7 @@ const notFoundPath = "/_not-found"
 
 // addNotFound checks the site's not-found pages and adds each one's
 // boundary to layouts, which stay sorted root first: a boundary comes after
-// the layout of its own pattern. The user's layouts inside a boundary pass
-// a notFound() below them through.
+// the layout of its own pattern.
 func addNotFound(layouts []*layoutInfo, site *Site) ([]*layoutInfo, []error) {
 	var errs []error
 	seen := map[string]bool{}
@@ -57,19 +54,8 @@ func addNotFound(layouts []*layoutInfo, site *Site) ([]*layoutInfo, []error) {
 				Msg: "the route is the root not-found page's (rename the page)"})
 		}
 		bounds = append(bounds, &layoutInfo{parts: parts, seg: &segment{
-			kind: render.LayoutSegment, pattern: nf.pattern, notFound: true, layout: boundary{nf.page},
+			kind: render.LayoutSegment, pattern: nf.pattern, notFound: true, notFoundPage: nf.page,
 		}})
-	}
-	if len(bounds) == 0 {
-		return layouts, errs
-	}
-	for _, l := range layouts {
-		if l.seg.layout == nil {
-			continue // render passes the child through
-		}
-		if slices.ContainsFunc(bounds, func(b *layoutInfo) bool { return len(b.parts) < len(l.parts) && isPrefix(b.parts, l.parts) }) {
-			l.seg.layout = insideBoundary{l.seg.layout}
-		}
 	}
 	layouts = append(layouts, bounds...)
 	slices.SortStableFunc(layouts, func(a, b *layoutInfo) int {
@@ -101,31 +87,6 @@ func withNotFoundRoute(site *Site) []pageReg {
 
 // notFoundPage is the page of the route "/_not-found".
 var notFoundPage = render.PageFunc(func(context.Context, *render.Scope, io.Writer) error { return ErrNotFound })
-
-// boundary is the not-found boundary of a segment: it renders the segment's
-// not-found page in place of a child that called notFound(), and passes any
-// other child through.
-type boundary struct{ page render.Page }
-
-func (b boundary) Render(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
-	if string(child) != render.NotFoundBody {
-		_, err := w.Write(child)
-		return err
-	}
-	return b.page.Render(ctx, s, w)
-}
-
-// insideBoundary is a layout below a not-found boundary: when a segment
-// below it calls notFound(), the boundary's page replaces the layout too.
-type insideBoundary struct{ render.Layout }
-
-func (l insideBoundary) Render(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
-	if string(child) == render.NotFoundBody {
-		_, err := io.WriteString(w, render.NotFoundBody)
-		return err
-	}
-	return l.Layout.Render(ctx, s, w, child)
-}
 
 // serveNotFoundPage answers a path no route matches with the route
 // "/_not-found", from the cache as any path is: HIT, STALE (regenerated in

@@ -21,20 +21,26 @@ import (
 func notFoundSite(nf func(*Site)) *Site {
 	var site Site
 	wrap := func(open, close string) render.Layout {
-		return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+		return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 			io.WriteString(w, open)
-			w.Write(child)
+			if err := child.Render(ctx, w); err != nil {
+				return err
+			}
 			io.WriteString(w, close)
 			return nil
 		})
 	}
 	site.Layout("/", Layout{Render: wrap("<html>", "</html>")})
 	site.Layout("/blog", Layout{Render: wrap("<section>", "</section>")})
-	site.Layout("/shop/[item]", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	site.Layout("/shop/[item]", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		if s.Param("item") == "closed" {
 			return ErrNotFound
 		}
-		fmt.Fprintf(w, "<div>%s</div>", child)
+		io.WriteString(w, "<div>")
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
+		io.WriteString(w, "</div>")
 		return nil
 	})})
 	post := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {

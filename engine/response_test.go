@@ -67,10 +67,9 @@ func runResponseSteps(t *testing.T, hs *httpSite, renders *atomic.Int64, steps [
 func TestResponseHeadersReplayed(t *testing.T) {
 	var site Site
 	var n atomic.Int64
-	site.Layout("/", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	site.Layout("/", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		s.SetHeader("Content-Language", "en")
-		_, err := w.Write(child)
-		return err
+		return child.Render(ctx, w)
 	})})
 	site.Page("/feed.xml", Page{Revalidate: sec(60), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 		v := n.Add(1)

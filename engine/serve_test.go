@@ -304,9 +304,12 @@ func TestLayoutCookiesKeepDataCache(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		o := newOrigin()
 		var site Site
-		site.Layout("/dashboard", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+		site.Layout("/dashboard", Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 			user, _ := s.Cookie("user")
-			fmt.Fprintf(w, "<user %s>%s", user, child)
+			fmt.Fprintf(w, "<user %s>", user)
+			if err := child.Render(ctx, w); err != nil {
+				return err
+			}
 			return nil
 		})})
 		var c counter

@@ -24,8 +24,10 @@ type segment struct {
 	layout           render.Layout
 	page             render.Page
 	// notFound: the segment is the not-found boundary of its pattern (see
-	// notfound.go), a layout in the render that declares nothing.
-	notFound bool
+	// notfound.go), a layout in the render that declares nothing and
+	// renders notFoundPage in place of a child that called notFound().
+	notFound     bool
+	notFoundPage render.Page
 	// handler: the page segment is a route handler's (Site.Handler).
 	handler bool
 }

@@ -31,10 +31,10 @@ func fetching(reqs ...fetchcache.Request) render.Page {
 
 func TestCheckDeclarations(t *testing.T) {
 	var site engine.Site
-	site.Layout("/shop", engine.Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	site.Layout("/shop", engine.Layout{Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		theme, _ := s.Cookie("theme") // not declared in Uses
-		_, err := fmt.Fprintf(w, "%s %s", theme, child)
-		return err
+		fmt.Fprintf(w, "%s ", theme)
+		return child.Render(ctx, w)
 	})})
 	// Declared: the product fetch. Not declared: the stock fetch's revalidate 30.
 	site.Page("/shop/[slug]", engine.Page{Revalidate: regen.Seconds(300),

@@ -94,10 +94,10 @@ func ExampleHarness_ExpectPolicy() {
 	defer t.done()
 	var site engine.Site
 	site.Layout("/", engine.Layout{Uses: []regen.API{regen.Cookies}, Render: render.LayoutFunc(
-		func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+		func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 			theme, _ := s.Cookie("theme")
-			_, err := fmt.Fprintf(w, "[theme %s] %s", theme, child)
-			return err
+			fmt.Fprintf(w, "[theme %s] ", theme)
+			return child.Render(ctx, w)
 		})})
 	site.Page("/about", engine.Page{Revalidate: regen.Seconds(3600), Render: render.PageFunc(
 		func(ctx context.Context, s *render.Scope, w io.Writer) error {

@@ -14,12 +14,16 @@ import (
 // dynamic API, and the record says so: the engine learns from it that the
 // route is dynamic.
 func Example() {
-	root := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	root := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		theme, ok := s.Cookie("theme")
 		if !ok {
 			theme = "light"
 		}
-		fmt.Fprintf(w, "<html class=%q><body>%s</body></html>", theme, child)
+		fmt.Fprintf(w, "<html class=%q><body>", theme)
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
+		io.WriteString(w, "</body></html>")
 		return nil
 	})
 	post := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {

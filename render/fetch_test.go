@@ -74,13 +74,17 @@ func fetchPage(req fetchcache.Request, n int) render.Page {
 // fetchLayout returns a layout that fetches req and writes its body around
 // the child.
 func fetchLayout(req fetchcache.Request) render.Layout {
-	return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		r := req
 		resp, err := s.Fetch(ctx, &r)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "<nav %s>%s</nav>", resp.Body, child)
+		fmt.Fprintf(w, "<nav %s>", resp.Body)
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
+		io.WriteString(w, "</nav>")
 		return nil
 	})
 }
@@ -140,7 +144,7 @@ func TestFetchMemoized(t *testing.T) {
 				t.Errorf("Render body mismatch (-want +got):\n%s", diff)
 			}
 			want := tt.want
-			want.Segment = `page "/blog"` // the page renders first
+			want.Segment = `layout "/"` // the root layout renders first
 			want.URL = tt.req.URL
 			want.Key = fetchcache.Key(&tt.req)
 			if diff := cmp.Diff(render.Record{Fetches: []render.Fetch{want}}, res.Record); diff != "" {
@@ -524,9 +528,12 @@ func TestMemoize(t *testing.T) {
 		b, err := s.Memoize(ctx, []string{"posts", "recent"}, fetchcache.MemoOptions{Revalidate: regen.Seconds(30), Tags: []string{"posts"}}, query)
 		return string(b), err
 	}
-	layout := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	layout := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		b, err := memo(ctx, s)
-		fmt.Fprintf(w, "<%s>%s", b, child)
+		fmt.Fprintf(w, "<%s>", b)
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
 		return err
 	})
 	page := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
@@ -555,7 +562,7 @@ func TestMemoize(t *testing.T) {
 		t.Errorf("Render body = %q; want %q", got, want)
 	}
 	want := render.Record{Fetches: []render.Fetch{{
-		Segment:    `page "/"`,
+		Segment:    `layout "/"`,
 		URL:        "memoize:posts,recent",
 		Status:     regen.Miss,
 		Revalidate: regen.Seconds(30),

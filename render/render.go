@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime/debug"
 	"strings"
-	"sync"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
@@ -30,19 +28,34 @@ type PageFunc func(ctx context.Context, s *Scope, w io.Writer) error
 // Render calls f(ctx, s, w).
 func (f PageFunc) Render(ctx context.Context, s *Scope, w io.Writer) error { return f(ctx, s, w) }
 
-// Layout renders a layout around its child, the already rendered output of
-// everything below it. child is valid only until Render returns: a layout
-// must not keep it.
+// Layout renders a layout around its child, the rest of the route below it.
+// A layout renders its child exactly once, where the child goes, by calling
+// child.Render with the writer it was given (or another writer, which then
+// receives the child's output whole), like templ's children. What the layout
+// writes before that leaves while the page is still rendering, when the
+// render streams (see Job.Stream).
 type Layout interface {
-	Render(ctx context.Context, s *Scope, w io.Writer, child []byte) error
+	Render(ctx context.Context, s *Scope, w io.Writer, child Child) error
 }
 
 // LayoutFunc adapts a function to a Layout.
-type LayoutFunc func(ctx context.Context, s *Scope, w io.Writer, child []byte) error
+type LayoutFunc func(ctx context.Context, s *Scope, w io.Writer, child Child) error
 
 // Render calls f(ctx, s, w, child).
-func (f LayoutFunc) Render(ctx context.Context, s *Scope, w io.Writer, child []byte) error {
+func (f LayoutFunc) Render(ctx context.Context, s *Scope, w io.Writer, child Child) error {
 	return f(ctx, s, w, child)
+}
+
+// Child is what a layout wraps: the segments below it. Its method set is
+// templ.Component's, so a templ layout can take it as its children.
+//
+// Render renders them into w and returns their error, already naming the
+// route and segment, which the layout should return. The error is the
+// render's even if the layout does not return it: a layout cannot hide a
+// failure, a notFound() or a redirect below it. Render may be called once,
+// and only while the layout's own Render runs.
+type Child interface {
+	Render(ctx context.Context, w io.Writer) error
 }
 
 // SegmentKind tells layouts from pages.
@@ -57,8 +70,12 @@ const (
 type Segment struct {
 	Kind   SegmentKind
 	Path   string // the segment's pattern path: "/", "/blog", "/blog/[slug]", "/(shop)"
-	Layout Layout // set when Kind is LayoutSegment
+	Layout Layout // set when Kind is LayoutSegment; nil passes the child through
 	Page   Page   // set when Kind is PageSegment
+	// NotFound, on a layout segment, is its not-found page (Next.js's
+	// not-found.js): rendered in place of the layout's child when a segment
+	// below calls notFound(). See ErrNotFound.
+	NotFound Page
 	// Name, if set, is what String returns, and so what records and errors
 	// call the segment: the engine sets it once per route, in its own
 	// messages' form ("page /blog/[slug]").
@@ -89,6 +106,8 @@ type Job struct {
 	Request  *http.Request // the request being served; nil when prerendering
 	Data     *fetchcache.Cache
 	Call     fetchcache.Call // passed to every fetch: now, implicit tags, default revalidate
+	// Stream, if set, receives the output while the render runs; see Stream.
+	Stream Stream
 }
 
 // Result is a complete render.
@@ -101,6 +120,8 @@ type Result struct {
 	Header http.Header
 	Body   []byte // the page wrapped in its layouts, or RedirectBody
 	Record Record
+	// Streamed says what Job.Stream received of this Result.
+	Streamed Streamed
 }
 
 // Record is what a render revealed about its route's policy.
@@ -129,11 +150,16 @@ type Fetch struct {
 }
 
 // ErrNotFound is returned by a segment to answer 404 (Next.js's notFound()).
-// What the segment wrote is dropped and replaced by NotFoundBody, which the
-// layouts above the segment still wrap; the Result has status 404.
+// The nearest not-found page above the segment (Segment.NotFound of a layout
+// above it, or of the segment itself for a page) replaces the output of
+// everything below that layout, inside the layouts above it, as Next.js's
+// not-found boundaries do. Without one, NotFoundBody replaces the segment's
+// own output and every layout above it still wraps it. The Result has
+// status 404.
 var ErrNotFound = errors.New("render: not found")
 
-// NotFoundBody replaces the output of a segment that returned ErrNotFound.
+// NotFoundBody replaces the output of a segment that returned ErrNotFound
+// when no not-found page is above it.
 const NotFoundBody = "<h1>404</h1><p>This page could not be found.</p>"
 
 // ModeError is returned when a render breaks its route's `dynamic = 'error'`:
@@ -166,10 +192,10 @@ type PanicError struct {
 // and segment, and the stack is in Stack.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
-// Render runs the job's page, then each layout from the deepest to the root
-// around it, each into a buffer. Only a complete render is returned: on any
-// error (a segment's error, a failed fetch, a panic, a ModeError) Result is
-// nil and err says which segment failed.
+// Render runs the job's segments root first: each layout renders its child
+// where it calls it (Child), the page last. Only a complete render is
+// returned: on any error (a segment's error, a failed fetch, a panic, a
+// ModeError) Result is nil and err says which segment failed.
 //
 // A segment's error is wrapped once with the route and the segment. A
 // ModeError is returned as is, and takes precedence over the failing
@@ -186,67 +212,48 @@ func Render(ctx context.Context, job *Job) (res *Result, err error) {
 		return nil, err
 	}
 	rec := newRecorder(job)
-	var child *bytes.Buffer // the output of the segments rendered so far
-	defer func() {
-		rec.end()
-		if child != nil {
-			putBuffer(child)
+	defer rec.end()
+	st := newState(job, rec)
+	err = st.run(ctx, 0)
+	if v := rec.violation(); v != nil {
+		return nil, v
+	}
+	if re := (*RedirectError)(nil); errors.As(err, &re) {
+		if err := checkRedirect(re); err != nil {
+			return nil, fmt.Errorf("render: route %q: %s: %w", job.Route, st.redirectBy, err)
 		}
-	}()
-
-	notFound := false
-	for i := len(job.Segments) - 1; i >= 0; i-- {
-		seg := job.Segments[i]
-		if seg.Kind == LayoutSegment && seg.Layout == nil {
-			continue // the child passes through as is
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("render: route %q: %s: %w", job.Route, seg, err)
-		}
-		s := &Scope{rec: rec, seg: seg, name: seg.String()}
-		buf := getBuffer()
-		var in []byte
-		if child != nil {
-			in = child.Bytes()
-		}
-		err := runSegment(ctx, s, buf, in)
-		if v := rec.violation(); v != nil {
-			putBuffer(buf)
-			return nil, v
-		}
-		if re := (*RedirectError)(nil); errors.As(err, &re) {
-			putBuffer(buf)
-			if err := checkRedirect(re); err != nil {
-				return nil, fmt.Errorf("render: route %q: %s: %w", job.Route, seg, err)
-			}
-			return rec.result(re.Status, re, RedirectBody(re.URL, re.Status))
-		}
-		if errors.Is(err, ErrNotFound) {
-			notFound = true
-			buf.Reset()
-			buf.WriteString(NotFoundBody)
-			err = nil
-		}
-		if err != nil {
-			putBuffer(buf)
-			return nil, fmt.Errorf("render: route %q: %s: %w", job.Route, seg, err)
-		}
-		if child != nil {
-			putBuffer(child)
-		}
-		child = buf
+		st.breakStream()
+		return rec.result(re.Status, re, RedirectBody(re.URL, re.Status), st.streamed())
+	}
+	if errors.Is(err, ErrNotFound) {
+		// No layout above the segment: its output is the whole body.
+		st.rewind(0)
+		st.out.WriteString(NotFoundBody)
+		st.notFound, err = true, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	status := 0
-	if notFound {
+	if st.notFound {
 		status = http.StatusNotFound
 	}
-	return rec.result(status, nil, bytes.Clone(child.Bytes()))
+	body := st.out.Bytes()
+	if cap(body)-len(body) > len(body)/4 {
+		body = bytes.Clone(body) // a cached body should not pin its growth
+	}
+	res, err = rec.result(status, nil, body, NotStreamed)
+	if err != nil {
+		return nil, err
+	}
+	res.Streamed = st.finish()
+	return res, nil
 }
 
 // result ends the render and returns its Result: status, or the one a
 // segment set (200 when none), redirect's Location if a segment
 // redirected, and body.
-func (r *recorder) result(status int, redirect *RedirectError, body []byte) (*Result, error) {
+func (r *recorder) result(status int, redirect *RedirectError, body []byte, streamed Streamed) (*Result, error) {
 	r.end() // from here on, the scopes answer nothing: the record is final
 	if v := r.violation(); v != nil {
 		return nil, v // made by a goroutine that outlived its segment
@@ -273,7 +280,7 @@ func (r *recorder) result(status int, redirect *RedirectError, body []byte) (*Re
 		}
 		h["Location"] = []string{redirect.URL}
 	}
-	return &Result{Status: status, Header: h, Body: body, Record: record}, nil
+	return &Result{Status: status, Header: h, Body: body, Record: record, Streamed: streamed}, nil
 }
 
 // checkSegments reports a job whose segments are not layouts then one page,
@@ -294,33 +301,4 @@ func checkSegments(job *Job) error {
 		}
 	}
 	return nil
-}
-
-// runSegment renders one segment into w, turning a panic into a *PanicError.
-func runSegment(ctx context.Context, s *Scope, w io.Writer, child []byte) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Segment: s.name, Value: v, Stack: debug.Stack()}
-		}
-	}()
-	if s.seg.Kind == PageSegment {
-		return s.seg.Page.Render(ctx, s, w)
-	}
-	return s.seg.Layout.Render(ctx, s, w, child)
-}
-
-// maxPooled is the largest buffer put back in the pool, so that one huge
-// page does not pin its memory.
-const maxPooled = 1 << 20
-
-var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func getBuffer() *bytes.Buffer { return bufferPool.Get().(*bytes.Buffer) }
-
-func putBuffer(b *bytes.Buffer) {
-	if b.Cap() > maxPooled {
-		return
-	}
-	b.Reset()
-	bufferPool.Put(b)
 }

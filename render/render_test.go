@@ -19,8 +19,12 @@ import (
 
 // wrap returns a layout that writes <name>child</name>.
 func wrap(name string) render.Layout {
-	return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
-		fmt.Fprintf(w, "<%s>%s</%s>", name, child, name)
+	return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+		fmt.Fprintf(w, "<%s>", name)
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "</%s>", name)
 		return nil
 	})
 }
@@ -114,18 +118,23 @@ func TestRenderNesting(t *testing.T) {
 	}
 }
 
-// TestRenderChildIsPreviousOutput checks that each layout sees exactly the
-// output of the segments below it.
-func TestRenderChildIsPreviousOutput(t *testing.T) {
+// TestRenderChildIntoOwnWriter checks that a layout that renders its child
+// into a writer of its own receives exactly the output of the segments
+// below it, whole.
+func TestRenderChildIntoOwnWriter(t *testing.T) {
 	var got []string
 	record := func(name string) render.Layout {
-		return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
-			got = append(got, fmt.Sprintf("%s saw %q", s.Segment(), child))
-			fmt.Fprintf(w, "%s(%s)", name, child)
+		return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+			var b strings.Builder
+			if err := child.Render(ctx, &b); err != nil {
+				return err
+			}
+			got = append(got, fmt.Sprintf("%s saw %q", s.Segment(), b.String()))
+			fmt.Fprintf(w, "%s(%s)", name, b.String())
 			return nil
 		})
 	}
-	_, err := render.Render(t.Context(), &render.Job{Route: "/a/b", Path: "/a/b", Segments: []render.Segment{
+	res, err := render.Render(t.Context(), &render.Job{Route: "/a/b", Path: "/a/b", Segments: []render.Segment{
 		layoutSeg("/", record("root")),
 		layoutSeg("/a", record("a")),
 		pageSeg("/a/b", text("b")),
@@ -136,6 +145,9 @@ func TestRenderChildIsPreviousOutput(t *testing.T) {
 	want := []string{`layout "/a" saw "b"`, `layout "/" saw "a(b)"`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("layout children mismatch (-want +got):\n%s", diff)
+	}
+	if got, want := string(res.Body), "root(a(b))"; got != want {
+		t.Errorf("Body = %q; want %q", got, want)
 	}
 }
 
@@ -169,7 +181,7 @@ func TestRenderErrors(t *testing.T) {
 		io.WriteString(w, "half a page")
 		return errBoom
 	})
-	failingLayout := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	failingLayout := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		return fmt.Errorf("nav: %w", errBoom)
 	})
 	tests := []struct {
@@ -251,7 +263,7 @@ func TestRenderPanic(t *testing.T) {
 		{
 			name: "layout",
 			segments: []render.Segment{
-				layoutSeg("/", render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+				layoutSeg("/", render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 					var m map[string]int
 					m["x"] = 1 // a runtime panic
 					return nil
@@ -318,8 +330,10 @@ func TestRenderNotFound(t *testing.T) {
 			name: "layout",
 			segments: []render.Segment{
 				layoutSeg("/", wrap("html")),
-				layoutSeg("/blog", render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
-					w.Write(child)
+				layoutSeg("/blog", render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+					if err := child.Render(ctx, w); err != nil {
+						return err
+					}
 					return render.ErrNotFound
 				})),
 				pageSeg("/blog/[slug]", text("post")),
@@ -528,10 +542,12 @@ func TestDynamicAPIs(t *testing.T) {
 // TestReadsRecorded checks that reads are recorded once per segment and API,
 // in the order of first reads, including reads from a segment's goroutines.
 func TestReadsRecorded(t *testing.T) {
-	layout := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+	layout := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		s.Cookie("theme")
 		s.Cookies()
-		w.Write(child)
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
 		return nil
 	})
 	page := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
@@ -554,9 +570,9 @@ func TestReadsRecorded(t *testing.T) {
 		t.Fatalf("Render: %v", err)
 	}
 	want := render.Record{Reads: []render.Read{
+		{Segment: `layout "/"`, API: regen.Cookies},
 		{Segment: `page "/blog/[slug]"`, API: regen.SearchParams},
 		{Segment: `page "/blog/[slug]"`, API: regen.Headers},
-		{Segment: `layout "/"`, API: regen.Cookies},
 	}}
 	if diff := cmp.Diff(want, res.Record); diff != "" {
 		t.Errorf("Record mismatch (-want +got):\n%s", diff)
@@ -589,7 +605,10 @@ func TestModeErrorFirstViolation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			layout := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+			layout := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+				if err := child.Render(ctx, w); err != nil {
+					return err
+				}
 				s.SearchParams() // never runs: the page failed first
 				return nil
 			})

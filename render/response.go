@@ -109,6 +109,18 @@ func (s *Scope) header(key, value string, add bool) {
 	}
 }
 
+// response returns the status (200 when none was set) and a copy of the
+// headers the render has set so far.
+func (r *recorder) response() (int, http.Header) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	status := r.status
+	if status < 200 || status > 599 {
+		status = http.StatusOK // an invalid status fails the render at its end
+	}
+	return status, r.header.Clone()
+}
+
 // checkHeader reports a header a render may not set.
 func checkHeader(key, value string) error {
 	if !httpguts.ValidHeaderFieldName(key) {

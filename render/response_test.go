@@ -18,8 +18,8 @@ func pageFunc(f func(s *render.Scope, w io.Writer) error) render.Page {
 	return render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error { return f(s, w) })
 }
 
-func layoutFunc(f func(s *render.Scope, w io.Writer, child []byte) error) render.Layout {
-	return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+func layoutFunc(f func(s *render.Scope, w io.Writer, child render.Child) error) render.Layout {
+	return render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 		return f(s, w, child)
 	})
 }
@@ -40,11 +40,10 @@ func TestResponse(t *testing.T) {
 		},
 		{
 			name: "status and headers from page and layout",
-			layout: layoutFunc(func(s *render.Scope, w io.Writer, child []byte) error {
+			layout: layoutFunc(func(s *render.Scope, w io.Writer, child render.Child) error {
 				s.SetHeader("content-language", "en")
 				s.AddHeader("Link", "</b>")
-				_, err := w.Write(child)
-				return err
+				return child.Render(context.Background(), w)
 			}),
 			page: pageFunc(func(s *render.Scope, w io.Writer) error {
 				s.SetStatus(202)
@@ -54,21 +53,23 @@ func TestResponse(t *testing.T) {
 				return err
 			}),
 			status: 202,
-			header: http.Header{"Content-Type": {"application/json"}, "Content-Language": {"en"}, "Link": {"</a>", "</b>"}},
+			header: http.Header{"Content-Type": {"application/json"}, "Content-Language": {"en"}, "Link": {"</b>", "</a>"}},
 			body:   "{}",
 		},
 		{
-			name:   "the layout's status wins, set last",
-			layout: layoutFunc(func(s *render.Scope, w io.Writer, child []byte) error { s.SetStatus(410); return nil }),
+			name: "the page's status wins, set last",
+			layout: layoutFunc(func(s *render.Scope, w io.Writer, child render.Child) error {
+				s.SetStatus(410)
+				return child.Render(context.Background(), w)
+			}),
 			page:   pageFunc(func(s *render.Scope, w io.Writer) error { s.SetStatus(203); return nil }),
-			status: 410,
+			status: 203,
 		},
 		{
 			name: "notFound wins over a set status",
-			layout: layoutFunc(func(s *render.Scope, w io.Writer, child []byte) error {
+			layout: layoutFunc(func(s *render.Scope, w io.Writer, child render.Child) error {
 				s.SetStatus(200)
-				_, err := w.Write(child)
-				return err
+				return child.Render(context.Background(), w)
 			}),
 			page:   pageFunc(func(s *render.Scope, w io.Writer) error { return render.ErrNotFound }),
 			status: 404, body: render.NotFoundBody,
@@ -88,7 +89,7 @@ func TestResponse(t *testing.T) {
 		},
 		{
 			name: "a layout's wrapped redirect drops the page",
-			layout: layoutFunc(func(s *render.Scope, w io.Writer, child []byte) error {
+			layout: layoutFunc(func(s *render.Scope, w io.Writer, child render.Child) error {
 				return fmt.Errorf("moved: %w", render.Redirect("https://example.com/?a=1&b=2", true))
 			}),
 			page:   text("p"),

@@ -90,9 +90,22 @@ var _ Registrar = (*engine.Site)(nil)
 // with params sorted by name, and &, < and > escaped in param values and
 // fetch bodies.
 //
+// Before its fetches, a layout or page writes the values of the request
+// APIs it declares in Uses, in the order of Uses, one element per value, so
+// that what a per-request render read shows in its output:
+//
+//	<p data-cookie="session">ada</p>
+//	<p data-header="Accept-Language">fr</p>
+//	<p data-search="q">hat</p>
+//
+// cookies by name (a name given twice in request order), headers by
+// canonical name and search params by name, each name's values in request
+// order; names are escaped as attributes, values as param values are.
+// Nothing is written for an API that reads empty (a prerender, force-static).
+//
 // A handler writes the bodies of its fetches as they are, one after the
 // other, each ending in a newline, with no HTML around them; its
-// ContentType is the response's.
+// ContentType is the response's. It reads its Uses but does not write them.
 //
 // A page then sets its Headers (render.Scope.SetHeader), answers not found
 // (render.ErrNotFound) when the path's params are one of its NotFound, and
@@ -195,15 +208,19 @@ func sortedHeaders(h map[string]string) [][2]string {
 	return out
 }
 
-func (sy synthetic) layout(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+func (sy synthetic) layout(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 	var b bytes.Buffer
 	b.WriteString(`<div data-layout="` + html.EscapeString(sy.pattern) + `">` + "\n")
 	if err := sy.run(ctx, s, &b); err != nil {
 		return err
 	}
-	b.Write(child)
-	b.WriteString("</div>\n")
-	_, err := w.Write(b.Bytes())
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return err
+	}
+	if err := child.Render(ctx, w); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "</div>\n")
 	return err
 }
 
@@ -254,16 +271,29 @@ func (sy synthetic) run(ctx context.Context, s *render.Scope, b *bytes.Buffer) e
 }
 
 // fetch is run: the bodies are written raw, each ending in a newline, or
-// in HTML.
+// in HTML after the values of the request APIs read.
 func (sy synthetic) fetch(ctx context.Context, s *render.Scope, b *bytes.Buffer, raw bool) error {
 	for _, a := range sy.uses {
+		var attr string
+		var values [][2]string // name, value: in the order written
 		switch a {
 		case regen.Cookies:
-			s.Cookies()
+			attr = "data-cookie"
+			cs := s.Cookies()
+			slices.SortStableFunc(cs, func(x, y *http.Cookie) int { return strings.Compare(x.Name, y.Name) })
+			for _, c := range cs {
+				values = append(values, [2]string{c.Name, c.Value})
+			}
 		case regen.Headers:
-			s.Headers()
+			attr, values = "data-header", sortedValues(s.Headers())
 		case regen.SearchParams:
-			s.SearchParams()
+			attr, values = "data-search", sortedValues(s.SearchParams())
+		}
+		if raw {
+			continue
+		}
+		for _, v := range values {
+			b.WriteString(`<p ` + attr + `="` + html.EscapeString(v[0]) + `">` + textEscaper.Replace(v[1]) + "</p>\n")
 		}
 	}
 	params := s.Params()
@@ -298,6 +328,18 @@ func (sy synthetic) fetch(ctx context.Context, s *render.Scope, b *bytes.Buffer,
 		b.WriteString("</pre>\n")
 	}
 	return clock.SleepVia(ctx, sy.sleep, sy.cost)
+}
+
+// sortedValues returns the values of m (request headers, whose names are
+// canonical, or a query), by name, then in the order given.
+func sortedValues(m map[string][]string) [][2]string {
+	var out [][2]string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		for _, v := range m[k] {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	return out
 }
 
 // textEscaper escapes text content: the synthetic origin's JSON bodies have

@@ -169,9 +169,9 @@ func TestRender(t *testing.T) {
 		t.Errorf("Render body mismatch (-want +got):\n%s", diff)
 	}
 	wantFetches := []render.Fetch{
-		// The page renders first, then the layouts around it.
-		{Segment: `page "/products/[slug]"`, URL: "/api/products/shoe", Tags: []string{"products", "product-shoe"}},
+		// The root layout renders first, then its child.
 		{Segment: `layout "/"`, URL: "/api/nav", Tags: []string{"nav"}},
+		{Segment: `page "/products/[slug]"`, URL: "/api/products/shoe", Tags: []string{"products", "product-shoe"}},
 	}
 	if diff := cmp.Diff(wantFetches, res.Record.Fetches, cmpopts.IgnoreFields(render.Fetch{}, "Key", "Status", "Revalidate", "Declared", "Cache", "Uncached")); diff != "" {
 		t.Errorf("Record.Fetches mismatch (-want +got):\n%s", diff)
@@ -203,9 +203,9 @@ segments:
 		t.Fatalf("Render error: %v", err)
 	}
 	want := []render.Read{
+		{Segment: `layout "/"`, API: regen.Headers},
 		{Segment: `page "/search"`, API: regen.Cookies},
 		{Segment: `page "/search"`, API: regen.SearchParams},
-		{Segment: `layout "/"`, API: regen.Headers},
 	}
 	if diff := cmp.Diff(want, res.Record.Reads); diff != "" {
 		t.Errorf("Record.Reads mismatch (-want +got):\n%s", diff)

@@ -126,8 +126,12 @@ const postsTag = "posts"
 func newSite(db *posts) *engine.Site {
 	var site engine.Site
 	site.Layout("/", engine.Layout{Revalidate: regen.Seconds(3600), Render: render.LayoutFunc(
-		func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
-			_, err := fmt.Fprintf(w, "<html><body><nav><a href=\"%s\">Blog</a></nav>%s</body></html>", prefix, child)
+		func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+			fmt.Fprintf(w, "<html><body><nav><a href=\"%s\">Blog</a></nav>", prefix)
+			if err := child.Render(ctx, w); err != nil {
+				return err
+			}
+			_, err := io.WriteString(w, "</body></html>")
 			return err
 		})})
 	site.Page("/", engine.Page{Revalidate: regen.Seconds(60), Render: render.PageFunc(

@@ -4,6 +4,8 @@
 //
 //	go run ./examples/shop-go
 //	curl -si http://127.0.0.1:3000/products/sneakers | grep -i cache
+//	curl -s http://127.0.0.1:3000/sitemap.xml
+//	curl -sI http://127.0.0.1:3000/old-products/sneakers    # 308 to /products/sneakers
 //
 // With -bench it compares rendering strategies on it instead, as
 // `regen bench` does on the spec, on a simulated day of traffic:
@@ -25,6 +27,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -95,12 +98,14 @@ var (
 	aboutFetch    = engine.Fetch{URL: "/api/pages/about", Tags: []string{"cms"}}
 )
 
-// registrar takes the shop's layouts and pages with the cost of their
-// renders, and returns each declaration as registered: *bench.Registrar,
-// whose strategies rewrite declarations, and siteRegistrar.
+// registrar takes the shop's layouts, pages and route handlers with the
+// cost of their renders, and returns each declaration as registered:
+// *bench.Registrar, whose strategies rewrite declarations, and
+// siteRegistrar.
 type registrar interface {
 	Layout(pattern string, l engine.Layout, cost time.Duration) engine.Layout
 	Page(pattern string, p engine.Page, cost time.Duration) engine.Page
+	Handler(pattern string, h engine.Handler, cost time.Duration) engine.Handler
 }
 
 // siteRegistrar registers with an engine.Site as declared; costs are what
@@ -115,6 +120,11 @@ func (r siteRegistrar) Layout(pattern string, l engine.Layout, _ time.Duration) 
 func (r siteRegistrar) Page(pattern string, p engine.Page, _ time.Duration) engine.Page {
 	r.site.Page(pattern, p)
 	return p
+}
+
+func (r siteRegistrar) Handler(pattern string, h engine.Handler, _ time.Duration) engine.Handler {
+	r.site.Handler(pattern, h)
+	return h
 }
 
 // newSite registers the shop with a new engine.Site.
@@ -134,7 +144,7 @@ func register(r registrar) {
 	var root engine.Layout
 	root = r.Layout("/", engine.Layout{
 		Fetches: []engine.Fetch{navFetch},
-		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 			var nav []link
 			if err := fetchJSON(ctx, s, root.Fetches[0], &nav); err != nil {
 				return err
@@ -144,7 +154,9 @@ func register(r registrar) {
 				fmt.Fprintf(w, `<a href="%s">%s</a> `, html.EscapeString(l.Href), html.EscapeString(l.Title))
 			}
 			fmt.Fprint(w, "</nav>\n")
-			w.Write(child)
+			if err := child.Render(ctx, w); err != nil {
+				return err
+			}
 			_, err := fmt.Fprint(w, "</body></html>\n")
 			return err
 		}),
@@ -169,7 +181,7 @@ func register(r registrar) {
 	section = r.Layout("/(shop)", engine.Layout{
 		Revalidate: regen.Seconds(3600),
 		Fetches:    []engine.Fetch{menuFetch},
-		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 			var cats []category
 			if err := fetchJSON(ctx, s, section.Fetches[0], &cats); err != nil {
 				return err
@@ -179,8 +191,7 @@ func register(r registrar) {
 				fmt.Fprintf(w, `<a href="/categories/%s">%s</a> `, html.EscapeString(c.Slug), html.EscapeString(c.Title))
 			}
 			fmt.Fprint(w, "</aside>\n")
-			_, err := w.Write(child)
-			return err
+			return child.Render(ctx, w)
 		}),
 	}, time.Millisecond)
 	var list engine.Page
@@ -243,7 +254,7 @@ func register(r registrar) {
 	dash = r.Layout("/dashboard", engine.Layout{
 		Uses:    []regen.API{regen.Cookies},
 		Fetches: []engine.Fetch{plansFetch},
-		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child []byte) error {
+		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 			user, ok := s.Cookie("session")
 			if !ok {
 				user = "guest"
@@ -254,8 +265,7 @@ func register(r registrar) {
 			}
 			fmt.Fprintf(w, "<header>Signed in as %s (plans: %s)</header>\n",
 				html.EscapeString(user), html.EscapeString(strings.Join(plans, ", ")))
-			_, err := w.Write(child)
-			return err
+			return child.Render(ctx, w)
 		}),
 	}, time.Millisecond)
 	var dashPage engine.Page
@@ -290,7 +300,47 @@ func register(r registrar) {
 			return err
 		}),
 	}, time.Millisecond)
+
+	// Product URLs of the previous site: a permanent redirect (308), cached
+	// like any page. No layout renders around a redirect.
+	r.Page("/old-products/[slug]", engine.Page{
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			return render.Redirect("/products/"+url.PathEscape(s.Param("slug")), true)
+		}),
+	}, 0)
+
+	// The sitemap crawlers read, a route handler (Next.js's app/sitemap.ts):
+	// no layout wraps it. At most an hour old, or until "products" is
+	// revalidated.
+	var sitemap engine.Handler
+	sitemap = r.Handler("/sitemap.xml", engine.Handler{
+		Revalidate:  regen.Seconds(3600),
+		ContentType: "application/xml",
+		Fetches:     []engine.Fetch{listFetch},
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			var all []product
+			if err := fetchJSON(ctx, s, sitemap.Fetches[0], &all); err != nil {
+				return err
+			}
+			paths := []string{"/", "/products", "/about"}
+			for _, c := range categories {
+				paths = append(paths, "/categories/"+url.PathEscape(c.Slug))
+			}
+			for _, p := range all {
+				paths = append(paths, "/products/"+url.PathEscape(p.Slug))
+			}
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`+"\n")
+			for _, p := range paths {
+				fmt.Fprintf(w, "<url><loc>%s</loc></url>\n", html.EscapeString(siteURL+p))
+			}
+			_, err := fmt.Fprint(w, "</urlset>\n")
+			return err
+		}),
+	}, time.Millisecond)
 }
+
+// siteURL is the shop's public URL: a sitemap lists absolute URLs.
+const siteURL = "https://shop.example"
 
 // fetchJSON makes the declared fetch f through the Data Cache, with its
 // {param} placeholders filled in, and decodes the JSON answer into v. An
