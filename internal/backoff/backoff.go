@@ -77,6 +77,15 @@ func (s *Set) Waiting(key string, now time.Time) bool {
 	return ok && now.Before(st.until)
 }
 
+// State returns key's consecutive failures and the end of its wait; ok is
+// false when key is not remembered (it has not failed, or was forgotten).
+func (s *Set) State(key string) (failures int, until time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.keys[key]
+	return st.failures, st.until, ok
+}
+
 // Succeeded forgets key.
 func (s *Set) Succeeded(key string) {
 	s.mu.Lock()

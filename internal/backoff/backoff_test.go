@@ -42,9 +42,15 @@ func TestSet(t *testing.T) {
 	if w, n := s.Failed("k", now); w != 4*time.Second || n != 3 {
 		t.Errorf("Hold counted a failure or reset the count: %v, %d", w, n)
 	}
+	if n, until, ok := s.State("k"); !ok || n != 3 || !until.Equal(now.Add(4*time.Second)) {
+		t.Errorf("State = %d, %v, %v; want 3, %v, true", n, until, ok, now.Add(4*time.Second))
+	}
 	s.Succeeded("k")
 	if s.Waiting("k", now) || s.Len() != 0 {
 		t.Error("Succeeded did not forget the key")
+	}
+	if _, _, ok := s.State("k"); ok {
+		t.Error("State after Succeeded: ok")
 	}
 }
 
