@@ -121,6 +121,14 @@ func (r *recorder) response() (int, http.Header) {
 	return status, r.header.Clone()
 }
 
+// failed reports whether the render has failed already: a violation of
+// error mode, or a header or status it may not set.
+func (r *recorder) failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.first != nil || r.badHeader != nil || r.status != 0 && (r.status < 200 || r.status > 599)
+}
+
 // checkHeader reports a header a render may not set.
 func checkHeader(key, value string) error {
 	if !httpguts.ValidHeaderFieldName(key) {

@@ -237,9 +237,11 @@ func (st *state) breakStream() {
 	}
 }
 
-// start starts the stream, if the render has one.
+// start starts the stream, if the render has one and has not already
+// failed (a violation of error mode, a header it may not set), in which
+// case its error is still to be answered.
 func (st *state) start() {
-	if st.stream == nil || st.started {
+	if st.stream == nil || st.started || st.rec.failed() {
 		return
 	}
 	st.started = true
