@@ -131,7 +131,7 @@ func TestForgottenRenderDoesNotOverwrite(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
-		if _, err := e.renderStore(ctx, rt, "/x", params, start, nil, false, c); err != nil {
+		if _, err := e.renderStore(ctx, rt, "/x", params, start, nil, false, c, nil); err != nil {
 			t.Fatal(err)
 		}
 		if it, _, _ := e.store.Get(t.Context(), "/x"); string(it.Body) != "new" {

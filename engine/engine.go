@@ -197,6 +197,9 @@ type outcome struct {
 	// the leader's request only; waiters render their own.
 	dynamic bool
 	res     *render.Result
+	// streamed: what the leader's request received of the render while it
+	// ran (render.Streamed); waiters are given the entry.
+	streamed render.Streamed
 }
 
 // New validates site and returns an engine serving it. Every problem in the
@@ -576,7 +579,9 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 			return
 		}
 	}
-	out, err := e.renderFlight(r.Context(), rt, path, params, now, r)
+	sw := e.newStream(w, r, rt)
+	out, err := e.renderFlight(r.Context(), rt, path, params, now, r, sw)
+	started := sw.detach()
 	if e.debug {
 		why := "no entry: rendered"
 		switch {
@@ -593,6 +598,17 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 		}
 		e.logDecision(path, regen.Miss, ent, now, why)
 	}
+	if started {
+		// The render streamed to this request: it has had its answer, or
+		// a part of one that end closes.
+		var streamed render.Streamed
+		dynamic := false
+		if out != nil {
+			streamed, dynamic = out.streamed, out.dynamic
+		}
+		sw.end(streamed, dynamic, err)
+		return
+	}
 	switch {
 	case err != nil:
 		e.renderFailed(w, r, rt, path, err)
@@ -607,11 +623,14 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 
 // renderFlight renders path for a MISS: one render per path at a time,
 // shared by concurrent requests; a request that gives up does not cancel it.
-func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request) (*outcome, error) {
+//
+// The render that the request starts streams to it through sw (see
+// responseStream); the requests that join it get its entry.
+func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request, sw *responseStream) (*outcome, error) {
 	c, leader := e.flights.Start(path)
 	if leader {
 		e.startRender(ctx, path, c, func(ctx context.Context) (*outcome, error) {
-			return e.renderMiss(ctx, rt, path, params, now, req, c)
+			return e.renderMiss(ctx, rt, path, params, now, req, c, sw)
 		})
 		return e.waitRender(ctx, path, c)
 	}
@@ -619,14 +638,14 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 		// A regeneration still queued behind busy workers: render now
 		// rather than wait for the queue; it will not run.
 		e.flights.Run(path, c, func() (*outcome, error) { return nil, errBusy })
-		return e.renderFlight(ctx, rt, path, params, now, req)
+		return e.renderFlight(ctx, rt, path, params, now, req, sw)
 	}
 	out, err := e.waitRender(ctx, path, c)
 	if errors.Is(err, errLockedElsewhere) || errors.Is(err, errBusy) {
 		// We joined a regeneration that another instance runs, or one
 		// the queue had no room for: start our own flight (which waits
 		// for the other instance's entry).
-		return e.renderFlight(ctx, rt, path, params, now, req)
+		return e.renderFlight(ctx, rt, path, params, now, req, sw)
 	}
 	if err == nil && out.dynamic {
 		// The leader's output was its own; render ours.
@@ -636,7 +655,7 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 		if e.expiredSince(ctx, out.entry, now) {
 			// The render we joined started before the path was
 			// revalidated in expire mode: render after it.
-			return e.renderFlight(ctx, rt, path, params, now, req)
+			return e.renderFlight(ctx, rt, path, params, now, req, sw)
 		}
 		return &outcome{entry: out.entry, status: regen.Miss}, nil
 	}
@@ -645,7 +664,7 @@ func (e *Engine) renderFlight(ctx context.Context, rt *route, path string, param
 
 // renderMiss is the render of a MISS, run detached from the requests that
 // wait for it, under ctx's deadline.
-func (e *Engine) renderMiss(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request, c *flight.Call[*outcome]) (*outcome, error) {
+func (e *Engine) renderMiss(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request, c *flight.Call[*outcome], sw *responseStream) (*outcome, error) {
 	// Another flight may have stored the path since we looked.
 	if ent, st, _ := e.routes.Get(ctx, path, now); ent != nil && st == regen.Hit {
 		return &outcome{entry: ent, status: regen.Hit}, nil
@@ -666,7 +685,7 @@ func (e *Engine) renderMiss(ctx context.Context, rt *route, path string, params 
 			}
 		}
 	}
-	return e.renderStore(ctx, rt, path, params, e.eventTime(), req, false, c)
+	return e.renderStore(ctx, rt, path, params, e.eventTime(), req, false, c, sw)
 }
 
 // eventTime is the clock of the events the caches order by time: the start
@@ -710,8 +729,8 @@ func (e *Engine) expiredSince(ctx context.Context, ent *routecache.Entry, now ti
 // A render is the call c of its path's flight (nil for none). A render that
 // returns past its deadline stores nothing; one whose call was forgotten
 // does not replace an entry at least as new as its own.
-func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params render.Params, start time.Time, req *http.Request, keepOld bool, c *flight.Call[*outcome]) (*outcome, error) {
-	res, err := e.render(ctx, rt, path, params, start, req, true)
+func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params render.Params, start time.Time, req *http.Request, keepOld bool, c *flight.Call[*outcome], sw *responseStream) (*outcome, error) {
+	res, err := e.render(ctx, rt, path, params, start, req, true, sw)
 	if err != nil {
 		return nil, err
 	}
@@ -736,7 +755,7 @@ func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params
 			e.log.Info("regen: route is dynamic", "route", rt.pattern, "why", pol.String())
 			_ = e.routes.RevalidatePath(ctx, rt.pattern, routecache.Page, regen.RevalidateExpire, start)
 		}
-		return &outcome{dynamic: true, res: res}, nil
+		return &outcome{dynamic: true, res: res, streamed: res.Streamed}, nil
 	}
 	ent, err := e.newEntry(rt, path, pol, res, start)
 	if err != nil {
@@ -747,19 +766,21 @@ func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params
 		// queued, say) and the next rendered the path itself: its entry,
 		// if stored, is newer than ours and stays.
 		if cur, ok, _ := e.store.Get(ctx, path); ok && cur != nil && !cur.Created.Before(start) {
-			return &outcome{entry: ent, status: regen.Miss}, nil
+			return &outcome{entry: ent, status: regen.Miss, streamed: res.Streamed}, nil
 		}
 	}
 	if err := e.routes.Set(ctx, path, ent); err != nil {
 		e.log.Warn("regen: route cache write failed", "path", path, "error", err)
 	}
 	e.indexRender(rt, path, start)
-	return &outcome{entry: ent, status: regen.Miss}, nil
+	return &outcome{entry: ent, status: regen.Miss, streamed: res.Streamed}, nil
 }
 
 // render runs one render of path. cacheable renders refresh stale data
 // before use, so a new entry never bakes in stale data.
-func (e *Engine) render(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request, cacheable bool) (*render.Result, error) {
+//
+// sw, if not nil, receives the output while the render runs.
+func (e *Engine) render(ctx context.Context, rt *route, path string, params render.Params, now time.Time, req *http.Request, cacheable bool, sw *responseStream) (*render.Result, error) {
 	e.renders.Add(1)
 	ctx, o := e.observeRender(ctx, rt, path, req, cacheable)
 	job := &render.Job{
@@ -777,33 +798,38 @@ func (e *Engine) render(ctx context.Context, rt *route, path string, params rend
 			RefreshStale:      cacheable,
 		},
 	}
+	if sw != nil {
+		job.Stream = sw
+	}
 	res, err := render.Render(ctx, job)
 	e.renderDone(&o, err)
 	return res, err
 }
 
-// newEntry builds the route cache entry of a render.
-func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Result, start time.Time) (*routecache.Entry, error) {
-	// The path's own interval: the route's declarations and this render's
-	// fetches (another path of the route may fetch with a lower one).
+// pathInterval is the kind, interval and expire of one path of a cached
+// route: the route's declarations and the fetches of the path's render
+// (another path of the route may fetch with a lower interval).
+func (e *Engine) pathInterval(rt *route, pol *Policy, fetches []render.Fetch) (Kind, regen.Revalidate, time.Duration) {
 	rev := rt.base
-	for _, f := range res.Record.Fetches {
+	for _, f := range fetches {
 		if !f.Uncached && f.Declared.Declared() && pol.Mode != regen.ForceDynamic {
 			rev = rev.Min(f.Declared)
 		}
 	}
+	if _, finite := rev.Interval(); finite {
+		return ISR, rev, e.in.expire
+	}
+	return Static, regen.Forever, 0
+}
+
+// newEntry builds the route cache entry of a render.
+func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Result, start time.Time) (*routecache.Entry, error) {
 	tags, err := e.entryTags(rt, path, res)
 	if err != nil {
 		return nil, err
 	}
-	kind := Static
-	var expire time.Duration
-	if _, finite := rev.Interval(); finite {
-		kind, expire = ISR, e.in.expire
-	} else {
-		rev = regen.Forever
-	}
-	h := renderHeader(res)
+	kind, rev, expire := e.pathInterval(rt, pol, res.Record.Fetches)
+	h := renderHeader(res.Header)
 	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
 	h["Cache-Control"] = []string{cacheControl(kind, rev, e.in.expire)}
 	h["Etag"] = []string{etag(res.Body)}
@@ -855,7 +881,17 @@ func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route,
 	defer cancel()
 	stop := context.AfterFunc(e.base, cancel) // Shutdown's deadline
 	defer stop()
-	res, err := e.render(ctx, rt, path, params, now, r, false)
+	sw := e.newStream(w, r, rt)
+	res, err := e.render(ctx, rt, path, params, now, r, false, sw)
+	if sw.detach() {
+		var streamed render.Streamed
+		if res != nil {
+			streamed = res.Streamed
+			rt.refine(&res.Record, e.in)
+		}
+		sw.end(streamed, true, err)
+		return
+	}
 	if err != nil {
 		e.renderFailed(w, r, rt, path, err)
 		return
@@ -949,7 +985,7 @@ func (e *Engine) regen(ctx context.Context, path string, c *flight.Call[*outcome
 			return &outcome{entry: ent, status: regen.Hit}, nil
 		}
 	}
-	out, err := e.renderStore(ctx, rt, path, params, start, nil, true, c)
+	out, err := e.renderStore(ctx, rt, path, params, start, nil, true, c, nil)
 	if !settled.CompareAndSwap(false, true) {
 		return out, err // abandoned, and counted as failed, at the deadline
 	}
@@ -1145,7 +1181,7 @@ func (e *Engine) writeEntry(w http.ResponseWriter, r *http.Request, ent *routeca
 // writeRendered writes a render that is not cached.
 func (e *Engine) writeRendered(w http.ResponseWriter, r *http.Request, res *render.Result, st regen.Status) {
 	h := w.Header()
-	for k, v := range renderHeader(res) {
+	for k, v := range renderHeader(res.Header) {
 		h[k] = v
 	}
 	if loc := h["Location"]; len(loc) == 1 {

@@ -154,6 +154,10 @@ func TestHTTPSequence(t *testing.T) {
 // TestHTTPConditionalAndHead: ETag and 304, and HEAD.
 func TestHTTPConditionalAndHead(t *testing.T) {
 	hs := newHTTPSite(t, Options{})
+	// The MISS streams its render: no ETag, no Content-Length.
+	if miss := hs.do(t, http.MethodGet, "/static"); miss.header.Get("ETag") != "" || miss.header.Get("Content-Length") != "" || miss.header.Get("X-Cache-Status") != "MISS" {
+		t.Errorf("first GET /static: %s ETag %q Content-Length %q; want a streamed MISS without either", miss.header.Get("X-Cache-Status"), miss.header.Get("ETag"), miss.header.Get("Content-Length"))
+	}
 	first := hs.do(t, http.MethodGet, "/static")
 	tag := first.header.Get("ETag")
 	if !strings.HasPrefix(tag, `"`) || first.header.Get("Content-Length") != fmt.Sprint(len(first.body)) {

@@ -97,7 +97,7 @@ func (e *Engine) Prerender(ctx context.Context, opts PrerenderOptions) ([]Preren
 				res, err = e.flights.Run(path, c, func() (*outcome, error) {
 					ctx, cancel := context.WithTimeout(ctx, e.renderTimeout)
 					defer cancel()
-					return e.renderStore(ctx, rt, path, params, start, nil, false, c)
+					return e.renderStore(ctx, rt, path, params, start, nil, false, c, nil)
 				})
 			} else {
 				res, err = e.waitRender(ctx, path, c)

