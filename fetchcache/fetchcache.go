@@ -16,6 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/internal/backoff"
 	"github.com/regen-dev/regen/internal/flight"
@@ -136,6 +139,14 @@ type Options struct {
 	// If nil, time.Now is used; read when a background refresh starts.
 	// Foreground calls take their time from Call.Now.
 	Now func() time.Time
+	// Metrics, if set, receives the Data Cache's Prometheus metrics
+	// (regen_data_cache_requests_total, regen_origin_fetches_total,
+	// regen_origin_fetch_duration_seconds; see the package documentation).
+	// If nil, nothing is counted.
+	Metrics prometheus.Registerer
+	// TracerProvider, if set, gives each fetch and memoized call a
+	// "regen.fetch" span. If nil, no spans are made.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultTimeout bounds origin calls when Options.Timeout is zero.
@@ -169,6 +180,9 @@ type Cache struct {
 	fg     sync.WaitGroup       // foreground origin calls running detached from their caller
 
 	backoff *backoff.Set // keys whose last refresh failed
+
+	metrics *metrics     // nil without Options.Metrics
+	tracer  trace.Tracer // nil without Options.TracerProvider
 }
 
 // loaded is the outcome of an origin call in flight: the entry, stored or
@@ -206,6 +220,7 @@ func New(opts Options) *Cache {
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
+	c.observe(opts)
 	c.backoff = backoff.New(cmp.Or(max(opts.RetryBackoff, 0), defaultRetryBackoff))
 	if c.now == nil {
 		c.now = time.Now
@@ -256,7 +271,9 @@ func (c *Cache) Fetch(ctx context.Context, req *Request, call Call) (*Response, 
 		key = Key(req)
 	}
 	j := job{key: key, url: req.URL, req: req}
+	ctx, sp := c.startFetch(ctx, &j)
 	it, res, err := c.do(ctx, &j, req.Revalidate, req.Cache, req.Tags, call)
+	c.fetched(sp, &res, err)
 	if it == nil {
 		return nil, res, err
 	}
@@ -315,7 +332,9 @@ type MemoOptions struct {
 // the cache entry: callers must not modify them.
 func (c *Cache) Memoize(ctx context.Context, keyParts []string, opts MemoOptions, call Call, fn func(ctx context.Context) ([]byte, error)) ([]byte, Result, error) {
 	j := job{key: memoKey(keyParts), parts: keyParts, fn: fn}
+	ctx, sp := c.startFetch(ctx, &j)
 	it, res, err := c.do(ctx, &j, opts.Revalidate, regen.CacheDefault, opts.Tags, call)
+	c.fetched(sp, &res, err)
 	if it == nil {
 		return nil, res, err
 	}
@@ -641,6 +660,9 @@ func (c *Cache) fill(ctx context.Context, fc *flight.Call[loaded], j job, now ti
 // returns a non-2xx answer as a *StatusError, and an error or a panic
 // wrapped with j.name().
 func (c *Cache) callOrigin(ctx context.Context, j *job) (resp *Response, err error) {
+	if c.metrics != nil {
+		defer c.metrics.originDone(time.Now(), &err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	defer func() {
