@@ -2,12 +2,14 @@
 Package render runs one route's layouts and page and records what the render
 reveals.
 
-Render runs one render of one path: the page first, into a buffer, then each
-layout from the deepest to the root, each into its own buffer, with the output
-below it as its child. A layout segment without a renderer passes its child
-through. Only a complete render is returned; on an error, a panic or a
-ModeError, Render returns no Result, so a cache above keeps its last good
-entry.
+Render runs one render of one path, root first: each layout renders its child
+(Child, templ.Component's method set) where the child goes, and the page
+renders last. A layout segment without a renderer passes its child through.
+The output goes into one buffer, which is the Result's Body; with a
+Job.Stream, it also leaves as the render goes (see Stream): the first bytes of
+a page reach the client before its last are written. Only a complete render is
+returned; on an error, a panic or a ModeError, Render returns no Result, so a
+cache above keeps its last good entry.
 
 # What a render records
 
@@ -51,18 +53,19 @@ asks for no-store explicitly stays uncached.
 # Not found
 
 A segment that returns ErrNotFound answers 404, as Next.js's notFound() does.
-Its output is replaced by NotFoundBody, and the layouts above it still wrap
-that body, as Next.js renders not-found inside the layouts. A layout that
-returns ErrNotFound is wrapped by the layouts above it only. The Result is
-complete and carries its Record, so the engine may cache it like any page.
+The nearest not-found page above it (Segment.NotFound of a layout segment)
+replaces the output of everything below that layout, inside the layouts above
+it, as Next.js's not-found boundaries do; without one, NotFoundBody replaces
+the segment's own output and every layout above it still wraps it. The Result
+is complete and carries its Record, so the engine may cache it like any page.
 
 # Responses
 
 A segment sets the response's status (Scope.SetStatus) and headers
 (Scope.SetHeader, Scope.AddHeader), from any of its goroutines; Result.Status
 and Result.Header carry them, and the engine stores them with the entry. A
-segment that returns Redirect(url, permanent) ends the render at once: the
-layouts above it do not run, and the Result is a 307 (308 when permanent)
+segment that returns Redirect(url, permanent) ends the render at once: what
+the segments wrote is dropped, and the Result is a 307 (308 when permanent)
 with a Location header and RedirectBody, as Next.js's redirect() and
 permanentRedirect() answer in a page. A redirect wins over ErrNotFound, which
 wins over SetStatus. A status outside 200 to 599, Set-Cookie, Location, or a
