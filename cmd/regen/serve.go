@@ -140,9 +140,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return printError(stderr, "regen serve", err, exitUsage)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	tp, stopTracing, err := newTracerProvider(ctx, stdout)
+	if err != nil {
+		return printError(stderr, "regen serve", err, exitUsage)
+	}
+	defer stopTracing()
 	opts := engine.Options{
 		Logger: logger, DebugCache: o.debug || os.Getenv("REGEN_DEBUG_CACHE") == "1", MaxBytes: int64(o.maxBytes),
 		FetchTimeout: o.fetchTimeout, RenderTimeout: o.renderTimeout, MaxRegenerations: o.maxRegenerations,
+		TracerProvider: tp,
 	}
 	var closeStore func() error
 	switch {
