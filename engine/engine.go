@@ -69,8 +69,15 @@ type Options struct {
 	// http.Client with FetchTimeout.
 	Fetcher fetchcache.Fetcher
 	// Expire is the age at which an ISR entry not regenerated is dropped. If
-	// zero, DefaultExpire.
+	// zero, DefaultExpire. A route using cache profiles with an expire
+	// takes the lowest of those instead.
 	Expire time.Duration
+	// CacheLife holds the site's own cache profiles (Next.js 16's cacheLife
+	// config), by name: they add to the built-ins of
+	// regen.BuiltinCacheLife, or replace one of the same name. Layouts,
+	// pages, handlers and fetches name them in their CacheLife field, and
+	// RevalidateTag takes regen.RevalidateProfile(name).
+	CacheLife map[string]regen.CacheLife
 	// RetryBackoff is the wait after a failed regeneration (or data
 	// refresh) before the path (or data) is tried again; it doubles with
 	// each consecutive failure, up to MaxRetryBackoff or RetryBackoff
@@ -179,6 +186,8 @@ type Engine struct {
 	paths   *pathIndex   // the paths rendered, for Inspect (inspect.go)
 
 	renders   atomic.Int64
+	// holeFailures counts the holes that failed or passed their deadline.
+	holeFailures atomic.Int64
 	lastEvent atomic.Int64 // the latest eventTime, in Unix nanoseconds
 	closed    atomic.Bool
 	debug     bool
@@ -219,7 +228,7 @@ func New(site *Site, opts Options) (*Engine, error) {
 		renderTimeout: opts.RenderTimeout,
 		debug:         opts.DebugCache,
 		basePath:      opts.BasePath,
-		in:            policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault},
+		in:            policyInput{expire: opts.Expire, uncachedDefault: opts.UncachedFetchDefault, lives: opts.CacheLife},
 		byPattern:     map[string]*route{},
 	}
 	if e.now == nil {
@@ -262,7 +271,8 @@ func New(site *Site, opts Options) (*Engine, error) {
 	if err := basePathError(opts.BasePath); err != nil {
 		errs = append(errs, err)
 	}
-	routes, tree, cerrs := compile(site)
+	errs = append(errs, cacheLifeErrors(opts.CacheLife)...)
+	routes, tree, cerrs := compile(site, e.in.lives)
 	errs = append(errs, cerrs...)
 	for _, r := range routes {
 		p, fd, derrs := derive(r, e.in, &r.obs)
@@ -407,11 +417,14 @@ type Stats struct {
 	Renders int64 // renders started, of any kind: MISS, regeneration, prerender, dynamic
 	Queued  int   // background regenerations and data refreshes waiting for the default scheduler
 	Backoff int   // paths waiting out a back-off after a failed regeneration
+	// HoleFailures counts the holes that failed or passed their deadline
+	// and were answered with their fallback.
+	HoleFailures int64
 }
 
 // Stats returns the engine's counts.
 func (e *Engine) Stats() Stats {
-	st := Stats{Renders: e.renders.Load(), Backoff: e.backoff.Len()}
+	st := Stats{Renders: e.renders.Load(), Backoff: e.backoff.Len(), HoleFailures: e.holeFailures.Load()}
 	if e.pool != nil {
 		st.Queued = e.pool.Len()
 	}
@@ -463,11 +476,20 @@ func (e *Engine) match(path string) (*route, render.Params) {
 // RevalidateStale: served once more while regenerating) or expired
 // (RevalidateExpire: the next request waits for fresh content). It is O(1)
 // in the number of entries.
+//
+// regen.RevalidateProfile(name) marks them stale and lets them be served
+// stale until the profile's expire (Next.js 16's revalidateTag(tag,
+// profile)); the name is a built-in profile or one of Options.CacheLife,
+// and an unknown one is an error matching ErrCacheLife.
 func (e *Engine) RevalidateTag(ctx context.Context, tag string, mode regen.RevalidateMode) error {
 	if err := regen.ValidateTags([]string{tag}); err != nil {
 		return fmt.Errorf("engine: revalidate tag: %w", err)
 	}
-	err := e.routes.RevalidateTag(ctx, tag, mode, e.eventTime())
+	mode, err := e.resolveMode(mode)
+	if err != nil {
+		return err
+	}
+	err = e.routes.RevalidateTag(ctx, tag, mode, e.eventTime())
 	if err == nil {
 		e.revalidated(kindTag, mode)
 	}
@@ -491,7 +513,11 @@ func (e *Engine) RevalidatePath(ctx context.Context, path string, kind PathKind,
 	if why := revalidatePathProblem(path); why != "" {
 		return fmt.Errorf("engine: revalidate path %.80q: %s", path, why)
 	}
-	err := e.routes.RevalidatePath(ctx, path, kind, mode, e.eventTime())
+	mode, err := e.resolveMode(mode)
+	if err != nil {
+		return err
+	}
+	err = e.routes.RevalidatePath(ctx, path, kind, mode, e.eventTime())
 	if err == nil {
 		e.revalidated(kindPath, mode)
 	}
@@ -542,6 +568,16 @@ func (e *Engine) servePath(w http.ResponseWriter, r *http.Request, path string, 
 	if e.debug {
 		e.logDecision(path, st, ent, now, note+why)
 	}
+	if hv := ent.Header[holesHeader]; hv != nil {
+		// A partial route's shell: its holes render for this request.
+		var set *holeSet
+		if rt, params := e.match(path); rt != nil {
+			set = e.startHoles(r, rt, path, params, now)
+			defer set.close()
+		}
+		e.writePartial(w, r, ent.Status, ent.Header, ent.Body, decodeHoles(hv, len(ent.Body)), set, st)
+		return
+	}
 	e.writeEntry(w, r, ent, st)
 }
 
@@ -579,7 +615,16 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 			return
 		}
 	}
-	sw := e.newStream(w, r, rt)
+	// A partial route's holes start with the request, beside its shell's
+	// render, which does not stream; any other MISS streams its render.
+	var set *holeSet
+	var sw *responseStream
+	if len(rt.holes) > 0 {
+		set = e.startHoles(r, rt, path, params, now)
+		defer set.close()
+	} else {
+		sw = e.newStream(w, r, rt)
+	}
 	out, err := e.renderFlight(r.Context(), rt, path, params, now, r, sw)
 	started := sw.detach()
 	if e.debug {
@@ -613,9 +658,11 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 	case err != nil:
 		e.renderFailed(w, r, rt, path, err)
 	case out.dynamic && out.res != nil:
-		e.writeRendered(w, r, out.res, regen.Bypass)
+		e.writeRendered(w, r, out.res, regen.Bypass, set)
 	case out.dynamic:
 		e.serveDynamic(w, r, rt, path, params, now)
+	case out.entry.Header[holesHeader] != nil:
+		e.writePartial(w, r, out.entry.Status, out.entry.Header, out.entry.Body, decodeHoles(out.entry.Header[holesHeader], len(out.entry.Body)), set, out.status)
 	default:
 		e.writeEntry(w, r, out.entry, out.status)
 	}
@@ -708,13 +755,14 @@ func (e *Engine) eventTime() time.Time {
 }
 
 // expiredSince reports whether ent, made before now, has a tag revalidated
-// in expire mode since it was made.
+// in expire mode since it was made, or by a cache profile whose expire has
+// passed at now.
 func (e *Engine) expiredSince(ctx context.Context, ent *routecache.Entry, now time.Time) bool {
 	if !ent.Created.Before(now) {
 		return false
 	}
 	ts, err := e.store.TagState(ctx, ent.Tags, ent.Created)
-	return err == nil && ts.Expired
+	return err == nil && ts.ExpiredAt(now)
 }
 
 // renderStore renders a cacheable path and stores the result.
@@ -731,6 +779,9 @@ func (e *Engine) expiredSince(ctx context.Context, ent *routecache.Entry, now ti
 // does not replace an entry at least as new as its own.
 func (e *Engine) renderStore(ctx context.Context, rt *route, path string, params render.Params, start time.Time, req *http.Request, keepOld bool, c *flight.Call[*outcome], sw *responseStream) (*outcome, error) {
 	res, err := e.render(ctx, rt, path, params, start, req, true, sw)
+	if err == nil {
+		err = rt.checkHoles(res)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -810,14 +861,15 @@ func (e *Engine) render(ctx context.Context, rt *route, path string, params rend
 // route: the route's declarations and the fetches of the path's render
 // (another path of the route may fetch with a lower interval).
 func (e *Engine) pathInterval(rt *route, pol *Policy, fetches []render.Fetch) (Kind, regen.Revalidate, time.Duration) {
-	rev := rt.base
+	rev, expire := rt.base, pol.Expire
 	for _, f := range fetches {
 		if !f.Uncached && f.Declared.Declared() && pol.Mode != regen.ForceDynamic {
 			rev = rev.Min(f.Declared)
+			expire = minSet(expire, f.Expire)
 		}
 	}
 	if _, finite := rev.Interval(); finite {
-		return ISR, rev, e.in.expire
+		return ISR, rev, cmp.Or(expire, e.in.expire)
 	}
 	return Static, regen.Forever, 0
 }
@@ -831,8 +883,11 @@ func (e *Engine) newEntry(rt *route, path string, pol *Policy, res *render.Resul
 	kind, rev, expire := e.pathInterval(rt, pol, res.Record.Fetches)
 	h := renderHeader(res.Header)
 	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
-	h["Cache-Control"] = []string{cacheControl(kind, rev, e.in.expire)}
+	h["Cache-Control"] = []string{cacheControl(kind, rev, expire)}
 	h["Etag"] = []string{etag(res.Body)}
+	if len(res.Holes) > 0 {
+		h[holesHeader] = encodeHoles(res.Holes)
+	}
 	return &routecache.Entry{
 		Status:     res.Status,
 		Header:     h,
@@ -881,8 +936,18 @@ func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route,
 	defer cancel()
 	stop := context.AfterFunc(e.base, cancel) // Shutdown's deadline
 	defer stop()
-	sw := e.newStream(w, r, rt)
+	var set *holeSet
+	var sw *responseStream
+	if len(rt.holes) > 0 {
+		set = e.startHoles(r, rt, path, params, now)
+		defer set.close()
+	} else {
+		sw = e.newStream(w, r, rt)
+	}
 	res, err := e.render(ctx, rt, path, params, now, r, false, sw)
+	if err == nil {
+		err = rt.checkHoles(res)
+	}
 	if sw.detach() {
 		var streamed render.Streamed
 		if res != nil {
@@ -897,7 +962,7 @@ func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route,
 		return
 	}
 	rt.refine(&res.Record, e.in)
-	e.writeRendered(w, r, res, regen.Bypass)
+	e.writeRendered(w, r, res, regen.Bypass, set)
 }
 
 // regenerate starts one background regeneration of path, unless one is in
@@ -1178,8 +1243,13 @@ func (e *Engine) writeEntry(w http.ResponseWriter, r *http.Request, ent *routeca
 	}
 }
 
-// writeRendered writes a render that is not cached.
-func (e *Engine) writeRendered(w http.ResponseWriter, r *http.Request, res *render.Result, st regen.Status) {
+// writeRendered writes a render that is not cached, with its holes, if it
+// placed any, filled from set.
+func (e *Engine) writeRendered(w http.ResponseWriter, r *http.Request, res *render.Result, st regen.Status, set *holeSet) {
+	if len(res.Holes) > 0 {
+		e.writePartial(w, r, res.Status, renderHeader(res.Header), res.Body, res.Holes, set, st)
+		return
+	}
 	h := w.Header()
 	for k, v := range renderHeader(res.Header) {
 		h[k] = v

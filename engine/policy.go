@@ -41,8 +41,13 @@ type Policy struct {
 	// Revalidate is the effective interval: Forever for Static, Never for
 	// Dynamic, a number of seconds for ISR.
 	Revalidate regen.Revalidate
-	// Expire is the age at which a stale entry is dropped.
+	// Expire is the age at which a stale entry is dropped: the lowest
+	// expire of the cache profiles the route uses, else Options.Expire.
 	Expire time.Duration
+	// Stale is the lowest stale of the cache profiles the route uses: how
+	// long a client may keep the page without asking (Next.js sends it to
+	// its client router, not in Cache-Control); 0 when none sets it.
+	Stale time.Duration
 	// Mode is the effective dynamic mode (Auto when none is declared).
 	Mode regen.Dynamic
 	// DynamicParams is false when only the static params are served: the
@@ -54,7 +59,15 @@ type Policy struct {
 	Prerender []string
 	// Reasons say which segment or fetch decided the kind and interval.
 	Reasons []string
+	// Holes name the route's holes, in document order of their segments,
+	// when the route is partial: a Static or ISR shell, cached, with holes
+	// rendered per request (Hole). Empty for a dynamic route, whose holes
+	// render with it for each request.
+	Holes []string
 }
+
+// Partial reports whether the route is partial: a cached shell with holes.
+func (p *Policy) Partial() bool { return len(p.Holes) > 0 }
 
 // String joins the reasons: "revalidate 60 from layout /shop".
 func (p *Policy) String() string { return strings.Join(p.Reasons, "; ") }
@@ -71,6 +84,7 @@ type route struct {
 	staticPaths      map[string]render.Params
 	prerender        []string
 	renderSegs       []render.Segment
+	holes            []*hole // in segment order: rendered per request
 	tags             []string         // the implicit tags every path of the route carries
 	base             regen.Revalidate // the declared interval, before any render
 
@@ -108,14 +122,14 @@ func (o *observed) observe(rec *render.Record) bool {
 	for _, f := range rec.Fetches {
 		found := false
 		for _, x := range o.fetches {
-			if x.Segment == f.Segment && x.Declared == f.Declared && x.Cache == f.Cache && x.Uncached == f.Uncached && x.Revalidate == f.Revalidate {
+			if x.Segment == f.Segment && x.Declared == f.Declared && x.Expire == f.Expire && x.Cache == f.Cache && x.Uncached == f.Uncached && x.Revalidate == f.Revalidate {
 				found = true
 				break
 			}
 		}
 		if !found {
 			o.fetches = append(o.fetches, render.Fetch{Segment: f.Segment, URL: f.URL, Declared: f.Declared,
-				Cache: f.Cache, Uncached: f.Uncached, Revalidate: f.Revalidate})
+				Expire: f.Expire, Cache: f.Cache, Uncached: f.Uncached, Revalidate: f.Revalidate})
 			changed = true
 		}
 	}
@@ -125,7 +139,8 @@ func (o *observed) observe(rec *render.Record) bool {
 // policyInput is what derive needs besides the route.
 type policyInput struct {
 	expire          time.Duration
-	uncachedDefault bool // fetches without revalidate or cache mode are not cached
+	uncachedDefault bool                       // fetches without revalidate or cache mode are not cached
+	lives           map[string]regen.CacheLife // Options.CacheLife
 }
 
 // derive computes a route's policy from its declarations and what its
@@ -143,9 +158,23 @@ func derive(r *route, in policyInput, obs *observed) (*Policy, regen.Revalidate,
 		return p, c.fetchDefault, errs
 	}
 	p.Prerender = r.prerender
-	errs = append(errs, p.setRevalidate(r, obs, c, in.expire)...)
+	expire, stale, why := routeLife(r, obs, c)
+	p.Stale = stale
+	if expire > 0 {
+		p.Expire = expire
+	}
+	errs = append(errs, p.setRevalidate(r, obs, c, p.Expire)...)
+	if expire > 0 && p.Kind == ISR {
+		p.Reasons = append(p.Reasons, fmt.Sprintf("expire %d from %s", int64(expire/time.Second), why))
+	}
 	if mode == regen.ForceStatic {
 		p.Reasons = append(p.Reasons, "force-static from "+modeSeg.name()+" (dynamic APIs return empty values)")
+	}
+	if len(r.holes) > 0 {
+		for _, h := range r.holes {
+			p.Holes = append(p.Holes, h.Name)
+		}
+		p.Reasons = append(p.Reasons, r.holesReason())
 	}
 	return p, c.fetchDefault, errs
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/render"
 )
@@ -59,7 +61,7 @@ func (s *Site) Page(pattern string, p Page) {
 // same path conflict.
 func (s *Site) Handler(pattern string, h Handler) {
 	s.handlers = append(s.handlers, pageReg{pattern: pattern, handler: true, contentType: h.ContentType, page: Page{
-		Revalidate: h.Revalidate, Dynamic: h.Dynamic, Render: h.Render, StaticParams: h.StaticParams,
+		Revalidate: h.Revalidate, CacheLife: h.CacheLife, Dynamic: h.Dynamic, Render: h.Render, StaticParams: h.StaticParams,
 		StaticParamsOnly: h.StaticParamsOnly, Uses: h.Uses, Fetches: h.Fetches,
 	}})
 }
@@ -85,6 +87,10 @@ func (s *Site) NotFound(pattern string, p render.Page) {
 type Layout struct {
 	// Revalidate is the layout's `revalidate`; the zero value is not declared.
 	Revalidate regen.Revalidate
+	// CacheLife names the cache profile the layout uses in place of
+	// Revalidate (Next.js 16's cacheLife): a built-in ("hours", ...) or one
+	// of Options.CacheLife. Declaring both is a configuration error.
+	CacheLife string
 	// Dynamic is the layout's `dynamic` mode; the zero value is not declared.
 	Dynamic regen.Dynamic
 	// Render renders the layout around its child. If nil, the child is
@@ -95,6 +101,9 @@ type Layout struct {
 	Uses []regen.API
 	// Fetches declares the fetches the layout's render makes.
 	Fetches []Fetch
+	// Holes are the parts of the layout's output rendered per request
+	// (partial prerendering); the layout places each with Scope.Hole.
+	Holes []Hole
 	// StaticParamsOnly is Next.js's `dynamicParams: false` on a layout: it
 	// applies to every route below the layout, as if each page declared
 	// it. A path of a route with params answers 404 without rendering
@@ -109,6 +118,9 @@ type Layout struct {
 type Page struct {
 	// Revalidate is the page's `revalidate`; the zero value is not declared.
 	Revalidate regen.Revalidate
+	// CacheLife names the cache profile the page uses in place of
+	// Revalidate, as Layout.CacheLife.
+	CacheLife string
 	// Dynamic is the page's `dynamic` mode; the zero value is not declared.
 	Dynamic regen.Dynamic
 	// Render renders the page. Required.
@@ -124,6 +136,9 @@ type Page struct {
 	Uses []regen.API
 	// Fetches declares the fetches the page's render makes.
 	Fetches []Fetch
+	// Holes are the parts of the page's output rendered per request
+	// (partial prerendering); the page places each with Scope.Hole.
+	Holes []Hole
 }
 
 // Handler is the configuration and renderer of a route handler segment
@@ -131,6 +146,9 @@ type Page struct {
 type Handler struct {
 	// Revalidate is the handler's `revalidate`; the zero value is not declared.
 	Revalidate regen.Revalidate
+	// CacheLife names the cache profile the handler uses in place of
+	// Revalidate, as Layout.CacheLife.
+	CacheLife string
 	// Dynamic is the handler's `dynamic` mode; the zero value is not declared.
 	Dynamic regen.Dynamic
 	// Render writes the response body. Required. It may set the status and
@@ -162,4 +180,9 @@ type Fetch struct {
 	Revalidate regen.Revalidate
 	Cache      regen.CacheMode
 	Tags       []string
+	// CacheLife names the cache profile of the fetch, in place of
+	// Revalidate, as Layout.CacheLife.
+	CacheLife string
+
+	expire time.Duration // CacheLife's expire, once resolved
 }

@@ -59,8 +59,8 @@ func (s *responseStream) Start(status int, header http.Header, rec *render.Recor
 		st = regen.Bypass
 		h["Cache-Control"] = ccDynamic
 	} else {
-		kind, rev, _ := s.e.pathInterval(s.rt, pol, rec.Fetches)
-		h["Cache-Control"] = []string{cacheControl(kind, rev, s.e.in.expire)}
+		kind, rev, expire := s.e.pathInterval(s.rt, pol, rec.Fetches)
+		h["Cache-Control"] = []string{cacheControl(kind, rev, expire)}
 	}
 	h["X-Cache-Status"] = xCacheStatus[st]
 	h["Cache-Status"] = cacheStatus[st]
@@ -100,6 +100,9 @@ func (s *responseStream) Flush() error {
 // detach stops the stream and reports whether it had started, in which case
 // the response can only be ended by end.
 func (s *responseStream) detach() bool {
+	if s == nil {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.detached = true

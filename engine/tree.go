@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/render"
@@ -16,6 +17,9 @@ type segment struct {
 	kind       render.SegmentKind
 	pattern    string
 	revalidate regen.Revalidate
+	cacheLife  string        // the declared cache profile; its revalidate is put in revalidate
+	expire     time.Duration // the cache profile's expire; 0: none
+	stale      time.Duration // the cache profile's stale; 0: none
 	dynamic    regen.Dynamic
 	// staticParamsOnly is the segment's `dynamicParams: false`.
 	staticParamsOnly bool
@@ -30,6 +34,7 @@ type segment struct {
 	notFoundPage render.Page
 	// handler: the page segment is a route handler's (Site.Handler).
 	handler bool
+	holes   []Hole
 }
 
 // name is how reasons and messages name the segment: "layout /blog".
@@ -168,7 +173,7 @@ func splitPath(path string) []string {
 
 // compile checks every registration and builds the routes and the trie. It
 // reports every problem it finds.
-func compile(site *Site) (routes []*route, root *node, errs []error) {
+func compile(site *Site, lives map[string]regen.CacheLife) (routes []*route, root *node, errs []error) {
 	layouts, errs := compileLayouts(site.layouts)
 	layouts, nerrs := addNotFound(layouts, site)
 	errs = append(errs, nerrs...)
@@ -211,6 +216,7 @@ func compile(site *Site) (routes []*route, root *node, errs []error) {
 		if route == "" {
 			route = l.seg.pattern
 		}
+		errs = append(errs, resolveLives(route, l.seg, lives)...)
 		errs = append(errs, checkSegment(route, l.seg)...)
 	}
 	for _, r := range routes {
@@ -222,8 +228,10 @@ func compile(site *Site) (routes []*route, root *node, errs []error) {
 			}
 			errs = append(errs, &ConfigError{Route: r.pattern, Segment: page.name(), Field: "Render", Rule: ErrRender, Msg: msg})
 		}
+		errs = append(errs, resolveLives(r.pattern, page, lives)...)
 		errs = append(errs, checkSegment(r.pattern, page)...)
 		errs = append(errs, r.setStaticParams(r.page)...)
+		errs = append(errs, r.compileHoles()...)
 	}
 	slices.SortFunc(routes, func(a, b *route) int { return strings.Compare(a.pattern, b.pattern) })
 	return routes, root, errs
@@ -246,9 +254,9 @@ func compileLayouts(regs []layoutReg) (layouts []*layoutInfo, errs []error) {
 			continue
 		}
 		layouts = append(layouts, &layoutInfo{parts: parts, seg: &segment{
-			kind: render.LayoutSegment, pattern: l.pattern, revalidate: l.layout.Revalidate,
+			kind: render.LayoutSegment, pattern: l.pattern, revalidate: l.layout.Revalidate, cacheLife: l.layout.CacheLife,
 			dynamic: l.layout.Dynamic, staticParamsOnly: l.layout.StaticParamsOnly, uses: l.layout.Uses,
-			fetches: l.layout.Fetches, layout: l.layout.Render,
+			fetches: l.layout.Fetches, layout: l.layout.Render, holes: l.layout.Holes,
 		}})
 	}
 	slices.SortStableFunc(layouts, func(a, b *layoutInfo) int { return len(a.parts) - len(b.parts) })
@@ -306,14 +314,56 @@ func newRoute(p pageReg, parts []part, layouts []*layoutInfo) (*route, []error) 
 		}
 	}
 	r.segs = append(r.segs, &segment{
-		kind: render.PageSegment, pattern: p.pattern, revalidate: p.page.Revalidate, dynamic: p.page.Dynamic,
+		kind: render.PageSegment, pattern: p.pattern, revalidate: p.page.Revalidate, cacheLife: p.page.CacheLife, dynamic: p.page.Dynamic,
 		staticParamsOnly: p.page.StaticParamsOnly, uses: p.page.Uses, fetches: p.page.Fetches, page: p.page.Render,
-		handler: p.handler,
+		handler: p.handler, holes: p.page.Holes,
 	})
 	if p.handler && p.page.Render != nil {
 		r.segs[len(r.segs)-1].page = handlerRender{cmp.Or(p.contentType, DefaultHandlerContentType), p.page.Render}
 	}
 	return r, nil
+}
+
+// resolveLives resolves the cache profiles a segment and its fetches name
+// against lives and the built-ins: a profile's revalidate becomes the
+// segment's (or fetch's), beside its expire and stale.
+func resolveLives(route string, s *segment, lives map[string]regen.CacheLife) []error {
+	var errs []error
+	add := func(field string, rule error, msg string) {
+		errs = append(errs, &ConfigError{Route: route, Segment: s.name(), Field: field, Rule: rule, Msg: msg})
+	}
+	// life resolves a cacheLife declared beside rev.
+	life := func(field, name string, rev regen.Revalidate) (regen.CacheLife, bool) {
+		if rev.Declared() {
+			add(field, ErrCacheLife, fmt.Sprintf("revalidate %v and cacheLife %q both declared (remove one: cacheLife gives the revalidate)", rev, name))
+			return regen.CacheLife{}, false
+		}
+		c, err := regen.LookupCacheLife(name, lives)
+		if err != nil {
+			add(field, ErrCacheLife, err.Error()+" (use one of them, or add it to Options.CacheLife)")
+			return regen.CacheLife{}, false
+		}
+		return c, true
+	}
+	if s.cacheLife != "" {
+		if c, ok := life("cacheLife", s.cacheLife, s.revalidate); ok {
+			s.revalidate, s.expire, s.stale = c.Revalidate, c.Expire, c.Stale
+		}
+	}
+	cloned := false
+	for i, f := range s.fetches {
+		if f.CacheLife == "" {
+			continue
+		}
+		if c, ok := life(fmt.Sprintf("fetches[%d].cacheLife", i), f.CacheLife, f.Revalidate); ok {
+			if !cloned { // the user's slice is not ours to change
+				s.fetches, cloned = slices.Clone(s.fetches), true
+			}
+			s.fetches[i].Revalidate, s.fetches[i].expire = c.Revalidate, c.Expire
+			s.stale = minSet(s.stale, c.Stale)
+		}
+	}
+	return errs
 }
 
 // checkSegment checks one segment's fields.
@@ -442,4 +492,12 @@ func joinURL(url []part, ps render.Params) string {
 		return "/"
 	}
 	return b.String()
+}
+
+// minSet returns the lower of a and b, where 0 means not set.
+func minSet(a, b time.Duration) time.Duration {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
 }

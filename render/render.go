@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
@@ -122,6 +123,8 @@ type Result struct {
 	Record Record
 	// Streamed says what Job.Stream received of this Result.
 	Streamed Streamed
+	// Holes are the holes the segments placed (Scope.Hole), in Body order.
+	Holes []HoleAt
 }
 
 // Record is what a render revealed about its route's policy.
@@ -144,7 +147,8 @@ type Fetch struct {
 	Status     regen.Status     // how the Data Cache answered
 	Revalidate regen.Revalidate // effective: Never when uncached
 	Cache      regen.CacheMode  // as requested
-	Declared   regen.Revalidate // as requested (NotDeclared when not)
+	Declared   regen.Revalidate // as requested (NotDeclared when not); a cacheLife's revalidate
+	Expire     time.Duration    // the declared cacheLife's expire; 0: none
 	Tags       []string
 	Uncached   bool // the fetch was not stored (no-store, revalidate 0, or default Never)
 }
@@ -238,7 +242,7 @@ func Render(ctx context.Context, job *Job) (res *Result, err error) {
 	if st.notFound {
 		status = http.StatusNotFound
 	}
-	body := st.out.Bytes()
+	body, holes := rec.cutHoles(st.out.Bytes())
 	if cap(body)-len(body) > len(body)/4 {
 		body = bytes.Clone(body) // a cached body should not pin its growth
 	}
@@ -246,6 +250,7 @@ func Render(ctx context.Context, job *Job) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	res.Holes = holes
 	res.Streamed = st.finish()
 	return res, nil
 }

@@ -137,7 +137,8 @@ func (s *Scope) Fetch(ctx context.Context, req *fetchcache.Request) (*fetchcache
 	key := fetchcache.Key(req)
 	call := r.job.Call
 	cached := req
-	if r.job.Mode == regen.ForceStatic && req.Cache == regen.CacheDefault && !req.Revalidate.Declared() && call.DefaultRevalidate == regen.Never {
+	declared, expire, _ := fetchcache.Declared(req.Revalidate, req.CacheLife) // an error is the Data Cache's to return
+	if r.job.Mode == regen.ForceStatic && req.Cache == regen.CacheDefault && !declared.Declared() && call.DefaultRevalidate == regen.Never {
 		c := *req
 		c.Cache = regen.ForceCache
 		cached = &c
@@ -148,11 +149,12 @@ func (s *Scope) Fetch(ctx context.Context, req *fetchcache.Request) (*fetchcache
 		URL:        req.URL,
 		Key:        key,
 		Cache:      req.Cache,
-		Declared:   req.Revalidate,
+		Declared:   declared,
+		Expire:     expire,
 		Tags:       slices.Clone(req.Tags),
-		Revalidate: effective(cached.Cache, cached.Revalidate, call.DefaultRevalidate),
+		Revalidate: effective(cached.Cache, declared, call.DefaultRevalidate),
 	}
-	memo := key + "\x00" + req.Cache.String() + "\x00" + strconv.FormatInt(req.Revalidate.Raw(), 10)
+	memo := key + "\x00" + req.Cache.String() + "\x00" + strconv.FormatInt(req.Revalidate.Raw(), 10) + "\x00" + req.CacheLife.String()
 	resp, _, err := s.share(ctx, memo, f, func() (*fetchcache.Response, []byte, fetchcache.Result, error) {
 		call.Key = key
 		resp, res, err := r.job.Data.Fetch(ctx, cached, call)
@@ -174,22 +176,24 @@ func (s *Scope) Memoize(ctx context.Context, keyParts []string, opts fetchcache.
 		return nil, fmt.Errorf("render: fetch %s: no Data Cache (Job.Data is nil)", url)
 	}
 	call := r.job.Call
-	if r.job.Mode == regen.ForceStatic && !opts.Revalidate.Declared() && call.DefaultRevalidate == regen.Never {
+	declared, expire, _ := fetchcache.Declared(opts.Revalidate, opts.CacheLife) // an error is the Data Cache's to return
+	if r.job.Mode == regen.ForceStatic && !declared.Declared() && call.DefaultRevalidate == regen.Never {
 		call.DefaultRevalidate = regen.Forever
 	}
 	f := Fetch{
 		Segment:    s.name,
 		URL:        url,
-		Declared:   opts.Revalidate,
+		Declared:   declared,
+		Expire:     expire,
 		Tags:       slices.Clone(opts.Tags),
-		Revalidate: effective(regen.CacheDefault, opts.Revalidate, call.DefaultRevalidate),
+		Revalidate: effective(regen.CacheDefault, declared, call.DefaultRevalidate),
 	}
 	var memo strings.Builder
 	memo.WriteString("memoize")
 	for _, p := range keyParts {
 		fmt.Fprintf(&memo, "\x00%d:%s", len(p), p) // length-prefixed: parts may hold any byte
 	}
-	fmt.Fprintf(&memo, "\x00%d", opts.Revalidate.Raw())
+	fmt.Fprintf(&memo, "\x00%d\x00%s", opts.Revalidate.Raw(), opts.CacheLife)
 	_, body, err := s.share(ctx, memo.String(), f, func() (*fetchcache.Response, []byte, fetchcache.Result, error) {
 		body, res, err := r.job.Data.Memoize(ctx, keyParts, opts, call, fn)
 		return nil, body, res, err
@@ -309,6 +313,8 @@ type recorder struct {
 	statusBy  string      // the segment that set status
 	header    http.Header // set by SetHeader and AddHeader; nil when none
 	badHeader error       // the first header a render may not set
+
+	holeNonce string // the prefix of the render's hole markers; "" until Hole is called
 }
 
 func newRecorder(job *Job) *recorder {
