@@ -20,6 +20,7 @@ const (
 	symStatic  = "○"
 	symParams  = "●"
 	symDynamic = "ƒ"
+	symPartial = "◐"
 )
 
 // maxListed is how many prerendered paths the table lists under a route.
@@ -30,6 +31,10 @@ const legend = `
 ○  (Static)   prerendered; regenerated in the background every Revalidate (ISR), or cached until revalidated on demand
 ●  (SSG)      prerendered for its static params; other params render on their first request, then are cached
 ƒ  (Dynamic)  rendered on every request (BYPASS); its fetches still go through the Data Cache
+`
+
+// partialLegend follows the legend when a route is partial.
+const partialLegend = `◐  (Partial Prerender)  a cached shell (as ○ or ●) whose holes render on every request and stream in place
 `
 
 // Write writes the route table of ps, titled "Route table of " + title,
@@ -44,6 +49,7 @@ func Write(w io.Writer, title string, ps []engine.Policy) error {
 		paths                                     []string
 	}
 	rows := make([]row, len(ps))
+	partial := false
 	for i, p := range ps {
 		r := row{route: p.Route, why: strings.Join(p.Reasons, "; ")}
 		switch {
@@ -70,6 +76,10 @@ func Write(w io.Writer, title string, ps []engine.Policy) error {
 			if !p.DynamicParams {
 				r.why += "; only its static params (dynamicParams false: other paths are 404)"
 			}
+		}
+		if p.Partial() {
+			r.sym = symPartial
+			partial = true
 		}
 		rows[i] = r
 	}
@@ -101,6 +111,9 @@ func Write(w io.Writer, title string, ps []engine.Policy) error {
 		}
 	}
 	io.WriteString(ew, legend)
+	if partial {
+		io.WriteString(ew, partialLegend)
+	}
 	return ew.err
 }
 
