@@ -84,7 +84,8 @@
 // reads each declared dynamic API, makes each declared fetch in order
 // through render.Scope.Fetch with its {param} placeholders filled in from
 // the path's params, spends its cost, and writes HTML that shows what it
-// fetched:
+// read (<p data-cookie="session">ada</p>, data-header, data-search: see
+// Spec.Register) and fetched:
 //
 //	<div data-layout="/">
 //	<pre data-fetch="/api/nav">{"url":"/api/nav","version":1}</pre>
