@@ -205,8 +205,9 @@ func hasAny(have, want []string) bool {
 
 // sitePaths returns every path the site prerenders when all its pages are
 // static, except per-user pages (those that read cookies, headers or search
-// params, or lie below a layout that does), ranked by depth, then in an
-// order drawn from the seed: "/" first.
+// params, or lie below a layout that does) and route handlers (a sitemap or
+// a feed is fetched by crawlers and readers, rarely next to page views),
+// ranked by depth, then in an order drawn from the seed: "/" first.
 func sitePaths(w *Workload) ([]string, error) {
 	spec := cloneSpec(w.Site)
 	for i := range spec.Segments {
@@ -227,10 +228,15 @@ func sitePaths(w *Workload) ([]string, error) {
 		return nil, fmt.Errorf("bench: site %s: %w", w.SiteFile, err)
 	}
 	defer e.Close()
-	perUser := perUserSegments(w.Site)
+	skip := perUserSegments(w.Site) // "page:"+pattern of the routes not requested
+	for _, seg := range w.Site.Segments {
+		if seg.Handler != nil {
+			skip["page:"+seg.Pattern] = true
+		}
+	}
 	var paths []string
 	for _, p := range e.Paths() {
-		if pattern, _, ok := e.Match(p); ok && !perUser["page:"+pattern] {
+		if pattern, _, ok := e.Match(p); ok && !skip["page:"+pattern] {
 			paths = append(paths, p)
 		}
 	}
@@ -264,6 +270,11 @@ func fetchesOf(seg *sitespec.Segment) []*sitespec.Fetch {
 	if seg.Page != nil {
 		for i := range seg.Page.Fetches {
 			out = append(out, &seg.Page.Fetches[i])
+		}
+	}
+	if seg.Handler != nil {
+		for i := range seg.Handler.Fetches {
+			out = append(out, &seg.Handler.Fetches[i])
 		}
 	}
 	return out

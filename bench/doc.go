@@ -43,9 +43,10 @@
 // search params, and pages below such a layout) keep their declarations:
 // they are rendered per request whatever the strategy. They are not
 // requested by the default traffic, which is every path the site prerenders
-// except per-user ones, ranked by depth ("/" first) then in an order drawn
-// from the seed; list paths in traffic.paths to choose them and their
-// popularity order.
+// except per-user ones and route handlers (a sitemap or a feed, which
+// crawlers and readers fetch rarely next to page views), ranked by depth
+// ("/" first) then in an order drawn from the seed; list paths in
+// traffic.paths to choose them and their popularity order.
 //
 // Every fetch, absolute URLs included, is answered by sitespec's synthetic
 // origin: a benchmark never calls a real service.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -165,6 +166,8 @@ func shortDuration(d time.Duration) string {
 //     own revalidate, or its route's (Next.js 14's default).
 //   - Declared: unchanged.
 //
+// Route handlers are rewritten as pages are.
+//
 // Under SSG and ISR, segments that read a dynamic API (cookies, headers,
 // search params), and pages below such a layout, keep their declarations:
 // per-user pages are rendered per request whatever the strategy.
@@ -189,26 +192,35 @@ func (s Strategy) apply(spec *sitespec.Spec) *sitespec.Spec {
 			rewriteFetches(s.Kind, l.Fetches)
 		}
 		if p := seg.Page; p != nil && !(perUser["page:"+seg.Pattern] && (s.Kind == SSG || s.Kind == ISR)) {
-			switch s.Kind {
-			case SSG:
-				p.Revalidate, p.Dynamic = regen.Forever, regen.ForceStatic
-			case ISR:
-				p.Revalidate, p.Dynamic = regen.Seconds(int64(s.Interval/time.Second)), regen.ForceStatic
-			case SSR:
-				p.Revalidate, p.Dynamic = regen.NotDeclared, regen.ForceDynamic
-			case SSRData:
-				p.Dynamic = regen.DynamicNotDeclared
-				if p.Revalidate == regen.Never {
-					p.Revalidate = regen.NotDeclared
-				}
-				if !slices.Contains(p.Uses, regen.Headers) {
-					p.Uses = append(p.Uses, regen.Headers)
-				}
-			}
-			rewriteFetches(s.Kind, p.Fetches)
+			s.rewriteRoute(&p.Revalidate, &p.Dynamic, &p.Uses, p.Fetches)
+		}
+		// No layout wraps a handler: it is per-user when it reads an API.
+		if h := seg.Handler; h != nil && !(len(h.Uses) > 0 && (s.Kind == SSG || s.Kind == ISR)) {
+			s.rewriteRoute(&h.Revalidate, &h.Dynamic, &h.Uses, h.Fetches)
 		}
 	}
 	return out
+}
+
+// rewriteRoute rewrites the declarations of a page or route handler.
+func (s Strategy) rewriteRoute(rev *regen.Revalidate, dyn *regen.Dynamic, uses *[]regen.API, fetches []sitespec.Fetch) {
+	switch s.Kind {
+	case SSG:
+		*rev, *dyn = regen.Forever, regen.ForceStatic
+	case ISR:
+		*rev, *dyn = regen.Seconds(int64(s.Interval/time.Second)), regen.ForceStatic
+	case SSR:
+		*rev, *dyn = regen.NotDeclared, regen.ForceDynamic
+	case SSRData:
+		*dyn = regen.DynamicNotDeclared
+		if *rev == regen.Never {
+			*rev = regen.NotDeclared
+		}
+		if !slices.Contains(*uses, regen.Headers) {
+			*uses = append(*uses, regen.Headers)
+		}
+	}
+	rewriteFetches(s.Kind, fetches)
 }
 
 func rewriteFetches(k Kind, fs []sitespec.Fetch) {
@@ -275,19 +287,27 @@ func cloneSpec(spec *sitespec.Spec) *sitespec.Spec {
 			p := *seg.Page
 			p.Uses = slices.Clone(p.Uses)
 			p.Fetches = cloneFetches(p.Fetches)
-			p.StaticParams = slices.Clone(p.StaticParams)
-			for j, ps := range p.StaticParams {
-				c := make(render.Params, len(ps))
-				for k, v := range ps {
-					c[k] = v
-				}
-				p.StaticParams[j] = c
-			}
+			p.StaticParams = cloneParams(p.StaticParams)
 			seg.Page = &p
+		}
+		if seg.Handler != nil {
+			h := *seg.Handler
+			h.Uses = slices.Clone(h.Uses)
+			h.Fetches = cloneFetches(h.Fetches)
+			h.StaticParams = cloneParams(h.StaticParams)
+			seg.Handler = &h
 		}
 		out.Segments[i] = seg
 	}
 	return &out
+}
+
+func cloneParams(ps []render.Params) []render.Params {
+	out := slices.Clone(ps)
+	for i, p := range out {
+		out[i] = maps.Clone(p)
+	}
+	return out
 }
 
 func cloneFetches(fs []sitespec.Fetch) []sitespec.Fetch {

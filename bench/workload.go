@@ -63,8 +63,9 @@ type Traffic struct {
 	// requests proportional to 1/k^s. 0 is uniform.
 	Zipf float64 `yaml:"zipf"`
 	// Paths lists the requested paths, most popular first. If empty, every
-	// path the site prerenders (its pages and static params), ranked by
-	// depth, then in an order drawn from the seed.
+	// path the site prerenders (its pages and static params) but per-user
+	// pages and route handlers (a sitemap: crawlers fetch it rarely), ranked
+	// by depth, then in an order drawn from the seed.
 	Paths []string `yaml:"paths"`
 	// Replay, if set, is an access log (ReadLog) whose requests replace the
 	// synthetic ones: RPS, Duration, Zipf and Paths are then not used. Its

@@ -22,7 +22,7 @@ import (
 // demoPaths are the paths regen build prerenders for the demo site.
 var demoPaths = []string{
 	"/", "/about", "/categories/hats", "/categories/outerwear", "/categories/shoes", "/products",
-	"/products/rain-jacket", "/products/sneakers", "/products/sun-hat", "/products/wool-socks",
+	"/products/rain-jacket", "/products/sneakers", "/products/sun-hat", "/products/wool-socks", "/sitemap.xml",
 }
 
 // TestBuildThenServe builds the demo site into a directory, then serves it
@@ -36,10 +36,10 @@ func TestBuildThenServe(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Building shop (examples/shop/site.yaml) into " + dir,
-		"100%  10/10 pages",
+		"100%  11/11 pages",
 		"├ ● /(shop)/products/[slug]",
 		"ƒ  (Dynamic)",
-		"Built 10 pages into " + dir + " in ",
+		"Built 11 pages into " + dir + " in ",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("regen build stdout lacks %q:\n%s", want, stdout)
@@ -74,8 +74,12 @@ func TestBuildThenServe(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Header.Get("X-Cache-Status") != "HIT" {
 			t.Errorf("GET %s = %d %s; want 200 HIT", path, resp.StatusCode, resp.Header.Get("X-Cache-Status"))
 		}
-		if !strings.Contains(body, `<div data-layout="/">`) {
-			t.Errorf("GET %s body = %q; want the rendered page", path, body)
+		want, ctype := `<div data-layout="/">`, "text/html; charset=utf-8"
+		if path == "/sitemap.xml" { // a route handler: its fetch's body, no layout
+			want, ctype = `{"url":"/api/products","version":1}`, "application/xml"
+		}
+		if !strings.Contains(body, want) || resp.Header.Get("Content-Type") != ctype {
+			t.Errorf("GET %s = %s %q; want %s, the rendered page", path, resp.Header.Get("Content-Type"), body, ctype)
 		}
 	}
 	if n := e.Stats().Renders; n != 0 {

@@ -70,8 +70,8 @@ func TestPoliciesMatchSpec(t *testing.T) {
 	if diff := cmp.Diff(policies(t, fromSpec), policies(t, fromGo)); diff != "" {
 		t.Fatalf("policies of the spec and of the Go site differ (-spec +go):\n%s", diff)
 	}
-	if len(fromSpec.Routes()) != 7 {
-		t.Errorf("routes = %d; want 7", len(fromSpec.Routes()))
+	if len(fromSpec.Routes()) != 9 {
+		t.Errorf("routes = %d; want 9", len(fromSpec.Routes()))
 	}
 
 	ctx := context.Background()
@@ -92,8 +92,10 @@ func TestServe(t *testing.T) {
 	e := goEngine(t)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-	get := func(path string, cookie *http.Cookie) (code int, status, body string) {
+	get := func(path string, cookie *http.Cookie) (code int, status, header, body string) {
 		t.Helper()
 		req, err := http.NewRequest("GET", srv.URL+path, nil)
 		if err != nil {
@@ -102,7 +104,7 @@ func TestServe(t *testing.T) {
 		if cookie != nil {
 			req.AddCookie(cookie)
 		}
-		resp, err := srv.Client().Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +113,7 @@ func TestServe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return resp.StatusCode, resp.Header.Get("X-Cache-Status"), string(b)
+		return resp.StatusCode, resp.Header.Get("X-Cache-Status"), resp.Header.Get("Content-Type") + " " + resp.Header.Get("Location"), string(b)
 	}
 
 	tests := []struct {
@@ -121,21 +123,29 @@ func TestServe(t *testing.T) {
 		wantCode   int
 		wantStatus string
 		wantBody   string
+		wantHeader string // Content-Type and Location, if given
 	}{
-		{"first product view renders", "/products/sneakers", nil, 200, "MISS", "<h1>Sneakers</h1>"},
-		{"second product view is cached", "/products/sneakers", nil, 200, "HIT", "in stock"},
-		{"product not in static params", "/products/boots", nil, 200, "MISS", "<h1>Boots</h1>"},
-		{"unknown product", "/products/teapot", nil, 404, "", "could not be found"},
-		{"known category", "/categories/hats", nil, 200, "MISS", "Sun hat"},
-		{"unknown category is 404 without rendering", "/categories/socks", nil, 404, "BYPASS", ""},
-		{"dashboard reads the cookie", "/dashboard", &http.Cookie{Name: "session", Value: "ada"}, 200, "BYPASS", "Signed in as ada"},
-		{"about page in a route group", "/about", nil, 200, "MISS", "About us"},
+		{"first product view renders", "/products/sneakers", nil, 200, "MISS", "<h1>Sneakers</h1>", ""},
+		{"second product view is cached", "/products/sneakers", nil, 200, "HIT", "in stock", ""},
+		{"product not in static params", "/products/boots", nil, 200, "MISS", "<h1>Boots</h1>", ""},
+		{"unknown product", "/products/teapot", nil, 404, "", "could not be found", ""},
+		{"known category", "/categories/hats", nil, 200, "MISS", "Sun hat", ""},
+		{"unknown category is 404 without rendering", "/categories/socks", nil, 404, "BYPASS", "", ""},
+		{"dashboard reads the cookie", "/dashboard", &http.Cookie{Name: "session", Value: "ada"}, 200, "BYPASS", "Signed in as ada", ""},
+		{"about page in a route group", "/about", nil, 200, "MISS", "About us", ""},
+		{"sitemap, a route handler", "/sitemap.xml", nil, 200, "MISS", "<loc>https://shop.example/products/boots</loc>", "application/xml "},
+		{"sitemap again", "/sitemap.xml", nil, 200, "HIT", "</urlset>", "application/xml "},
+		{"old product URL redirects", "/old-products/sun-hat", nil, 308, "MISS", "", "text/html; charset=utf-8 /products/sun-hat"},
+		{"the redirect is cached", "/old-products/sun-hat", nil, 308, "HIT", "", "text/html; charset=utf-8 /products/sun-hat"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, status, body := get(tt.path, tt.cookie)
+			code, status, header, body := get(tt.path, tt.cookie)
 			if code != tt.wantCode || (tt.wantStatus != "" && status != tt.wantStatus) {
 				t.Errorf("GET %s = %d %s; want %d %s", tt.path, code, status, tt.wantCode, tt.wantStatus)
+			}
+			if tt.wantHeader != "" && header != tt.wantHeader {
+				t.Errorf("GET %s Content-Type and Location = %q; want %q", tt.path, header, tt.wantHeader)
 			}
 			if !strings.Contains(body, tt.wantBody) {
 				t.Errorf("GET %s body = %q; want it to contain %q", tt.path, body, tt.wantBody)

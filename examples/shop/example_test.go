@@ -31,4 +31,6 @@ func Example() {
 	// /(shop)/products/[slug]        isr      revalidate 30 from fetch /api/products/{slug}/stock in page /(shop)/products/[slug]
 	// /dashboard                     dynamic  dynamic because layout /dashboard reads cookies
 	// /dashboard/settings            dynamic  dynamic because layout /dashboard reads cookies
+	// /old-products/[slug]           static   static: no revalidate declared (cached until revalidated on demand)
+	// /sitemap.xml                   isr      revalidate 3600 from handler /sitemap.xml
 }
