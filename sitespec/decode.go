@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,11 +60,12 @@ var (
 	specFields    = []string{"name", "origin", "segments"}
 	originFields  = []string{"latency"}
 	segmentFields = []string{"layout", "page", "handler"}
-	layoutFields  = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams"}
+	layoutFields  = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "holes"}
 	pageFields    = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams",
-		"notFound", "redirect", "permanent", "headers"}
+		"notFound", "redirect", "permanent", "headers", "holes"}
 	handlerFields = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams",
 		"contentType"}
+	holeFields  = []string{"name", "uses", "cost", "fetches"}
 	fetchFields = []string{"url", "revalidate", "tags", "cache"}
 )
 
@@ -382,6 +384,7 @@ func (d *decoder) segment(f field) Segment {
 				Cost:          p.Cost,
 				Fetches:       p.Fetches,
 				DynamicParams: p.DynamicParams,
+				Holes:         p.Holes,
 			}
 		case "page":
 			page = g.key
@@ -450,6 +453,12 @@ func (d *decoder) config(n *yaml.Node, l loc, ps []param, kind string) (p *Page,
 				continue
 			}
 			p.StaticParams = d.staticParams(f.val, fl, ps)
+		case "holes":
+			if kind == "handler" {
+				d.failf(f.key, fl, "a handler has no holes (its body is not HTML inside layouts: give the holes to a page)")
+				continue
+			}
+			p.Holes = d.holes(f.val, fl, ps)
 		case "contentType":
 			if kind != "handler" {
 				d.failf(f.key, fl, "only handlers have contentType (a page is text/html: set headers: {Content-Type: ...} on a page, or make the segment a handler)")
@@ -630,6 +639,58 @@ func (d *decoder) boolean(n *yaml.Node, l loc) *bool {
 		return nil
 	}
 	return &b
+}
+
+// holeName is the form of a hole's name, as engine.Hole requires.
+var holeName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+func (d *decoder) holes(n *yaml.Node, l loc, ps []param) []Hole {
+	if n.Kind != yaml.SequenceNode {
+		d.failf(n, l, "%s is not a list (list the holes, like [{name: user-menu, uses: [cookies]}])", yamlmsg.Describe(n))
+		return nil
+	}
+	var hs []Hole
+	seen := map[string]int{}
+	for i, c := range n.Content {
+		c = yamlmsg.Resolve(c)
+		hl := l.index(i)
+		if !d.mapping(c, hl, false, "a hole (write {name: user-menu, uses: [cookies]})") {
+			continue
+		}
+		var h Hole
+		var named bool
+		for _, f := range d.fields(c, hl, nil) {
+			fl := hl.dot(f.name)
+			switch f.name {
+			case "name":
+				named = true
+				name, ok := d.text(f.val, fl, "a name (like name: user-menu)")
+				switch {
+				case !ok:
+				case !holeName.MatchString(name):
+					d.failf(f.val, fl, "%q is not a hole name (use letters, digits, - and _)", name)
+				case seen[name] != 0:
+					d.failf(f.val, fl, "hole %q is listed twice (first at line %d; give each hole its own name)", name, seen[name])
+				default:
+					seen[name] = f.val.Line
+					h.Name = name
+				}
+			case "uses":
+				h.Uses = d.uses(f.val, fl)
+			case "cost":
+				h.Cost = d.duration(f.val, fl)
+			case "fetches":
+				h.Fetches = d.fetches(f.val, fl, ps)
+			default:
+				d.unknown(f, hl, holeFields, "a hole")
+			}
+		}
+		if !named {
+			d.failf(c, hl, "has no name (give the hole a name, like name: user-menu)")
+		}
+		hs = append(hs, h)
+	}
+	return hs
 }
 
 func (d *decoder) fetches(n *yaml.Node, l loc, ps []param) []Fetch {

@@ -9,6 +9,28 @@ var errorTests = []struct {
 	spec string
 	want []string
 }{
+	{"holes", `
+segments:
+  /:
+    layout:
+      holes:
+        - {name: user-menu, uses: [cookies]}
+        - {name: user-menu}
+        - {name: "a b"}
+        - {uses: [cookies]}
+        - {name: cart, timeout: 5s}
+    page:
+      holes: {name: x}
+  /feed.xml:
+    handler: {holes: [{name: x}]}
+`, []string{
+		`site.yaml:7: segment "/": layout.holes[1].name: hole "user-menu" is listed twice (first at line 6; give each hole its own name)`,
+		`site.yaml:8: segment "/": layout.holes[2].name: "a b" is not a hole name (use letters, digits, - and _)`,
+		`site.yaml:9: segment "/": layout.holes[3]: has no name (give the hole a name, like name: user-menu)`,
+		`site.yaml:10: segment "/": layout.holes[4].timeout: unknown field (a hole has name, uses, cost and fetches)`,
+		`site.yaml:12: segment "/": page.holes: a mapping is not a list (list the holes, like [{name: user-menu, uses: [cookies]}])`,
+		`site.yaml:14: segment "/feed.xml": handler.holes: a handler has no holes (its body is not HTML inside layouts: give the holes to a page)`,
+	}},
 	{"typo", `
 segments:
   /:

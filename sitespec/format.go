@@ -43,6 +43,7 @@ func (s *Spec) Format() ([]byte, error) {
 				Cost:          seg.Layout.Cost,
 				Fetches:       seg.Layout.Fetches,
 				DynamicParams: seg.Layout.DynamicParams,
+				Holes:         seg.Layout.Holes,
 			}
 			add(n, "layout", f.config(p, l.dot("layout")))
 		}
@@ -160,6 +161,17 @@ func (f *formatter) config(p *Page, l loc) *yaml.Node {
 			fetches.Content = append(fetches.Content, f.fetch(fe, l.dot("fetches").index(i)))
 		}
 		add(n, "fetches", fetches)
+	}
+	if len(p.Holes) > 0 {
+		holes := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		for i, h := range p.Holes {
+			hl := l.dot("holes").index(i)
+			hc := f.config(&Page{Uses: h.Uses, Cost: h.Cost, Fetches: h.Fetches}, hl)
+			hc.Style = 0
+			hc.Content = append([]*yaml.Node{scalar("!!str", "name"), f.str(h.Name, hl.dot("name"))}, hc.Content...)
+			holes.Content = append(holes.Content, hc)
+		}
+		add(n, "holes", holes)
 	}
 	if len(n.Content) == 0 {
 		n.Style = yaml.FlowStyle

@@ -114,8 +114,9 @@ var _ Registrar = (*engine.Site)(nil)
 func (s *Spec) Register(r Registrar, opts Options) {
 	for _, seg := range s.Segments {
 		if l := seg.Layout; l != nil {
-			sy := synthetic{pattern: seg.Pattern, uses: l.Uses, cost: l.Cost, fetches: l.Fetches, sleep: opts.Sleep}
+			sy := synthetic{pattern: seg.Pattern, uses: l.Uses, cost: l.Cost, fetches: l.Fetches, sleep: opts.Sleep, holes: holeNames(l.Holes)}
 			r.Layout(seg.Pattern, engine.Layout{
+				Holes:            engineHoles(seg.Pattern, l.Holes, opts),
 				Revalidate:       l.Revalidate,
 				Dynamic:          l.Dynamic,
 				Render:           render.LayoutFunc(sy.layout),
@@ -126,8 +127,10 @@ func (s *Spec) Register(r Registrar, opts Options) {
 		}
 		if p := seg.Page; p != nil {
 			sy := synthetic{pattern: seg.Pattern, uses: p.Uses, cost: p.Cost, fetches: p.Fetches, sleep: opts.Sleep,
-				notFound: cloneParams(p.NotFound), redirect: p.Redirect, permanent: p.Permanent, headers: sortedHeaders(p.Headers)}
+				notFound: cloneParams(p.NotFound), redirect: p.Redirect, permanent: p.Permanent, headers: sortedHeaders(p.Headers),
+				holes: holeNames(p.Holes)}
 			r.Page(seg.Pattern, engine.Page{
+				Holes:            engineHoles(seg.Pattern, p.Holes, opts),
 				Revalidate:       p.Revalidate,
 				Dynamic:          p.Dynamic,
 				Render:           render.PageFunc(sy.page),
@@ -151,6 +154,36 @@ func (s *Spec) Register(r Registrar, opts Options) {
 			})
 		}
 	}
+}
+
+// engineHoles returns the engine's holes of a segment's spec holes, each
+// rendered by a synthetic render of its own.
+func engineHoles(pattern string, hs []Hole, opts Options) []engine.Hole {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]engine.Hole, len(hs))
+	for i, h := range hs {
+		sy := synthetic{pattern: pattern, uses: h.Uses, cost: h.Cost, fetches: h.Fetches, sleep: opts.Sleep}
+		name := h.Name
+		out[i] = engine.Hole{
+			Name:    h.Name,
+			Uses:    slices.Clone(h.Uses),
+			Fetches: engineFetches(h.Fetches),
+			Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				return sy.hole(ctx, s, w, name)
+			}),
+		}
+	}
+	return out
+}
+
+func holeNames(hs []Hole) []string {
+	var names []string
+	for _, h := range hs {
+		names = append(names, h.Name)
+	}
+	return names
 }
 
 func engineFetches(fs []Fetch) []engine.Fetch {
@@ -197,6 +230,8 @@ type synthetic struct {
 	redirect  string
 	permanent bool
 	headers   [][2]string // sorted by name
+
+	holes []string // the holes the segment places, in order
 }
 
 func sortedHeaders(h map[string]string) [][2]string {
@@ -214,6 +249,9 @@ func (sy synthetic) layout(ctx context.Context, s *render.Scope, w io.Writer, ch
 	if err := sy.run(ctx, s, &b); err != nil {
 		return err
 	}
+	for _, h := range sy.holes {
+		s.Hole(&b, h)
+	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return err
 	}
@@ -221,6 +259,19 @@ func (sy synthetic) layout(ctx context.Context, s *render.Scope, w io.Writer, ch
 		return err
 	}
 	_, err := io.WriteString(w, "</div>\n")
+	return err
+}
+
+// hole renders the hole name: its reads and fetches, as a segment writes
+// them, in <div data-hole="NAME">.
+func (sy synthetic) hole(ctx context.Context, s *render.Scope, w io.Writer, name string) error {
+	var b bytes.Buffer
+	b.WriteString(`<div data-hole="` + html.EscapeString(name) + `">` + "\n")
+	if err := sy.run(ctx, s, &b); err != nil {
+		return err
+	}
+	b.WriteString("</div>\n")
+	_, err := w.Write(b.Bytes())
 	return err
 }
 
@@ -249,6 +300,9 @@ func (sy synthetic) page(ctx context.Context, s *render.Scope, w io.Writer) erro
 	}
 	if sy.redirect != "" {
 		return render.Redirect(FillURL(sy.redirect, params), sy.permanent)
+	}
+	for _, h := range sy.holes {
+		s.Hole(&b, h)
 	}
 	b.WriteString("</main>\n")
 	_, err := w.Write(b.Bytes())

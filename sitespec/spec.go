@@ -60,6 +60,9 @@ type Layout struct {
 	// False applies to every route below the layout, as a page's does to
 	// its own route (engine.Layout.StaticParamsOnly).
 	DynamicParams *bool
+	// Holes are `holes`: parts of the output rendered per request
+	// (engine.Hole), in the order the synthetic render places them.
+	Holes []Hole
 }
 
 // Page is a page's config in a spec.
@@ -90,6 +93,19 @@ type Page struct {
 	// Headers are `headers`: response headers the synthetic page sets,
 	// by name as written.
 	Headers map[string]string
+	// Holes are `holes`: see Layout.Holes.
+	Holes []Hole
+}
+
+// Hole is one entry of a layout's or page's `holes` (partial
+// prerendering): a part of its output rendered per request, which the
+// synthetic render places after its own fetches (a layout's before its
+// child). Its reads and fetches do not make the route dynamic.
+type Hole struct {
+	Name    string        // `name`: letters, digits, - and _; unique in a route
+	Uses    []regen.API   // `uses`: the request APIs it reads
+	Cost    time.Duration // `cost`: its synthetic render's cost
+	Fetches []Fetch       // `fetches`: the fetches it makes
 }
 
 // Handler is a route handler's config in a spec (`handler`): a page's
