@@ -75,6 +75,8 @@ var snippetImports = map[string]string{
 	"disk":       "github.com/regen-dev/regen/store/disk",
 	"redis":      "github.com/regen-dev/regen/store/redis",
 	"regentest":  "github.com/regen-dev/regen/regentest",
+	"admin":      "github.com/regen-dev/regen/admin",
+	"prometheus": "github.com/prometheus/client_golang/prometheus",
 }
 
 // snippetFile makes a Go file of a snippet: a snippet that starts with

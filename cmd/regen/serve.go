@@ -64,8 +64,30 @@ The server reads a request's headers within 10s and its whole request within
 within the render timeout plus 10s, and closes keep-alive connections idle
 for 2 minutes.
 
+With --admin-addr ADDR, a second listener serves, on ADDR only (never on
+--addr):
+
+	/metrics    Prometheus metrics (text format): regen_requests_total and the
+	            others (examples/observability has a dashboard and alerts)
+	/healthz    200 while the process is up
+	/readyz     200 when the site is loaded and the store reachable (for
+	            --redis: Redis answers); 503 with the reason otherwise, and
+	            from the moment shutdown starts
+	/_regen/    the cache inspector: each route with its policy and why, its
+	            cached paths with their state (fresh, stale, expired), age,
+	            revalidate, expire, tags, size, last render and back-off, and a
+	            form to revalidate a path or a tag; the same as JSON under
+	            /_regen/api/ (routes, paths?route=R, paths?path=P, stats, and
+	            POST revalidate with the body of /api/revalidate)
+
+The admin listener has no secret: bind it to a private address (the default
+--addr's 127.0.0.1, a pod's IP behind a NetworkPolicy). The inspector lists
+the paths this process rendered (at most 10,000, the latest); ?path= looks up
+any path.
+
 It prints "listening on http://ADDR" once it accepts connections (with
---addr 127.0.0.1:0, ADDR has the port the system chose). On SIGINT or SIGTERM
+--addr 127.0.0.1:0, ADDR has the port the system chose), after "admin
+listening on http://ADDR" for --admin-addr. On SIGINT or SIGTERM
 it stops accepting connections, waits for the requests and the regenerations
 in flight, and exits 0. It always exits within --shutdown-timeout (30s):
 what is still running then is canceled (the last good pages stay) and it
@@ -87,6 +109,7 @@ const (
 
 type serveOptions struct {
 	addr, dir          string
+	adminAddr          string
 	redis, redisPrefix string
 	debug              bool
 	maxBytes           byteSize
@@ -100,6 +123,7 @@ func serveFlags() (*flag.FlagSet, *serveOptions) {
 	var o serveOptions
 	fs := flag.NewFlagSet("regen serve", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:3000", "listen on `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve /metrics, /healthz, /readyz and the cache inspector /_regen/ on `address` (host:port), apart from the site; if empty, not at all")
 	fs.StringVar(&o.dir, "dir", "", "keep pages in `directory` (the output of regen build); if empty, in memory")
 	fs.StringVar(&o.redis, "redis", "", "share pages with other instances through Redis at `url` (redis://host:port/db; a cluster: redis+cluster://host:port?addr=host2:port2)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "regen", "start every Redis key with `prefix`, so that sites can share one Redis")
@@ -140,6 +164,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return printError(stderr, "regen serve", err, exitUsage)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	reg := newRegistry()
 	tp, stopTracing, err := newTracerProvider(ctx, stdout)
 	if err != nil {
 		return printError(stderr, "regen serve", err, exitUsage)
@@ -148,7 +173,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts := engine.Options{
 		Logger: logger, DebugCache: o.debug || os.Getenv("REGEN_DEBUG_CACHE") == "1", MaxBytes: int64(o.maxBytes),
 		FetchTimeout: o.fetchTimeout, RenderTimeout: o.renderTimeout, MaxRegenerations: o.maxRegenerations,
-		TracerProvider: tp,
+		Metrics: reg, TracerProvider: tp,
 	}
 	var closeStore func() error
 	switch {
@@ -193,10 +218,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
+	var adm *adminServer
+	if o.adminAddr != "" {
+		adm = newAdminServer(o.adminAddr, e, reg, opts.Store, srv.WriteTimeout, logger)
+	}
+
 	// Shut down within the shutdown timeout: the server stops, the engine
 	// waits for the regenerations in flight (canceling them at the
 	// deadline), then the store lets go.
-	return serve(ctx, srv, o.addr, s, endpoint != nil, o.shutdownTimeout, stdout, stderr,
+	return serve(ctx, srv, o.addr, adm, s, endpoint != nil, o.shutdownTimeout, stdout, stderr,
 		func(ctx context.Context) error {
 			err := e.Shutdown(ctx)
 			if closeStore != nil {
@@ -213,17 +243,29 @@ func memoryLimit(maxBytes int64) int64 {
 	return max(maxBytes+maxBytes/2, maxBytes+32<<20)
 }
 
-// serve listens on addr and serves srv until ctx is canceled, then shuts
-// srv down gracefully and calls shutdown, both within timeout. It returns
-// the exit status.
-func serve(ctx context.Context, srv *http.Server, addr string, s *site, endpoint bool, timeout time.Duration,
+// serve listens on addr and serves srv, and adm (if not nil) on its own
+// address, until ctx is canceled, then shuts both down gracefully and calls
+// shutdown, all within timeout. It returns the exit status.
+func serve(ctx context.Context, srv *http.Server, addr string, adm *adminServer, s *site, endpoint bool, timeout time.Duration,
 	stdout, stderr io.Writer, shutdown func(context.Context) error) int {
+	var adminLn net.Listener
 	ln, err := net.Listen("tcp", addr)
+	if err == nil && adm != nil {
+		if adminLn, err = net.Listen("tcp", adm.addr); err != nil {
+			ln.Close()
+			err = fmt.Errorf("--admin-addr: %w", err)
+		}
+	}
 	if err != nil {
 		if serr := shutdown(context.WithoutCancel(ctx)); serr != nil {
 			printError(stderr, "regen serve", serr, exitFailure)
 		}
 		return printError(stderr, "regen serve", err, exitFailure)
+	}
+	adminServed := make(chan error, 1)
+	if adm != nil {
+		fmt.Fprintf(stdout, "admin listening on http://%s\n", adminLn.Addr())
+		go func() { adminServed <- adm.srv.Serve(adminLn) }()
 	}
 	fmt.Fprintf(stdout, "regen serve: %s\n", s.title())
 	if endpoint {
@@ -246,11 +288,22 @@ func serve(ctx context.Context, srv *http.Server, addr string, s *site, endpoint
 	fmt.Fprintln(stdout, "shutting down: waiting for requests and regenerations in flight")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	if adm != nil {
+		adm.stopping.Store(true) // /readyz: 503 while the site drains
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
 		status = printError(stderr, "regen serve", fmt.Errorf("shutdown: requests still running after %v: %w", timeout, err), exitFailure)
 	} else if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		status = printError(stderr, "regen serve", err, exitFailure)
+	}
+	if adm != nil {
+		if err := adm.srv.Shutdown(sctx); err != nil {
+			adm.srv.Close()
+		}
+		if err := <-adminServed; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			status = printError(stderr, "regen serve", fmt.Errorf("admin listener: %w", err), exitFailure)
+		}
 	}
 	if err := shutdown(sctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
