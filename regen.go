@@ -290,47 +290,6 @@ func (s Status) String() string {
 	return "status(" + strconv.Itoa(int(s)) + ")"
 }
 
-// RevalidateMode is how an on-demand revalidation treats existing entries.
-type RevalidateMode uint8
-
-const (
-	// RevalidateStale marks entries stale: the next request is served the old
-	// content once while a regeneration runs in the background.
-	RevalidateStale RevalidateMode = iota
-	// RevalidateExpire expires entries: the next request waits for fresh content.
-	RevalidateExpire
-)
-
-func (m RevalidateMode) String() string {
-	if m == RevalidateExpire {
-		return "expire"
-	}
-	return "stale"
-}
-
-// MarshalText is String, so that a mode reads "stale" or "expire" in JSON.
-func (m RevalidateMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
-
-// UnmarshalText is ParseRevalidateMode.
-func (m *RevalidateMode) UnmarshalText(b []byte) error {
-	v, err := ParseRevalidateMode(string(b))
-	if err == nil {
-		*m = v
-	}
-	return err
-}
-
-// ParseRevalidateMode parses "stale" (or "") and "expire".
-func ParseRevalidateMode(s string) (RevalidateMode, error) {
-	switch s {
-	case "", "stale":
-		return RevalidateStale, nil
-	case "expire":
-		return RevalidateExpire, nil
-	}
-	return 0, fmt.Errorf("unknown revalidate mode %q (must be stale or expire)", s)
-}
-
 // Tag limits, as Next.js has them (NEXT_CACHE_TAG_MAX_LENGTH and
 // NEXT_CACHE_TAG_MAX_ITEMS). Where a tag is a request (RevalidateTag, the
 // revalidation endpoint) or configuration, breaking them is an error; where

@@ -20,6 +20,7 @@ var (
 	ErrRender       = errors.New("engine: missing renderer")
 	ErrDynamicError = errors.New("engine: dynamic = \"error\" broken")
 	ErrExpire       = errors.New("engine: bad expire")
+	ErrCacheLife    = errors.New("engine: bad cache profile")
 	ErrBasePath     = errors.New("engine: bad base path") // Options.BasePath is not a clean prefix such as "/docs"
 )
 

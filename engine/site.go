@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/render"
 )
@@ -183,6 +181,4 @@ type Fetch struct {
 	// CacheLife names the cache profile of the fetch, in place of
 	// Revalidate, as Layout.CacheLife.
 	CacheLife string
-
-	expire time.Duration // CacheLife's expire, once resolved
 }

@@ -20,7 +20,10 @@ type segment struct {
 	cacheLife  string        // the declared cache profile; its revalidate is put in revalidate
 	expire     time.Duration // the cache profile's expire; 0: none
 	stale      time.Duration // the cache profile's stale; 0: none
-	dynamic    regen.Dynamic
+	// fetchExpire[i] is the expire of the cache profile of fetches[i]; nil
+	// when no fetch names one.
+	fetchExpire []time.Duration
+	dynamic     regen.Dynamic
 	// staticParamsOnly is the segment's `dynamicParams: false`.
 	staticParamsOnly bool
 	uses             []regen.API
@@ -359,7 +362,10 @@ func resolveLives(route string, s *segment, lives map[string]regen.CacheLife) []
 			if !cloned { // the user's slice is not ours to change
 				s.fetches, cloned = slices.Clone(s.fetches), true
 			}
-			s.fetches[i].Revalidate, s.fetches[i].expire = c.Revalidate, c.Expire
+			if s.fetchExpire == nil {
+				s.fetchExpire = make([]time.Duration, len(s.fetches))
+			}
+			s.fetches[i].Revalidate, s.fetchExpire[i] = c.Revalidate, c.Expire
 			s.stale = minSet(s.stale, c.Stale)
 		}
 	}

@@ -33,7 +33,9 @@ type RevalidateHandlerOptions struct {
 type RevalidateRequest struct {
 	Tags  []string `json:"tags"`
 	Paths []string `json:"paths"`
-	// Mode is "stale" (the default) or "expire".
+	// Mode is "stale" (the default), "expire", or the name of a cache
+	// profile (regen.RevalidateProfile: stale now, expired after the
+	// profile's expire, as Next.js 16's revalidateTag(tag, profile)).
 	Mode regen.RevalidateMode `json:"mode"`
 	// Type is "page" (the default) or "layout" for every path given in
 	// Paths, as in Next.js's revalidatePath(path, type).
@@ -86,6 +88,12 @@ func NewRevalidateHandler(e *Engine, opts RevalidateHandlerOptions) http.Handler
 			fail(http.StatusBadRequest, err.Error())
 			return
 		}
+		mode, err := e.resolveMode(req.Mode)
+		if err != nil {
+			fail(http.StatusBadRequest, err.Error())
+			return
+		}
+		req.Mode = mode
 		ctx := r.Context()
 		for _, t := range req.Tags {
 			if err := e.RevalidateTag(ctx, t, req.Mode); err != nil {

@@ -41,6 +41,11 @@ type Request struct {
 	Cache regen.CacheMode
 	// Tags are explicit tags for on-demand revalidation.
 	Tags []string
+	// CacheLife, if declared, is the fetch's cache profile, in place of
+	// Revalidate (declaring both is an error): its Revalidate is the
+	// fetch's interval, and its Expire, if set, the age at which the entry
+	// is not served stale any more (the next call waits for the origin).
+	CacheLife regen.CacheLife
 }
 
 // Response is what an origin answered.
@@ -231,12 +236,13 @@ func New(opts Options) *Cache {
 // job is one cacheable origin call: a fetch or a memoized function, under
 // its key, with how to judge and store its entry.
 type job struct {
-	key   string
-	url   string           // the request URL
-	parts []string         // the key parts of a Memoize call
-	rev   regen.Revalidate // the effective revalidate; never Never
-	tags  []string         // the explicit tags
-	call  Call             // with Now set
+	key    string
+	url    string           // the request URL
+	parts  []string         // the key parts of a Memoize call
+	rev    regen.Revalidate // the effective revalidate; never Never
+	expire time.Duration    // the age at which the entry is not served; 0: never
+	tags   []string         // the explicit tags
+	call   Call             // with Now set
 
 	req *Request                                  // the fetch to make, or
 	fn  func(ctx context.Context) ([]byte, error) // the function to memoize
@@ -272,7 +278,14 @@ func (c *Cache) Fetch(ctx context.Context, req *Request, call Call) (*Response, 
 	}
 	j := job{key: key, url: req.URL, req: req}
 	ctx, sp := c.startFetch(ctx, &j)
-	it, res, err := c.do(ctx, &j, req.Revalidate, req.Cache, req.Tags, call)
+	declared, expire, err := Declared(req.Revalidate, req.CacheLife)
+	if err != nil {
+		err = fmt.Errorf("fetchcache: fetch %q: %w", j.name(), err)
+		c.fetched(sp, &Result{Key: key}, err)
+		return nil, Result{Key: key}, err
+	}
+	j.expire = expire
+	it, res, err := c.do(ctx, &j, declared, req.Cache, req.Tags, call)
 	c.fetched(sp, &res, err)
 	if it == nil {
 		return nil, res, err
@@ -320,6 +333,23 @@ func (c *Cache) do(ctx context.Context, j *job, declared regen.Revalidate, mode 
 type MemoOptions struct {
 	Revalidate regen.Revalidate // NotDeclared: the Call's DefaultRevalidate
 	Tags       []string
+	CacheLife  regen.CacheLife // in place of Revalidate, as Request.CacheLife
+}
+
+// Declared returns the revalidate a fetch declares with rev or life, and
+// the expire of its entries (0: none): life's when declared. Declaring both
+// is an error, as is a life that is not Valid.
+func Declared(rev regen.Revalidate, life regen.CacheLife) (regen.Revalidate, time.Duration, error) {
+	if !life.Declared() {
+		return rev, 0, nil
+	}
+	if rev.Declared() {
+		return rev, 0, fmt.Errorf("revalidate %v and cacheLife %v both declared (give one of them)", rev, life)
+	}
+	if err := life.Valid(); err != nil {
+		return rev, 0, fmt.Errorf("cacheLife: %w", err)
+	}
+	return life.Revalidate, life.Expire, nil
 }
 
 // Memoize gives fn the Data Cache's caching under the key formed by keyParts,
@@ -333,7 +363,14 @@ type MemoOptions struct {
 func (c *Cache) Memoize(ctx context.Context, keyParts []string, opts MemoOptions, call Call, fn func(ctx context.Context) ([]byte, error)) ([]byte, Result, error) {
 	j := job{key: memoKey(keyParts), parts: keyParts, fn: fn}
 	ctx, sp := c.startFetch(ctx, &j)
-	it, res, err := c.do(ctx, &j, opts.Revalidate, regen.CacheDefault, opts.Tags, call)
+	declared, expire, err := Declared(opts.Revalidate, opts.CacheLife)
+	if err != nil {
+		err = fmt.Errorf("fetchcache: fetch %q: %w", j.name(), err)
+		c.fetched(sp, &Result{Key: j.key}, err)
+		return nil, Result{Key: j.key}, err
+	}
+	j.expire = expire
+	it, res, err := c.do(ctx, &j, declared, regen.CacheDefault, opts.Tags, call)
 	c.fetched(sp, &res, err)
 	if it == nil {
 		return nil, res, err
@@ -414,10 +451,12 @@ func EffectiveRevalidate(r regen.Revalidate, mode regen.CacheMode, def regen.Rev
 
 // freshness is the status of an entry at now for a caller whose effective
 // revalidate is rev, given the state of its tags: Miss when a tag was
-// revalidated in expire mode after the entry was made; Stale when one was in
-// stale mode, or when the entry is at least rev old; Hit otherwise.
+// revalidated in expire mode after the entry was made, or by a cache profile
+// whose expire has passed, or when the entry is at least its own Expire old
+// (a fetch's cacheLife); Stale when one was in stale mode or by a profile,
+// or when the entry is at least rev old; Hit otherwise.
 func freshness(it *store.Item, now time.Time, rev regen.Revalidate, tags store.TagState) regen.Status {
-	if tags.Expired {
+	if tags.ExpiredAt(now) || it.Expire > 0 && now.Sub(it.Created) >= it.Expire {
 		return regen.Miss
 	}
 	if tags.Stale {
@@ -499,8 +538,7 @@ func (c *Cache) lookup(ctx context.Context, key string, rev regen.Revalidate, ca
 		if err != nil {
 			return nil, regen.Miss, err
 		}
-		ts.Stale = ts.Stale || its.Stale
-		ts.Expired = its.Expired
+		ts = ts.Merge(its)
 	}
 	return it, freshness(it, call.Now, rev, ts), nil
 }
@@ -639,6 +677,7 @@ func (c *Cache) fill(ctx context.Context, fc *flight.Call[loaded], j job, now ti
 		Tags:       tags,
 		Created:    now,
 		Revalidate: j.rev,
+		Expire:     j.expire,
 	}
 	if fc.Forgotten() {
 		// A caller gave up on this call, and the next made its own, which

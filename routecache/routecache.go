@@ -48,13 +48,14 @@ func implicitTag(name string) string {
 // function of its arguments.
 //
 //   - Miss when the entry is past its Expire, or one of its tags was
-//     revalidated in expire mode after it was made;
+//     revalidated in expire mode after it was made, or by a cache profile
+//     whose expire has passed (store.TagState.ExpiredAt);
 //   - Stale when it is older than its Revalidate, or one of its tags was
-//     revalidated in stale mode after it was made;
+//     revalidated in stale mode or by a profile after it was made;
 //   - Hit otherwise.
 func Freshness(e *Entry, now time.Time, tags store.TagState) regen.Status {
 	age := now.Sub(e.Created)
-	if tags.Expired || (e.Expire > 0 && age >= e.Expire) {
+	if tags.ExpiredAt(now) || (e.Expire > 0 && age >= e.Expire) {
 		return regen.Miss
 	}
 	if tags.Stale {

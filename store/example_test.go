@@ -28,23 +28,30 @@ func ExampleMemory() {
 
 	// Nothing was revalidated since the item was made.
 	st, _ := m.TagState(ctx, it.Tags, it.Created)
-	fmt.Printf("%+v\n", st)
+	fmt.Printf("stale=%v expired=%v\n", st.Stale, st.Expired)
 
 	// A post changed: every item tagged "posts" is stale from now on.
 	m.RevalidateTags(ctx, []string{"posts"}, regen.RevalidateStale, made.Add(time.Minute))
 	st, _ = m.TagState(ctx, it.Tags, it.Created)
-	fmt.Printf("%+v\n", st)
+	fmt.Printf("stale=%v expired=%v\n", st.Stale, st.Expired)
+
+	// revalidateTag("posts", "hours"): stale now, expired a day later.
+	at := made.Add(90 * time.Second)
+	m.RevalidateTags(ctx, []string{"posts"}, regen.RevalidateProfile("hours"), at)
+	st, _ = m.TagState(ctx, it.Tags, it.Created)
+	fmt.Println("expire at", st.ExpireAt.Sub(at), st.ExpiredAt(at.Add(time.Hour)), st.ExpiredAt(at.Add(24*time.Hour)))
 
 	// An expire-mode revalidation makes it expired, and stale too.
 	m.RevalidateTags(ctx, []string{"posts"}, regen.RevalidateExpire, made.Add(2*time.Minute))
 	st, _ = m.TagState(ctx, it.Tags, it.Created)
-	fmt.Printf("%+v\n", st)
+	fmt.Printf("stale=%v expired=%v\n", st.Stale, st.Expired)
 
 	fmt.Println(m.Len(), m.Bytes(), m.Evictions())
 	// Output:
 	// <h1>Hello</h1> true same item: true
-	// {Stale:false Expired:false}
-	// {Stale:true Expired:false}
-	// {Stale:true Expired:true}
+	// stale=false expired=false
+	// stale=true expired=false
+	// expire at 24h0m0s false true
+	// stale=true expired=true
 	// 1 256 0
 }

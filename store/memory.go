@@ -132,9 +132,44 @@ type memShard struct {
 }
 
 // tagTimes are a tag's latest revalidation times in unix nanoseconds, one
-// per mode; math.MinInt64 when never revalidated in that mode.
+// per mode; math.MinInt64 when never revalidated in that mode. marked and
+// deadline are the latest revalidation by a profile (a mode with an
+// expire) and when it expires what was made before it.
 type tagTimes struct {
-	stale, expire int64
+	stale, expire    int64
+	marked, deadline int64
+}
+
+// newTagTimes is the times of a tag never revalidated.
+var newTagTimes = tagTimes{stale: math.MinInt64, expire: math.MinInt64, marked: math.MinInt64, deadline: math.MinInt64}
+
+// revalidate returns tt after a revalidation at ns in mode. Of two profile
+// revalidations, the later one's pair is kept (Next.js's tags manifest
+// keeps the latest {stale, expired}); at the same instant, the earlier
+// deadline.
+func (tt tagTimes) revalidate(mode regen.RevalidateMode, ns int64) tagTimes {
+	d, bounded := mode.ExpireAfter()
+	switch {
+	case bounded && d == 0:
+		tt.expire = max(tt.expire, ns)
+	case bounded:
+		tt.stale = max(tt.stale, ns)
+		dl := addNano(ns, d)
+		if ns > tt.marked || ns == tt.marked && dl < tt.deadline {
+			tt.marked, tt.deadline = ns, dl
+		}
+	default:
+		tt.stale = max(tt.stale, ns)
+	}
+	return tt
+}
+
+// addNano returns ns+d, clamped to the range of int64.
+func addNano(ns int64, d time.Duration) int64 {
+	if ns > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	return ns + int64(d)
 }
 
 type tagShard struct {
@@ -415,14 +450,9 @@ func (m *Memory) RevalidateTags(_ context.Context, tags []string, mode regen.Rev
 		tt, ok := s.tags[tag]
 		if !ok {
 			tag = strings.Clone(tag)
-			tt = tagTimes{stale: math.MinInt64, expire: math.MinInt64}
+			tt = newTagTimes
 		}
-		if mode == regen.RevalidateExpire {
-			tt.expire = max(tt.expire, ns)
-		} else {
-			tt.stale = max(tt.stale, ns)
-		}
-		s.tags[tag] = tt
+		s.tags[tag] = tt.revalidate(mode, ns)
 		s.mu.Unlock()
 		// Published after the map: a TagState that sees the new mark
 		// also finds the tag's new time.
@@ -437,8 +467,9 @@ func (m *Memory) RevalidateTags(_ context.Context, tags []string, mode regen.Rev
 // TagState reports whether any of tags was revalidated strictly after since:
 // a revalidation at exactly since does not count. Expired is true when one
 // was revalidated in expire mode; Stale is true when one was revalidated in
-// either mode, since an expired entry is stale too. So {Stale: true,
-// Expired: false} means stale mode only.
+// any mode, since an expired entry is stale too. So {Stale: true,
+// Expired: false} means stale mode or a profile. ExpireAt is the earliest
+// deadline of the tags' latest profile revalidations made after since.
 //
 // Each tag costs a hash and an atomic load, whatever other tags were
 // revalidated; only a tag revalidated after since (or one of the few that
@@ -467,6 +498,11 @@ func (m *Memory) TagState(_ context.Context, tags []string, since time.Time) (Ta
 		}
 		if tt.stale > ns {
 			st.Stale = true
+		}
+		if tt.marked > ns {
+			if at := time.Unix(0, tt.deadline); st.ExpireAt.IsZero() || at.Before(st.ExpireAt) {
+				st.ExpireAt = at
+			}
 		}
 	}
 	return st, nil

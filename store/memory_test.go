@@ -596,7 +596,7 @@ func TestMemoryConcurrent(t *testing.T) {
 						t.Errorf("GetTagged(%q).Status = %d; want 200", key, it.Status)
 					}
 				case 4:
-					mode := regen.RevalidateMode(i / 6 % 2)
+					mode := []regen.RevalidateMode{regen.RevalidateStale, regen.RevalidateExpire}[i/6%2]
 					m.RevalidateTags(ctx, []string{tag, "all"}, mode, t0.Add(time.Duration(w*rounds+i)*time.Millisecond))
 					m.TagState(ctx, []string{tag}, t0.Add(time.Duration(i)*time.Millisecond))
 				case 5:
@@ -646,7 +646,7 @@ func TestMemoryConcurrent(t *testing.T) {
 			}
 		}
 	}
-	stale, expire := last[regen.RevalidateStale], last[regen.RevalidateExpire]
+	stale, expire := last[0], last[1] // stale, expire
 	checks := []struct {
 		since time.Time
 		want  TagState

@@ -59,6 +59,26 @@ func (it *Item) Size() int64 {
 type TagState struct {
 	Stale   bool // revalidated in stale mode: serve once, refresh in the background
 	Expired bool // revalidated in expire mode: do not serve
+	// ExpireAt, when not zero, is the earliest deadline of the tags'
+	// latest revalidations by a profile (a mode with an expire) made after
+	// the time asked about: entries made before them expire then.
+	ExpireAt time.Time
+}
+
+// ExpiredAt reports whether an entry in this state is expired at now: a
+// tag was revalidated in expire mode, or a profile's deadline has passed.
+func (ts TagState) ExpiredAt(now time.Time) bool {
+	return ts.Expired || !ts.ExpireAt.IsZero() && !now.Before(ts.ExpireAt)
+}
+
+// Merge returns the state of the tags of s and o together: stale or
+// expired if either is, and the earlier ExpireAt.
+func (ts TagState) Merge(o TagState) TagState {
+	m := TagState{Stale: ts.Stale || o.Stale, Expired: ts.Expired || o.Expired, ExpireAt: ts.ExpireAt}
+	if !o.ExpireAt.IsZero() && (m.ExpireAt.IsZero() || o.ExpireAt.Before(m.ExpireAt)) {
+		m.ExpireAt = o.ExpireAt
+	}
+	return m
 }
 
 // Store keeps items under string keys, and the latest revalidation time of
@@ -72,8 +92,12 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// RevalidateTags records that tags were revalidated at time at, in mode.
 	// Later times replace earlier ones; an earlier time never replaces a later one.
+	// A mode with an expire (mode.ExpireAfter) records, besides the stale
+	// time, the pair (at, at+expire) of the tag's latest such revalidation.
 	RevalidateTags(ctx context.Context, tags []string, mode regen.RevalidateMode, at time.Time) error
-	// TagState reports whether any of tags was revalidated strictly after since.
+	// TagState reports whether any of tags was revalidated strictly after
+	// since, and the earliest ExpireAt of the profile revalidations among
+	// them made strictly after since.
 	TagState(ctx context.Context, tags []string, since time.Time) (TagState, error)
 }
 

@@ -147,9 +147,26 @@ type tagsFile struct {
 }
 
 // tagTimes are a tag's latest revalidation in each mode; zero when none.
+// Marked and Deadline are its latest revalidation by a cache profile (a
+// mode with an expire) and when that expires what was made before it.
+// Files written before profiles existed lack them, and read as none;
+// older versions ignore them.
 type tagTimes struct {
-	Stale  time.Time `json:"stale,omitzero"`
-	Expire time.Time `json:"expire,omitzero"`
+	Stale    time.Time `json:"stale,omitzero"`
+	Expire   time.Time `json:"expire,omitzero"`
+	Marked   time.Time `json:"marked,omitzero"`
+	Deadline time.Time `json:"deadline,omitzero"`
+}
+
+// modeTimes returns the times a revalidation at at in mode records.
+func modeTimes(mode regen.RevalidateMode, at time.Time) tagTimes {
+	switch d, bounded := mode.ExpireAfter(); {
+	case bounded && d == 0:
+		return tagTimes{Expire: at}
+	case bounded:
+		return tagTimes{Stale: at, Marked: at, Deadline: at.Add(d)}
+	}
+	return tagTimes{Stale: at}
 }
 
 // Dir returns the store's directory.
@@ -385,12 +402,7 @@ func (s *Store) RevalidateTags(ctx context.Context, tags []string, mode regen.Re
 	}
 	s.mem.RevalidateTags(ctx, tags, mode, at)
 	at = at.Round(0).UTC()
-	var tt tagTimes
-	if mode == regen.RevalidateExpire {
-		tt.Expire = at
-	} else {
-		tt.Stale = at
-	}
+	tt := modeTimes(mode, at)
 	rec := &record{Tags: make(map[string]tagTimes, len(tags))}
 	for _, tag := range tags {
 		rec.Tags[tag] = tt

@@ -219,6 +219,9 @@ func (s *Store) load() (stale bool, err error) {
 		if !tt.Expire.IsZero() {
 			s.mem.RevalidateTags(ctx, []string{tag}, regen.RevalidateExpire, tt.Expire)
 		}
+		if !tt.Marked.IsZero() {
+			s.mem.RevalidateTags(ctx, []string{tag}, regen.StaleUntil(tt.Deadline.Sub(tt.Marked)), tt.Marked)
+		}
 		s.tags[tag] = tt
 	}
 	if stale {
@@ -237,6 +240,11 @@ func mergeTimes(a, b tagTimes) tagTimes {
 	}
 	if b.Expire.After(a.Expire) {
 		a.Expire = b.Expire
+	}
+	// The later profile revalidation's pair; at the same instant, the
+	// earlier deadline (as store.Memory keeps them).
+	if !b.Marked.IsZero() && (b.Marked.After(a.Marked) || b.Marked.Equal(a.Marked) && b.Deadline.Before(a.Deadline)) {
+		a.Marked, a.Deadline = b.Marked, b.Deadline
 	}
 	return a
 }

@@ -29,7 +29,7 @@
 //
 //	regen:item:{<key>}   an item (a rendered path or a Data Cache entry), a string
 //	regen:lock:{<key>}   a lock taken by TryLock: a random token, with the lease as TTL
-//	regen:tags           every tag's latest revalidation times, a hash: tag → 16 bytes,
+//	regen:tags           every tag's latest revalidation times, a hash: tag → 16 or 32 bytes,
 //	                     and its epoch under the field "\x00epoch"
 //	regen:events         the channel announcing changes to the other instances
 //
@@ -102,7 +102,11 @@
 // header and tags as uvarint-counted, uvarint-length-prefixed strings, then
 // the body, unchanged, to the end. A value with another version byte reads
 // as absent. A tag's times are 16 bytes: the latest stale-mode and
-// expire-mode revalidations, encoded as Created is; zero means never.
+// expire-mode revalidations, encoded as Created is; zero means never. A tag
+// revalidated by a cache profile (regen.RevalidateProfile) has 16 more:
+// that revalidation's time and its deadline, when it expires what was made
+// before it. Earlier versions read the first 16 bytes of a tag only when
+// they are all there is, and skip the tags messages ('U') that carry 32.
 //
 // # Consistency
 //

@@ -207,7 +207,11 @@ func unixNano(t time.Time) int64 {
 //	'K' an item was set: 8 bytes created (timeBits), then the key
 //	'D' an item was deleted: 8 bytes upTo (timeBits; all ones: any), then the key
 const (
-	msgTags   = 'T'
+	msgTags = 'T'
+	// msgTags32 is msgTags with 32 bytes of times per tag (stale, expire,
+	// marked, deadline): sent only when a tag has a profile revalidation,
+	// so that instances of earlier versions keep reading the others.
+	msgTags32 = 'U'
 	msgSet    = 'K'
 	msgDelete = 'D'
 )
@@ -219,27 +223,62 @@ const idLen = 8
 const anyTime = ^uint64(0)
 
 // tagTimes are a tag's latest revalidation times, as timeBits; 0 when the
-// tag was not revalidated in that mode.
-type tagTimes struct{ stale, expire uint64 }
+// tag was not revalidated in that mode. marked and deadline are its latest
+// revalidation by a cache profile (a mode with an expire) and when that
+// expires what was made before it; 0 when none.
+type tagTimes struct{ stale, expire, marked, deadline uint64 }
 
+// merge keeps the later time of each mode, and the later profile
+// revalidation's pair (at the same instant, the earlier deadline), as
+// store.Memory and tagsScript do.
 func (t tagTimes) merge(o tagTimes) tagTimes {
-	return tagTimes{max(t.stale, o.stale), max(t.expire, o.expire)}
+	m := tagTimes{max(t.stale, o.stale), max(t.expire, o.expire), t.marked, t.deadline}
+	if o.marked != 0 && (o.marked > t.marked || o.marked == t.marked && o.deadline < t.deadline) {
+		m.marked, m.deadline = o.marked, o.deadline
+	}
+	return m
 }
 
-// encode returns the 16 bytes kept in the tag hash: stale then expire.
+// modeTimes returns the times a revalidation at at in mode records.
+func modeTimes(mode regen.RevalidateMode, at time.Time) tagTimes {
+	bits := timeBits(at)
+	switch d, bounded := mode.ExpireAfter(); {
+	case bounded && d == 0:
+		return tagTimes{expire: bits}
+	case bounded:
+		return tagTimes{stale: bits, marked: bits, deadline: timeBits(at.Add(d))}
+	}
+	return tagTimes{stale: bits}
+}
+
+// encode returns the bytes kept in the tag hash: stale then expire, 16
+// bytes, as earlier versions wrote them; then marked and deadline, 32 bytes
+// in all, when the tag has a profile revalidation.
 func (t tagTimes) encode() []byte {
-	b := make([]byte, 16)
+	n := 16
+	if t.marked != 0 {
+		n = 32
+	}
+	b := make([]byte, n)
 	binary.BigEndian.PutUint64(b, t.stale)
 	binary.BigEndian.PutUint64(b[8:], t.expire)
+	if n == 32 {
+		binary.BigEndian.PutUint64(b[16:], t.marked)
+		binary.BigEndian.PutUint64(b[24:], t.deadline)
+	}
 	return b
 }
 
 func decodeTagTimes(s string) (tagTimes, bool) {
-	if len(s) != 16 {
+	if len(s) != 16 && len(s) != 32 {
 		return tagTimes{}, false
 	}
 	b := []byte(s)
-	return tagTimes{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}, true
+	t := tagTimes{stale: binary.BigEndian.Uint64(b), expire: binary.BigEndian.Uint64(b[8:])}
+	if len(b) == 32 {
+		t.marked, t.deadline = binary.BigEndian.Uint64(b[16:]), binary.BigEndian.Uint64(b[24:])
+	}
+	return t, true
 }
 
 // tagEntry is one tag of a revalidation.
@@ -258,18 +297,28 @@ type message struct {
 }
 
 func encodeTagsMsg(from [idLen]byte, entries []tagEntry) []byte {
+	kind, size := byte(msgTags), 16
+	for _, e := range entries {
+		if e.marked != 0 {
+			kind, size = msgTags32, 32
+		}
+	}
 	n := 1 + idLen + binary.MaxVarintLen64
 	for _, e := range entries {
-		n += binary.MaxVarintLen64 + len(e.tag) + 16
+		n += binary.MaxVarintLen64 + len(e.tag) + size
 	}
 	b := make([]byte, 0, n)
-	b = append(b, msgTags)
+	b = append(b, kind)
 	b = append(b, from[:]...)
 	b = binary.AppendUvarint(b, uint64(len(entries)))
 	for _, e := range entries {
 		b = appendString(b, e.tag)
 		b = binary.BigEndian.AppendUint64(b, e.stale)
 		b = binary.BigEndian.AppendUint64(b, e.expire)
+		if size == 32 {
+			b = binary.BigEndian.AppendUint64(b, e.marked)
+			b = binary.BigEndian.AppendUint64(b, e.deadline)
+		}
 	}
 	return b
 }
@@ -292,15 +341,23 @@ func decodeMessage(s string) (message, error) {
 	copy(m.from[:], b[1:])
 	d := decoder{b: b[1+idLen:]}
 	switch m.kind {
-	case msgTags:
+	case msgTags, msgTags32:
+		size := 16
+		if m.kind == msgTags32 {
+			size = 32
+		}
 		n := d.count()
 		m.tags = make([]tagEntry, n)
 		for i := range m.tags {
 			m.tags[i].tag = d.string()
-			t := d.bytes(16)
-			m.tags[i].stale = binary.BigEndian.Uint64(t)
-			m.tags[i].expire = binary.BigEndian.Uint64(t[8:])
+			t := d.bytes(size)
+			if len(t) < size {
+				d.bad = true
+				break
+			}
+			m.tags[i].tagTimes, _ = decodeTagTimes(string(t))
 		}
+		m.kind = msgTags
 	case msgSet, msgDelete:
 		m.at = binary.BigEndian.Uint64(d.bytes(8))
 		m.key = string(d.b)

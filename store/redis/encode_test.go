@@ -122,7 +122,8 @@ func FuzzDecodeItem(f *testing.F) {
 // FuzzDecodeMessage checks that no message makes the decoder panic.
 func FuzzDecodeMessage(f *testing.F) {
 	id := [idLen]byte{}
-	f.Add(string(encodeTagsMsg(id, []tagEntry{{"posts", tagTimes{1, 2}}})))
+	f.Add(string(encodeTagsMsg(id, []tagEntry{{"posts", tagTimes{stale: 1, expire: 2}}})))
+	f.Add(string(encodeTagsMsg(id, []tagEntry{{"posts", tagTimes{1, 2, 3, 4}}})))
 	f.Add(string(encodeKeyMsg(msgSet, id, 3, "/a")))
 	f.Fuzz(func(t *testing.T, s string) { _, _ = decodeMessage(s) })
 }

@@ -711,16 +711,11 @@ func (s *Store) RevalidateTags(ctx context.Context, tags []string, mode regen.Re
 	}
 	_ = s.tags.RevalidateTags(ctx, tags, mode, at)
 	s.tagEpoch.Add(1)
-	bits := timeBits(at)
+	tt := modeTimes(mode, at)
 	entries := make([]tagEntry, len(tags))
 	for i, t := range tags {
-		entries[i].tag = t
-		if mode == regen.RevalidateExpire {
-			entries[i].expire = bits
-		} else {
-			entries[i].stale = bits
-		}
-		s.remember(t, entries[i].tagTimes)
+		entries[i] = tagEntry{tag: t, tagTimes: tt}
+		s.remember(t, tt)
 	}
 	if s.up.Load() && s.pendingTagsEmpty() && !s.keyDown(s.tagsKey) {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.WriteTimeout)
@@ -782,6 +777,10 @@ func (s *Store) applyTagLocal(tag string, t tagTimes) {
 	}
 	if t.expire != 0 {
 		_ = s.tags.RevalidateTags(ctx, []string{tag}, regen.RevalidateExpire, bitsTime(t.expire))
+	}
+	if t.marked != 0 {
+		marked := bitsTime(t.marked)
+		_ = s.tags.RevalidateTags(ctx, []string{tag}, regen.StaleUntil(bitsTime(t.deadline).Sub(marked)), marked)
 	}
 }
 

@@ -68,21 +68,31 @@ return 1
 //
 //	KEYS[1]  the tag hash
 //	ARGV[1]  channel, ARGV[2] message
-//	ARGV[3], ARGV[4], ...  pairs of a tag and its 16-byte times (stale,
-//	         expire; zeros: not revalidated in that mode)
+//	ARGV[3], ARGV[4], ...  pairs of a tag and its times (stale, expire;
+//	         zeros: not revalidated in that mode), 16 bytes, or 32 with the
+//	         latest profile revalidation's marked and deadline
 //
-// It returns the number of tags whose times moved forward.
+// Of two profile revalidations' pairs it keeps the later one (at the same
+// instant, the earlier deadline), as tagTimes.merge does; a 16-byte value,
+// as earlier versions wrote, has none. It returns the number of tags whose
+// times moved forward.
 var tagsScript = goredis.NewScript(later + `
+local zero = string.rep('\0', 8)
 local changed = 0
 for i = 3, #ARGV, 2 do
   local tag, new = ARGV[i], ARGV[i + 1]
   local cur = redis.call('HGET', KEYS[1], tag)
-  if cur and #cur == 16 then
+  if cur and (#cur == 16 or #cur == 32) then
     local s, e = string.sub(new, 1, 8), string.sub(new, 9, 16)
     local cs, ce = string.sub(cur, 1, 8), string.sub(cur, 9, 16)
     if later(cs, s) then s = cs end
     if later(ce, e) then e = ce end
+    local m, d, cm, cd = zero, zero, zero, zero
+    if #new == 32 then m, d = string.sub(new, 17, 24), string.sub(new, 25, 32) end
+    if #cur == 32 then cm, cd = string.sub(cur, 17, 24), string.sub(cur, 25, 32) end
+    if not (m ~= zero and (later(m, cm) or (m == cm and later(cd, d)))) then m, d = cm, cd end
     new = s .. e
+    if m ~= zero then new = new .. m .. d end
   end
   if new ~= cur then
     redis.call('HSET', KEYS[1], tag, new)
