@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"net/http"
 	"sync"
 
@@ -90,7 +91,9 @@ func (s *responseStream) Flush() error {
 	if s.detached || s.failed || s.rc == nil {
 		return http.ErrHandlerTimeout
 	}
-	if err := s.rc.Flush(); err != nil {
+	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		// A writer that cannot flush (a recorder, a middleware's wrapper
+		// without Unwrap) still gets every byte, only later.
 		s.failed = true
 		return err
 	}

@@ -225,3 +225,31 @@ func TestStreamDynamicAfterFirstByte(t *testing.T) {
 		t.Errorf("next GET %s %q; want BYPASS no-store", next.Header.Get("X-Cache-Status"), next.Header.Get("Cache-Control"))
 	}
 }
+
+// TestStreamWriterWithoutFlush: a response writer that cannot flush (a
+// middleware's wrapper without Unwrap) still gets the whole streamed
+// response, only not early.
+func TestStreamWriterWithoutFlush(t *testing.T) {
+	var site Site
+	site.Page("/p", Page{Revalidate: sec(60), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		io.WriteString(w, "first ")
+		_, err := io.WriteString(w, "second")
+		return err
+	})})
+	e := newEngine(t, &site, Options{})
+	w := &nopWriter{h: http.Header{}}
+	var body strings.Builder
+	bw := &bodyWriter{nopWriter: w, body: &body}
+	e.ServeHTTP(bw, httptest.NewRequest("GET", "/p", nil))
+	if w.code != 200 || body.String() != "first second" || w.h.Get("X-Cache-Status") != "MISS" {
+		t.Errorf("GET = %d %s %q; want 200 MISS with the whole body", w.code, w.h.Get("X-Cache-Status"), body.String())
+	}
+}
+
+// bodyWriter is a nopWriter that keeps the body, and cannot flush.
+type bodyWriter struct {
+	*nopWriter
+	body *strings.Builder
+}
+
+func (w *bodyWriter) Write(p []byte) (int, error) { return w.body.Write(p) }
