@@ -95,6 +95,7 @@ type RenderInfo struct {
 // used).
 func (e *Engine) Inspect(ctx context.Context, route string) []PathInfo {
 	recs := e.paths.snapshot(route)
+	slices.SortFunc(recs, func(a, b indexedPath) int { return cmp.Compare(a.path, b.path) })
 	now := e.now()
 	out := make([]PathInfo, 0, len(recs))
 	for _, r := range recs {
@@ -103,7 +104,6 @@ func (e *Engine) Inspect(ctx context.Context, route string) []PathInfo {
 		}
 		out = append(out, e.pathInfo(ctx, r.path, r.pathRecord, now))
 	}
-	slices.SortFunc(out, func(a, b PathInfo) int { return cmp.Compare(a.Path, b.Path) })
 	return out
 }
 
@@ -227,7 +227,7 @@ type indexedPath struct {
 func (x *pathIndex) snapshot(route string) []indexedPath {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	var out []indexedPath
+	out := make([]indexedPath, 0, x.lru.Len())
 	for _, p := range x.lru.Keys() {
 		rec, _ := x.lru.Peek(p)
 		if route == "" || rec.route == route {

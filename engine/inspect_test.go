@@ -16,6 +16,7 @@ import (
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/render"
+	"github.com/regen-dev/regen/store"
 )
 
 // TestInspect follows one ISR path through the states Inspect and Lookup
@@ -153,5 +154,42 @@ func TestInspectConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := len(e.Inspect(context.Background(), "")); n != 200 {
 		t.Errorf("paths = %d; want 200", n)
+	}
+}
+
+// BenchmarkInspect measures Inspect over the index of rendered paths, per
+// path listed, beside its floor: reading one entry and its tags from the
+// store, which Inspect does for each path.
+func BenchmarkInspect(b *testing.B) {
+	for _, n := range []int{100, MaxIndexedPaths} {
+		b.Run(fmt.Sprintf("paths=%d", n), func(b *testing.B) {
+			var site Site
+			site.Page("/p/[n]", Page{Revalidate: sec(60), Render: fetchPage("p", nil)})
+			e, err := New(&site, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			for i := range n {
+				get(e, fmt.Sprintf("/p/%d", i))
+			}
+			ctx := context.Background()
+			if got := len(e.Inspect(ctx, "")); got != n {
+				b.Fatalf("Inspect lists %d paths; want %d", got, n)
+			}
+			b.Run("floor=GetTagged", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					store.GetTagged(ctx, e.store, "/p/1")
+				}
+			})
+			b.Run("Inspect", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					e.Inspect(ctx, "")
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/path")
+			})
+		})
 	}
 }
