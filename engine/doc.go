@@ -115,6 +115,39 @@ Nothing the engine waits for is unbounded:
     what it costs in the heap; the back-off state of failing paths and data
     keys is bounded too (10,000 of each).
 
+# Metrics and traces
+
+With Options.Metrics (a prometheus.Registerer), the engine and its Data
+Cache count, with every labelled child resolved at New (a HIT allocates
+nothing more), and label values bounded (never a path, tag or URL):
+
+  - regen_requests_total{cache="hit|stale|miss|bypass"}: requests answered,
+    by the X-Cache-Status sent; regen_request_duration_seconds{cache}: how
+    long they took (histogram).
+  - regen_renders_total{reason="miss|regenerate|prerender|dynamic",
+    result="ok|error|timeout"}: renders; regen_render_duration_seconds{reason}
+    (histogram); regen_regenerations_in_flight (gauge): background
+    regenerations running; regen_regenerations_deduplicated_total: STALE
+    requests that found their path's regeneration in flight.
+  - regen_data_cache_requests_total{cache}: fetches and memoized calls by
+    how the Data Cache answered; regen_origin_fetches_total{result}: origin
+    calls; regen_origin_fetch_duration_seconds (histogram).
+  - regen_revalidations_total{kind="tag|path",mode="stale|expire"}:
+    on-demand revalidations.
+  - regen_store_bytes, regen_store_entries, regen_store_evictions_total:
+    the store's own counts read when scraped (store.UsageReporter;
+    Engine.StoreUsage); regen_store_available (0/1) for a shared store;
+    regen_store_errors_total{op}: failed store operations.
+
+With Options.TracerProvider, each request gets a "regen.request" span
+(regen.cache, regen.route), each render a "regen.render" span
+(regen.render.reason, regen.render.result), each fetch a "regen.fetch" span
+(url.full, regen.data_cache), each store operation a "regen.store.get",
+".set", ".delete", ".revalidate_tags", ".tag_state" or ".lock" span, and
+each background regeneration a "regen.regenerate" span: a new root, linked
+to the request span that found the path STALE. Without it no span is made,
+at the cost of a nil check. docs/observability.md has the details.
+
 # Time
 
 Options.Now is read once per request and once when background work starts;

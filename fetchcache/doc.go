@@ -168,5 +168,16 @@ Cache.
 
 Request memoization (identical fetches within one render sharing one call,
 even when uncached) is the render layer's business, not the Cache's.
+
+# Metrics and traces
+
+With Options.Metrics, a Cache counts regen_data_cache_requests_total{cache}
+(each Fetch and Memoize call by how it was answered: hit, stale, miss,
+bypass), regen_origin_fetches_total{result} (each origin call: ok, error,
+timeout) and regen_origin_fetch_duration_seconds (a histogram). Caches
+sharing a Registerer add up their counts. With Options.TracerProvider, each
+Fetch and Memoize call is a "regen.fetch" span with the attributes url.full
+and regen.data_cache; the origin call and the store operations run under
+it. Both are off when nil.
 */
 package fetchcache

@@ -110,3 +110,14 @@ func TestServeTracesBad(t *testing.T) {
 		t.Errorf("regen serve with OTEL_TRACES_EXPORTER=carrier-pigeon = %d, %q; want %d naming the variable", status, stderr, exitUsage)
 	}
 }
+
+// TestServeHelpSpans: regen help serve names every span and the variables.
+func TestServeHelpSpans(t *testing.T) {
+	_, stdout, _ := runCLI(t, "help", "serve")
+	for _, want := range []string{"regen.request", "regen.render", "regen.fetch", "regen.store.get", ".tag_state", "regen.regenerate",
+		"OTEL_TRACES_EXPORTER=console", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("regen help serve does not mention %s", want)
+		}
+	}
+}

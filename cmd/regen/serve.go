@@ -64,6 +64,18 @@ The server reads a request's headers within 10s and its whole request within
 within the render timeout plus 10s, and closes keep-alive connections idle
 for 2 minutes.
 
+With OTEL_TRACES_EXPORTER set, it makes OpenTelemetry spans: regen.request
+(a request, with its cache status and route), regen.render (a render, with
+why it ran and how it ended), regen.fetch (a fetch, with its URL and how the
+Data Cache answered), regen.store.get, .set, .delete, .revalidate_tags,
+.tag_state and .lock (store operations), and regen.regenerate (a background
+regeneration: a new trace, linked to the request that found the page
+stale). OTEL_TRACES_EXPORTER=console prints each span to stdout as it ends;
+otlp exports them to OTEL_EXPORTER_OTLP_ENDPOINT over HTTP or gRPC, as
+OTEL_EXPORTER_OTLP_PROTOCOL says (http/protobuf by default), and flushes
+them at exit; none, or unset, makes none. OTEL_SERVICE_NAME names the
+service (regen).
+
 With --admin-addr ADDR, a second listener serves, on ADDR only (never on
 --addr):
 
