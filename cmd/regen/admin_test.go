@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/regen-dev/regen/engine"
 )
 
 // startServeAdmin starts regen serve with --admin-addr 127.0.0.1:0 and
@@ -149,5 +153,29 @@ func TestServeAdminAddrInUse(t *testing.T) {
 	code := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", ln.Addr().String()}, &stdout, &stderr)
 	if code != exitFailure || !strings.Contains(stderr.String(), "--admin-addr") {
 		t.Errorf("regen serve with a busy --admin-addr = %d %q; want %d naming --admin-addr", code, stderr.String(), exitFailure)
+	}
+}
+
+// TestAdminReadyWhileStopping: from the moment shutdown starts, /readyz
+// answers 503 (a load balancer stops sending traffic) while /healthz stays
+// 200.
+func TestAdminReadyWhileStopping(t *testing.T) {
+	e, err := engine.New(&engine.Site{}, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	adm := newAdminServer("127.0.0.1:0", e, newRegistry(), nil, time.Minute, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(adm.srv.Handler)
+	defer srv.Close()
+	if resp, body := get(t, srv.URL+"/readyz", nil); resp.StatusCode != 200 {
+		t.Errorf("GET /readyz = %d %q; want 200", resp.StatusCode, body)
+	}
+	adm.stopping.Store(true)
+	if resp, body := get(t, srv.URL+"/readyz", nil); resp.StatusCode != http.StatusServiceUnavailable || body != "not ready: shutting down\n" {
+		t.Errorf("GET /readyz while stopping = %d %q; want 503 shutting down", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, srv.URL+"/healthz", nil); resp.StatusCode != 200 {
+		t.Errorf("GET /healthz while stopping = %d; want 200", resp.StatusCode)
 	}
 }
