@@ -271,7 +271,8 @@ func New(site *Site, opts Options) (*Engine, error) {
 	if err := basePathError(opts.BasePath); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, cacheLifeErrors(opts.CacheLife)...)
+	e.in.lives = mergeLives(site.lives, opts.CacheLife)
+	errs = append(errs, cacheLifeErrors(e.in.lives)...)
 	routes, tree, cerrs := compile(site, e.in.lives)
 	errs = append(errs, cerrs...)
 	for _, r := range routes {
@@ -568,17 +569,15 @@ func (e *Engine) servePath(w http.ResponseWriter, r *http.Request, path string, 
 	if e.debug {
 		e.logDecision(path, st, ent, now, note+why)
 	}
-	if hv := ent.Header[holesHeader]; hv != nil {
+	if !e.writeEntry(w, r, ent, st) {
 		// A partial route's shell: its holes render for this request.
 		var set *holeSet
 		if rt, params := e.match(path); rt != nil {
 			set = e.startHoles(r, rt, path, params, now)
 			defer set.close()
 		}
-		e.writePartial(w, r, ent.Status, ent.Header, ent.Body, decodeHoles(hv, len(ent.Body)), set, st)
-		return
+		e.writePartial(w, r, ent.Status, ent.Header, ent.Body, decodeHoles(ent.Header[holesHeader], len(ent.Body)), set, st)
 	}
-	e.writeEntry(w, r, ent, st)
 }
 
 // logDecision logs one cache decision when DebugCache is on.
@@ -661,10 +660,8 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 		e.writeRendered(w, r, out.res, regen.Bypass, set)
 	case out.dynamic:
 		e.serveDynamic(w, r, rt, path, params, now)
-	case out.entry.Header[holesHeader] != nil:
+	case !e.writeEntry(w, r, out.entry, out.status):
 		e.writePartial(w, r, out.entry.Status, out.entry.Header, out.entry.Body, decodeHoles(out.entry.Header[holesHeader], len(out.entry.Body)), set, out.status)
-	default:
-		e.writeEntry(w, r, out.entry, out.status)
 	}
 }
 
@@ -1217,13 +1214,22 @@ func etag(body []byte) string {
 
 // writeEntry writes a cached entry without allocating (but for a
 // redirect's Location under a prefix).
-func (e *Engine) writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, st regen.Status) {
+//
+// It reports false, having written nothing but headers that writePartial
+// replaces, for a partial route's shell, whose holes are the caller's to
+// fill.
+func (e *Engine) writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, st regen.Status) bool {
 	h := w.Header()
 	for k, v := range ent.Header {
+		switch k {
+		case holesHeader:
+			return false
+		case "Location":
+			if len(v) == 1 {
+				v = e.prefixed(r, v)
+			}
+		}
 		h[k] = v
-	}
-	if loc := ent.Header["Location"]; len(loc) == 1 {
-		h["Location"] = e.prefixed(r, loc)
 	}
 	h["X-Cache-Status"] = xCacheStatus[st]
 	h["Cache-Status"] = cacheStatus[st]
@@ -1234,13 +1240,14 @@ func (e *Engine) writeEntry(w http.ResponseWriter, r *http.Request, ent *routeca
 			delete(h, "Content-Length")
 			delete(h, "Content-Type")
 			w.WriteHeader(http.StatusNotModified)
-			return
+			return true
 		}
 	}
 	w.WriteHeader(ent.Status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(ent.Body)
 	}
+	return true
 }
 
 // writeRendered writes a render that is not cached, with its holes, if it
