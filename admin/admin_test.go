@@ -296,6 +296,7 @@ func TestInspectorRevalidate(t *testing.T) {
 		{"api cross-site", "POST", "/_regen/api/revalidate", `{"paths":["/blog/hello"]}`, append(jsonType, "Sec-Fetch-Site", "cross-site"), 403, "", "fresh"},
 		{"api bad body", "POST", "/_regen/api/revalidate", `{"paths":`, jsonType, 400, "malformed JSON", "fresh"},
 		{"api nothing", "POST", "/_regen/api/revalidate", `{}`, jsonType, 400, "nothing to revalidate", "fresh"},
+		{"api unknown profile", "POST", "/_regen/api/revalidate", `{"paths":["/blog/hello"],"mode":"later"}`, jsonType, 400, "later", "fresh"},
 		{"form path", "POST", "/_regen/revalidate", form("target", "path", "value", "/blog/hello"), self(formType...), 303, "", "stale"},
 		{"api tag expire", "POST", "/_regen/api/revalidate", `{"tags":["_N_T_/blog/hello"],"mode":"expire"}`, jsonType, 200, `"revalidated": true`, "expired"},
 		{"form path again", "POST", "/_regen/revalidate", form("target", "path", "value", "/blog/[slug]", "mode", "expire"), self(formType...), 303, "", "expired"},
