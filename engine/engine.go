@@ -434,7 +434,9 @@ func (e *Engine) Stats() Stats {
 
 // Entry returns path's cached entry and its state now (HIT, STALE; MISS
 // with a nil entry when there is none), without rendering, regenerating or
-// counting a request: a cache inspector's view.
+// counting a request: what a test or a simulation serves next. Lookup and
+// Inspect (inspect.go) describe an entry without its body, with the
+// engine's latest render of it and its back-off.
 func (e *Engine) Entry(ctx context.Context, path string) (*routecache.Entry, regen.Status, error) {
 	return e.routes.Get(ctx, path, e.now())
 }
