@@ -365,6 +365,16 @@ func TestLive(t *testing.T) {
 		if r.Changes == 0 {
 			t.Errorf("live %s: no content change; want a few", r.Name)
 		}
+		// The cache statuses are the engines' metrics: every request once.
+		if n := r.Hit + r.Stale + r.Miss + r.Bypass; n != r.Requests {
+			t.Errorf("live %s: metrics count %d requests (hit %d, stale %d, miss %d, bypass %d); the clients made %d",
+				r.Name, n, r.Hit, r.Stale, r.Miss, r.Bypass, r.Requests)
+		}
+	}
+	// SSR renders each request once (the metrics' renders), every one BYPASS.
+	if r := byName[ssr]; r.RendersPer1k != 1000 || r.Bypass != r.Requests || r.OriginPer1k == 0 {
+		t.Errorf("live SSR: %v renders/1k, %d of %d requests BYPASS, %v origin calls/1k; want 1000, all, some",
+			r.RendersPer1k, r.Bypass, r.Requests, r.OriginPer1k)
 	}
 	if s, i := byName[ssr].TTFB.P50, byName[isr].TTFB.P50; s < 20 || i*2 > s {
 		t.Errorf("live ttfb p50: SSR %vms, ISR %vms; want SSR above the origin's 20ms and far above ISR", s, i)

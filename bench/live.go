@@ -15,7 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/regen-dev/regen"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/regen-dev/regen/engine"
 	"github.com/regen-dev/regen/internal/clock"
 	"github.com/regen-dev/regen/sitespec"
@@ -49,12 +50,14 @@ type live struct {
 	cur     atomic.Pointer[engine.Engine]
 	start   time.Time
 	secret  string
+	// metrics is the registry of every engine of the run, which add up
+	// their counts on it: requests by cache status, renders, origin calls.
+	metrics *prometheus.Registry
 
 	mu        sync.Mutex // protects the fields below
 	version   []int64
 	published [][]time.Duration // since start
 	rec       *recorder
-	renders   int64 // of engines swapped out
 	builds    int
 	buildSum  time.Duration
 	buildMax  time.Duration
@@ -67,6 +70,7 @@ func newLive(w *Workload, cat *catalog, st Strategy) *live {
 		version:   make([]int64, len(cat.urls)),
 		published: make([][]time.Duration, len(cat.urls)),
 		rec:       newRecorder(st.Name()),
+		metrics:   prometheus.NewRegistry(),
 	}
 	for i := range l.version {
 		l.version[i] = 1
@@ -105,7 +109,7 @@ func (l *live) newEngine() (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := engine.New(site, engine.Options{Fetcher: l.origin, Logger: quiet})
+	e, err := engine.New(site, engine.Options{Fetcher: l.origin, Logger: quiet, Metrics: l.metrics})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s: site %s: %w", l.st.Name(), l.w.SiteFile, err)
 	}
@@ -133,7 +137,11 @@ func (l *live) run(ctx context.Context, progress func(string, time.Duration, tim
 	}
 	defer client.CloseIdleConnections()
 
-	renders0, calls0 := e.Stats().Renders, l.origin.Calls()
+	counts0, err := readCounts(l.metrics) // the deployment's build is not counted
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
 	l.cpu.Store(0)
 	dur := time.Duration(l.w.Live.Duration)
 	l.start = time.Now()
@@ -166,17 +174,25 @@ func (l *live) run(ctx context.Context, progress func(string, time.Duration, tim
 	l.load(runCtx, client, srv.URL)
 	cancel()
 	bg.Wait()
+	srv.Close() // every request counted by the engines has returned
+	got, err := readCounts(l.metrics)
+	if err != nil {
+		return nil, err
+	}
+	got = got.sub(counts0)
 
 	final := l.cur.Load()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	elapsed := time.Since(l.start)
 	r := l.rec.result(Duration(elapsed))
-	renders := l.renders + final.Stats().Renders - renders0
-	calls := l.origin.Calls() - calls0
+	// The cache statuses, renders and origin calls are the engines' own
+	// metrics, as regen serve exports them; a request that failed before
+	// reaching the engine counts in Requests and Errors only.
+	r.Hit, r.Stale, r.Miss, r.Bypass = got.hit, got.stale, got.miss, got.bypass
 	if r.Requests > 0 {
-		r.RendersPer1k = round(float64(renders)*1000/float64(r.Requests), 2)
-		r.OriginPer1k = round(float64(calls)*1000/float64(r.Requests), 2)
+		r.RendersPer1k = round(float64(got.renders)*1000/float64(r.Requests), 2)
+		r.OriginPer1k = round(float64(got.origin)*1000/float64(r.Requests), 2)
 	}
 	r.RenderCPUPerHour = round(time.Duration(l.cpu.Load()).Seconds()/elapsed.Hours(), 3)
 	r.Builds = l.builds
@@ -239,17 +255,6 @@ func (l *live) get(client *http.Client, url string, due time.Time) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	var st regen.Status
-	switch resp.Header.Get("X-Cache-Status") {
-	case "HIT":
-		st = regen.Hit
-	case "STALE":
-		st = regen.Stale
-	case "MISS":
-		st = regen.Miss
-	case "BYPASS":
-		st = regen.Bypass
-	}
 	var vers []urlVersion
 	scanVersions(body, func(u []byte, v int64) {
 		if i, ok := l.cat.urlIndex[string(u)]; ok {
@@ -269,7 +274,7 @@ func (l *live) get(client *http.Client, url string, due time.Time) {
 			}
 		}
 	}
-	l.rec.record(st, resp.StatusCode, ttfb, stale, fresh)
+	l.rec.record(0, resp.StatusCode, ttfb, stale, fresh) // the cache status is counted by the engine's metrics
 }
 
 // changes publishes content changes at the workload's rate until ctx ends,
@@ -343,7 +348,6 @@ func (l *live) builder(ctx context.Context, rebuild <-chan struct{}) {
 		d := time.Since(t0)
 		old := l.cur.Swap(e)
 		l.mu.Lock()
-		l.renders += old.Stats().Renders
 		l.builds++
 		l.buildSum += d
 		l.buildMax = max(l.buildMax, d)
