@@ -58,6 +58,7 @@ var snippetImports = map[string]string{
 	"context":    "context",
 	"errors":     "errors",
 	"fmt":        "fmt",
+	"html":       "html",
 	"http":       "net/http",
 	"io":         "io",
 	"log":        "log",
