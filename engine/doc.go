@@ -83,6 +83,20 @@ dynamic and sees them.
     (ISR) or "private, no-cache, no-store, max-age=0, must-revalidate"
     (dynamic).
 
+A dynamic render, and the MISS render a request starts, stream to that
+request from the page's first byte (or a segment's Flush): the layouts'
+heads and the page's first bytes leave while the rest renders; the entry is
+stored whole for the others. Status and headers are fixed at the first byte;
+a failure, or a redirect or notFound() that must take back bytes that left,
+closes the connection, and nothing partial is cached (docs/caching.md,
+Streaming).
+
+A layout or page may declare Holes, placed with render.Scope.Hole: parts
+rendered per request (partial prerendering). A route whose only request
+reads are in holes is partial: its shell is cached by the route's policy,
+its holes render concurrently for each request and stream in place, in
+document order, and the response is private. See Hole.
+
 When several engines share a store that is a store.Locker (the Redis store),
 one instance renders a path at a time: the others keep serving STALE, and a
 MISS waits for the other instance's entry (up to 5 seconds) before rendering

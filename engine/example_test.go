@@ -123,3 +123,47 @@ func ExampleEngine_Routes() {
 	// /dashboard: dynamic, dynamic because layout /dashboard reads cookies
 	// /shop/[slug]: isr, revalidate 60 from layout /shop
 }
+
+// A layout's user menu is a hole: the page around it is rendered once and
+// cached, the menu is rendered for each request with its own cookie.
+func ExampleHole() {
+	renders := 0
+	var site engine.Site
+	site.Layout("/", engine.Layout{
+		Holes: []engine.Hole{{Name: "user-menu", Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			user, _ := s.Cookie("session")
+			_, err := fmt.Fprintf(w, "[%s]", user)
+			return err
+		})}},
+		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+			io.WriteString(w, "<header>")
+			s.Hole(w, "user-menu")
+			io.WriteString(w, "</header>")
+			return child.Render(ctx, w)
+		}),
+	})
+	site.Page("/shop", engine.Page{Revalidate: regen.Seconds(60), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		renders++
+		_, err := fmt.Fprintf(w, "<main>shop, render %d</main>", renders)
+		return err
+	})})
+	e, err := engine.New(&site, engine.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer e.Close()
+	p, _ := e.Policy("/shop")
+	fmt.Println(p.Kind, p.Holes)
+	for _, user := range []string{"ann", "bob"} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/shop", nil)
+		req.Header.Set("Cookie", "session="+user)
+		e.ServeHTTP(rec, req)
+		fmt.Println(rec.Header().Get("X-Cache-Status"), rec.Body)
+	}
+	// Output:
+	// isr [user-menu]
+	// MISS <header>[ann]</header><main>shop, render 1</main>
+	// HIT <header>[bob]</header><main>shop, render 1</main>
+}
