@@ -2,12 +2,25 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/regen-dev/regen"
 )
 
-// cacheLifeErrors checks the site's own cache profiles (Options.CacheLife).
+// mergeLives returns the profiles of site and opts, opts winning.
+func mergeLives(site, opts map[string]regen.CacheLife) map[string]regen.CacheLife {
+	if len(site) == 0 {
+		return opts
+	}
+	m := make(map[string]regen.CacheLife, len(site)+len(opts))
+	maps.Copy(m, site)
+	maps.Copy(m, opts)
+	return m
+}
+
+// cacheLifeErrors checks the site's own cache profiles (Site.CacheLife,
+// Options.CacheLife).
 func cacheLifeErrors(lives map[string]regen.CacheLife) []error {
 	var errs []error
 	for _, name := range regen.CacheLifeNames(lives) {
@@ -17,7 +30,7 @@ func cacheLifeErrors(lives map[string]regen.CacheLife) []error {
 		}
 		fail := func(err error) {
 			errs = append(errs, &ConfigError{Route: "/", Field: "CacheLife", Rule: ErrCacheLife,
-				Msg: fmt.Sprintf("Options.CacheLife[%q]: %v", name, err)})
+				Msg: fmt.Sprintf("cache profile %q (Site.CacheLife or Options.CacheLife): %v", name, err)})
 		}
 		if err := regen.CheckCacheLifeName(name); err != nil {
 			fail(err)

@@ -81,6 +81,18 @@ func TestCacheLifePolicy(t *testing.T) {
 			cc: "s-maxage=600, stale-while-revalidate=85800",
 		},
 		{
+			name: "custom profile on the Site, Options winning",
+			build: func(s *Site) {
+				s.CacheLife("editorial", regen.CacheLife{Revalidate: sec(30), Expire: time.Hour})
+				s.CacheLife("weekly", editorial)
+				s.Handler("/feed.xml", Handler{CacheLife: "editorial", Render: fetchPage("feed", nil),
+					Fetches: []Fetch{{URL: "/api/w", CacheLife: "weekly"}}})
+			},
+			opts: Options{CacheLife: map[string]regen.CacheLife{"editorial": {Revalidate: sec(1200), Expire: 2 * 86400 * time.Second}}},
+			kind: ISR, rev: sec(600), expire: 86400 * time.Second, stale: 300 * time.Second,
+			cc: "s-maxage=600, stale-while-revalidate=85800",
+		},
+		{
 			name: "custom profile replaces a built-in",
 			build: func(s *Site) {
 				s.Page("/p", Page{CacheLife: "hours", Render: fetchPage("p", nil)})
@@ -173,7 +185,7 @@ func TestCacheLifeConfigErrors(t *testing.T) {
 			name:  "bad custom profile",
 			build: func(s *Site) { s.Page("/p", Page{Render: nopPage}) },
 			opts:  Options{CacheLife: map[string]regen.CacheLife{"slow": {Revalidate: sec(600), Expire: 60 * time.Second}}},
-			want:  `engine: route "/": Options.CacheLife["slow"]: revalidate 600 is not below expire 60 (lower revalidate or raise expire)`,
+			want:  `engine: route "/": cache profile "slow" (Site.CacheLife or Options.CacheLife): revalidate 600 is not below expire 60 (lower revalidate or raise expire)`,
 		},
 	}
 	for _, tt := range tests {

@@ -18,6 +18,7 @@ type Site struct {
 	pages     []pageReg
 	handlers  []pageReg
 	notFounds []notFoundReg
+	lives     map[string]regen.CacheLife // CacheLife's profiles
 }
 
 type layoutReg struct {
@@ -62,6 +63,19 @@ func (s *Site) Handler(pattern string, h Handler) {
 		Revalidate: h.Revalidate, CacheLife: h.CacheLife, Dynamic: h.Dynamic, Render: h.Render, StaticParams: h.StaticParams,
 		StaticParamsOnly: h.StaticParamsOnly, Uses: h.Uses, Fetches: h.Fetches,
 	}})
+}
+
+// CacheLife registers a cache profile of the site under name, as Next.js's
+// cacheLife config does: layouts, pages, handlers and fetches of the site
+// name it in their CacheLife field. It adds to the built-ins
+// (regen.BuiltinCacheLife) or replaces one; Options.CacheLife, given to
+// New, wins over a profile of the same name registered here. New checks
+// the name and the profile.
+func (s *Site) CacheLife(name string, life regen.CacheLife) {
+	if s.lives == nil {
+		s.lives = map[string]regen.CacheLife{}
+	}
+	s.lives[name] = life
 }
 
 // NotFound registers the not-found page of the segment at pattern, Next.js's
