@@ -57,16 +57,17 @@ const maxSeconds = int64(math.MaxInt64 / int64(time.Second))
 const mustRevalidate = "must be false, 0 or a positive number of seconds"
 
 var (
-	specFields    = []string{"name", "origin", "segments"}
+	specFields    = []string{"name", "origin", "cacheLife", "segments"}
+	lifeFields    = []string{"stale", "revalidate", "expire"}
 	originFields  = []string{"latency"}
 	segmentFields = []string{"layout", "page", "handler"}
-	layoutFields  = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "holes"}
-	pageFields    = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams",
+	layoutFields  = []string{"revalidate", "cacheLife", "dynamic", "uses", "cost", "fetches", "dynamicParams", "holes"}
+	pageFields    = []string{"revalidate", "cacheLife", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams",
 		"notFound", "redirect", "permanent", "headers", "holes"}
-	handlerFields = []string{"revalidate", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams",
+	handlerFields = []string{"revalidate", "cacheLife", "dynamic", "uses", "cost", "fetches", "dynamicParams", "staticParams",
 		"contentType"}
 	holeFields  = []string{"name", "uses", "cost", "fetches"}
-	fetchFields = []string{"url", "revalidate", "tags", "cache"}
+	fetchFields = []string{"url", "revalidate", "cacheLife", "tags", "cache"}
 )
 
 // decoder walks a YAML node tree into a Spec, gathering every problem.
@@ -75,6 +76,14 @@ type decoder struct {
 	file     string
 	errs     []error         // each an *Error
 	reported map[string]bool // messages already in errs: an aliased node's problem is reported once
+	lifeRefs []lifeRef       // the cacheLife names used, checked once the spec's profiles are known
+}
+
+// lifeRef is a cacheLife name a segment or fetch uses.
+type lifeRef struct {
+	name string
+	n    *yaml.Node
+	l    loc
 }
 
 // loc is where a node sits in the spec: its segment and its field path.
@@ -311,11 +320,14 @@ func (d *decoder) spec(n *yaml.Node) *Spec {
 		case "segments":
 			hasSegments = true
 			s.Segments = d.segments(f.val, l)
+		case "cacheLife":
+			s.CacheLife = d.cacheLives(f.val, l)
 		default:
 			unknown = true
 			d.unknown(f, loc{}, specFields, "a spec")
 		}
 	}
+	d.checkLifeRefs(s.CacheLife)
 	if !hasSegments && !unknown {
 		d.fail(n, loc{}, errors.New("no segments (a spec needs segments: a mapping of patterns to layouts and pages)"))
 	}
@@ -379,6 +391,7 @@ func (d *decoder) segment(f field) Segment {
 			p, _ := d.config(g.val, l.dot(g.name), ps, "layout")
 			seg.Layout = &Layout{
 				Revalidate:    p.Revalidate,
+				CacheLife:     p.CacheLife,
 				Dynamic:       p.Dynamic,
 				Uses:          p.Uses,
 				Cost:          p.Cost,
@@ -394,6 +407,7 @@ func (d *decoder) segment(f field) Segment {
 			p, ct := d.config(g.val, l.dot(g.name), ps, "handler")
 			seg.Handler = &Handler{
 				Revalidate:    p.Revalidate,
+				CacheLife:     p.CacheLife,
 				Dynamic:       p.Dynamic,
 				Uses:          p.Uses,
 				Cost:          p.Cost,
@@ -431,12 +445,15 @@ func (d *decoder) config(n *yaml.Node, l loc, ps []param, kind string) (p *Page,
 	if !d.mapping(n, l, true, fmt.Sprintf("%s (write %s config as a mapping, or {})", what, l.field)) {
 		return p, ""
 	}
-	var permanent field
+	var permanent, life field
 	for _, f := range d.fields(n, l, nil) {
 		fl := l.dot(f.name)
 		switch f.name {
 		case "revalidate":
 			p.Revalidate = d.revalidate(f.val, fl)
+		case "cacheLife":
+			life = f
+			p.CacheLife = d.lifeName(f.val, fl)
 		case "dynamic":
 			p.Dynamic = d.dynamic(f.val, fl)
 		case "uses":
@@ -494,6 +511,7 @@ func (d *decoder) config(n *yaml.Node, l loc, ps []param, kind string) (p *Page,
 	if permanent.key != nil && p.Redirect == "" && p.Permanent {
 		d.fail(permanent.key, l.dot("permanent"), errors.New("permanent without redirect (add redirect, or remove permanent)"))
 	}
+	d.lifeConflict(life, p.Revalidate, l)
 	return p, contentType
 }
 
@@ -712,6 +730,7 @@ func (d *decoder) fetch(n *yaml.Node, l loc, ps []param) Fetch {
 	}
 	var hasURL bool
 	var cache *yaml.Node
+	var life field
 	for _, g := range d.fields(n, l, nil) {
 		fl := l.dot(g.name)
 		switch g.name {
@@ -720,6 +739,9 @@ func (d *decoder) fetch(n *yaml.Node, l loc, ps []param) Fetch {
 			f.URL = d.url(g.val, fl, ps)
 		case "revalidate":
 			f.Revalidate = d.revalidate(g.val, fl)
+		case "cacheLife":
+			life = g
+			f.CacheLife = d.lifeName(g.val, fl)
 		case "tags":
 			f.Tags = d.tags(g.val, fl, ps)
 		case "cache":
@@ -737,6 +759,10 @@ func (d *decoder) fetch(n *yaml.Node, l loc, ps []param) Fetch {
 	}
 	if !hasURL {
 		d.fail(n, l, errors.New("no url (every fetch needs one, like url: /api/nav)"))
+	}
+	d.lifeConflict(life, f.Revalidate, l)
+	if f.CacheLife != "" && f.Cache == regen.NoStore {
+		d.failf(cache, l.dot("cache"), "no-store conflicts with cacheLife %s (give one of them)", f.CacheLife)
 	}
 	switch {
 	case f.Cache == regen.NoStore && f.Revalidate.Declared() && f.Revalidate != regen.Never:
@@ -1034,4 +1060,107 @@ func (d *decoder) headers(n *yaml.Node, l loc) map[string]string {
 		h[f.name] = v
 	}
 	return h
+}
+
+// cacheLives decodes the spec's `cacheLife`: a mapping of profile names to
+// {stale, revalidate, expire}, in seconds.
+func (d *decoder) cacheLives(n *yaml.Node, l loc) map[string]regen.CacheLife {
+	if !d.mapping(n, l, true, "a mapping of cache profiles (write cacheLife: {editorial: {stale: 300, revalidate: 600, expire: 86400}})") {
+		return nil
+	}
+	dup := func(f field, first *yaml.Node) {
+		d.failf(f.key, l.dot(f.name), "defined twice (first at line %d; merge them)", first.Line)
+	}
+	lives := map[string]regen.CacheLife{}
+	for _, f := range d.fields(n, l, dup) {
+		fl := l.dot(f.name)
+		if err := regen.CheckCacheLifeName(f.name); err != nil {
+			d.fail(f.key, fl, err)
+			continue
+		}
+		var c regen.CacheLife
+		if !d.mapping(f.val, fl, false, "a cache profile (write {stale: 300, revalidate: 600, expire: 86400})") {
+			continue
+		}
+		ok := true
+		for _, g := range d.fields(f.val, fl, nil) {
+			gl := fl.dot(g.name)
+			switch g.name {
+			case "stale":
+				c.Stale = d.lifeSeconds(g.val, gl)
+			case "revalidate":
+				c.Revalidate = d.revalidate(g.val, gl)
+				if c.Revalidate == regen.Never {
+					d.fail(g.val, gl, errors.New("0 is not a profile's revalidate (a profile caches: give a positive number of seconds or false; for no caching declare revalidate: 0 on the segment)"))
+					ok = false
+				}
+			case "expire":
+				c.Expire = d.lifeSeconds(g.val, gl)
+			default:
+				ok = false
+				d.unknown(g, fl, lifeFields, "a cache profile")
+			}
+		}
+		if !c.Revalidate.Declared() {
+			if ok {
+				d.fail(f.key, fl, errors.New("no revalidate (a profile needs one, like revalidate: 600)"))
+			}
+			continue
+		}
+		if err := c.Valid(); err != nil && ok {
+			d.fail(f.key, fl, err)
+			continue
+		}
+		lives[f.name] = c
+	}
+	return lives
+}
+
+// lifeSeconds decodes a profile's stale or expire: a whole number of
+// seconds, more than 0.
+func (d *decoder) lifeSeconds(n *yaml.Node, l loc) time.Duration {
+	var v int64
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&v) != nil || v <= 0 || v > maxSeconds {
+		d.failf(n, l, "%s is not a number of seconds (give a whole number more than 0, like 3600)", yamlmsg.Describe(n))
+		return 0
+	}
+	return time.Duration(v) * time.Second
+}
+
+// lifeName decodes a cacheLife reference, checked against the profiles by
+// checkLifeRefs once the spec is read.
+func (d *decoder) lifeName(n *yaml.Node, l loc) string {
+	s, ok := d.text(n, l, "a cache profile name (like cacheLife: hours)")
+	if !ok {
+		return ""
+	}
+	if err := regen.CheckCacheLifeName(s); err != nil {
+		d.fail(n, l, err)
+		return ""
+	}
+	d.lifeRefs = append(d.lifeRefs, lifeRef{s, n, l})
+	return s
+}
+
+// lifeConflict reports a cacheLife given beside a revalidate.
+func (d *decoder) lifeConflict(life field, rev regen.Revalidate, l loc) {
+	if life.key != nil && rev.Declared() {
+		d.failf(life.key, l.dot("cacheLife"), "revalidate %s and cacheLife %s both declared (give one: the profile sets the revalidate)", rev, life.val.Value)
+	}
+}
+
+// checkLifeRefs reports the cacheLife names that are neither the spec's
+// profiles nor built-ins.
+func (d *decoder) checkLifeRefs(lives map[string]regen.CacheLife) {
+	known := regen.CacheLifeNames(lives)
+	for _, r := range d.lifeRefs {
+		if _, err := regen.LookupCacheLife(r.name, lives); err == nil {
+			continue
+		}
+		if s := yamlmsg.Suggest(r.name, known); s != "" {
+			d.failf(r.n, r.l, "unknown cache profile %q (did you mean %s? known: %s)", r.name, s, strings.Join(known, ", "))
+		} else {
+			d.failf(r.n, r.l, "unknown cache profile %q (known: %s; or define it under cacheLife)", r.name, strings.Join(known, ", "))
+		}
+	}
 }

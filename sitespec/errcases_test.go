@@ -612,7 +612,7 @@ segments:
 `, []string{
 		`site.yaml:4: segment "/feed.xml": layout.contentType: only handlers have contentType (a page is text/html: set headers: {Content-Type: ...} on a page, or make the segment a handler)`,
 		`site.yaml:6: segment "/feed.xml": handler.contentType: "rss feed" is not a media type (give one like application/rss+xml or text/plain; charset=utf-8)`,
-		`site.yaml:7: segment "/feed.xml": handler.headers: unknown field (a handler has revalidate, dynamic, uses, cost, fetches, dynamicParams, staticParams and contentType)`,
+		`site.yaml:7: segment "/feed.xml": handler.headers: unknown field (a handler has revalidate, cacheLife, dynamic, uses, cost, fetches, dynamicParams, staticParams and contentType)`,
 		`site.yaml:8: segment "/a": page.contentType: only handlers have contentType (a page is text/html: set headers: {Content-Type: ...} on a page, or make the segment a handler)`,
 		`site.yaml:9: segment "/b": handler.contentType: a list is not a media type (give one like application/rss+xml)`,
 		`site.yaml:10: segment "/c": layout.staticParams: only pages and handlers have staticParams (move it to the segment's page)`,

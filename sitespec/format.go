@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -31,6 +32,13 @@ func (s *Spec) Format() ([]byte, error) {
 	if s.Origin.Latency != 0 {
 		add(root, "origin", mappingNode("latency", f.duration(s.Origin.Latency, loc{field: "origin.latency"})))
 	}
+	if len(s.CacheLife) > 0 {
+		lives := mappingNode()
+		for _, name := range slices.Sorted(maps.Keys(s.CacheLife)) {
+			lives.Content = append(lives.Content, scalar("!!str", name), f.life(s.CacheLife[name], loc{field: "cacheLife." + name}))
+		}
+		add(root, "cacheLife", lives)
+	}
 	segs := mappingNode()
 	for _, seg := range s.Segments {
 		l := loc{seg: seg.Pattern}
@@ -38,6 +46,7 @@ func (s *Spec) Format() ([]byte, error) {
 		if seg.Layout != nil {
 			p := &Page{
 				Revalidate:    seg.Layout.Revalidate,
+				CacheLife:     seg.Layout.CacheLife,
 				Dynamic:       seg.Layout.Dynamic,
 				Uses:          seg.Layout.Uses,
 				Cost:          seg.Layout.Cost,
@@ -53,6 +62,7 @@ func (s *Spec) Format() ([]byte, error) {
 		if h := seg.Handler; h != nil {
 			p := &Page{
 				Revalidate:    h.Revalidate,
+				CacheLife:     h.CacheLife,
 				Dynamic:       h.Dynamic,
 				Uses:          h.Uses,
 				Cost:          h.Cost,
@@ -103,6 +113,9 @@ func (f *formatter) config(p *Page, l loc) *yaml.Node {
 	n := mappingNode()
 	if p.Revalidate.Declared() {
 		add(n, "revalidate", f.revalidate(p.Revalidate, l.dot("revalidate")))
+	}
+	if p.CacheLife != "" {
+		add(n, "cacheLife", f.str(p.CacheLife, l.dot("cacheLife")))
 	}
 	if p.Dynamic != regen.DynamicNotDeclared {
 		if err := p.Dynamic.Valid(); err != nil {
@@ -179,10 +192,29 @@ func (f *formatter) config(p *Page, l loc) *yaml.Node {
 	return n
 }
 
+// life formats a cache profile as {stale: s, revalidate: r, expire: e}.
+func (f *formatter) life(c regen.CacheLife, l loc) *yaml.Node {
+	if err := c.Valid(); err != nil {
+		f.fail(l, err)
+	}
+	n := flowMapping()
+	if c.Stale > 0 {
+		add(n, "stale", scalar("!!int", strconv.FormatInt(int64(c.Stale/time.Second), 10)))
+	}
+	add(n, "revalidate", f.revalidate(c.Revalidate, l.dot("revalidate")))
+	if c.Expire > 0 {
+		add(n, "expire", scalar("!!int", strconv.FormatInt(int64(c.Expire/time.Second), 10)))
+	}
+	return n
+}
+
 func (f *formatter) fetch(fe Fetch, l loc) *yaml.Node {
 	n := mappingNode("url", f.str(fe.URL, l.dot("url")))
 	if fe.Revalidate.Declared() {
 		add(n, "revalidate", f.revalidate(fe.Revalidate, l.dot("revalidate")))
+	}
+	if fe.CacheLife != "" {
+		add(n, "cacheLife", f.str(fe.CacheLife, l.dot("cacheLife")))
 	}
 	if len(fe.Tags) > 0 {
 		tags := flowSequence()
@@ -252,6 +284,12 @@ func scalar(tag, value string) *yaml.Node {
 		// not "<<", which reads as a merge key.
 		n.Style = yaml.DoubleQuotedStyle
 	}
+	return n
+}
+
+func flowMapping() *yaml.Node {
+	n := mappingNode()
+	n.Style = yaml.FlowStyle
 	return n
 }
 

@@ -111,13 +111,25 @@ var _ Registrar = (*engine.Site)(nil)
 // (render.ErrNotFound) when the path's params are one of its NotFound, and
 // otherwise, when it has a Redirect, redirects there (render.Redirect, 308
 // when Permanent) with the placeholders filled in as FillURL does.
+//
+// The spec's own cache profiles are registered first, when r has a
+// CacheLife method as engine.Site does; a synthetic fetch with a cacheLife
+// is made with the profile (fetchcache.Request.CacheLife).
 func (s *Spec) Register(r Registrar, opts Options) {
+	if lr, ok := r.(interface {
+		CacheLife(name string, life regen.CacheLife)
+	}); ok {
+		for _, name := range slices.Sorted(maps.Keys(s.CacheLife)) {
+			lr.CacheLife(name, s.CacheLife[name])
+		}
+	}
 	for _, seg := range s.Segments {
 		if l := seg.Layout; l != nil {
-			sy := synthetic{pattern: seg.Pattern, uses: l.Uses, cost: l.Cost, fetches: l.Fetches, sleep: opts.Sleep, holes: holeNames(l.Holes)}
+			sy := synthetic{pattern: seg.Pattern, lives: s.CacheLife, uses: l.Uses, cost: l.Cost, fetches: l.Fetches, sleep: opts.Sleep, holes: holeNames(l.Holes)}
 			r.Layout(seg.Pattern, engine.Layout{
 				Holes:            engineHoles(seg.Pattern, l.Holes, opts),
 				Revalidate:       l.Revalidate,
+				CacheLife:        l.CacheLife,
 				Dynamic:          l.Dynamic,
 				Render:           render.LayoutFunc(sy.layout),
 				Uses:             slices.Clone(l.Uses),
@@ -126,12 +138,13 @@ func (s *Spec) Register(r Registrar, opts Options) {
 			})
 		}
 		if p := seg.Page; p != nil {
-			sy := synthetic{pattern: seg.Pattern, uses: p.Uses, cost: p.Cost, fetches: p.Fetches, sleep: opts.Sleep,
+			sy := synthetic{pattern: seg.Pattern, lives: s.CacheLife, uses: p.Uses, cost: p.Cost, fetches: p.Fetches, sleep: opts.Sleep,
 				notFound: cloneParams(p.NotFound), redirect: p.Redirect, permanent: p.Permanent, headers: sortedHeaders(p.Headers),
 				holes: holeNames(p.Holes)}
 			r.Page(seg.Pattern, engine.Page{
 				Holes:            engineHoles(seg.Pattern, p.Holes, opts),
 				Revalidate:       p.Revalidate,
+				CacheLife:        p.CacheLife,
 				Dynamic:          p.Dynamic,
 				Render:           render.PageFunc(sy.page),
 				StaticParams:     cloneParams(p.StaticParams),
@@ -141,9 +154,10 @@ func (s *Spec) Register(r Registrar, opts Options) {
 			})
 		}
 		if h := seg.Handler; h != nil {
-			sy := synthetic{pattern: seg.Pattern, uses: h.Uses, cost: h.Cost, fetches: h.Fetches, sleep: opts.Sleep}
+			sy := synthetic{pattern: seg.Pattern, lives: s.CacheLife, uses: h.Uses, cost: h.Cost, fetches: h.Fetches, sleep: opts.Sleep}
 			r.Handler(seg.Pattern, engine.Handler{
 				Revalidate:       h.Revalidate,
+				CacheLife:        h.CacheLife,
 				Dynamic:          h.Dynamic,
 				Render:           render.PageFunc(sy.handler),
 				ContentType:      h.ContentType,
@@ -195,6 +209,7 @@ func engineFetches(fs []Fetch) []engine.Fetch {
 		out[i] = engine.Fetch{
 			URL:        f.URL,
 			Revalidate: f.Revalidate,
+			CacheLife:  f.CacheLife,
 			Cache:      f.Cache,
 			Tags:       slices.Clone(f.Tags),
 		}
@@ -232,6 +247,8 @@ type synthetic struct {
 	headers   [][2]string // sorted by name
 
 	holes []string // the holes the segment places, in order
+
+	lives map[string]regen.CacheLife // the spec's cache profiles
 }
 
 func sortedHeaders(h map[string]string) [][2]string {
@@ -356,6 +373,9 @@ func (sy synthetic) fetch(ctx context.Context, s *render.Scope, b *bytes.Buffer,
 			URL:        FillURL(f.URL, params),
 			Revalidate: f.Revalidate,
 			Cache:      f.Cache,
+		}
+		if f.CacheLife != "" {
+			req.CacheLife, _ = regen.LookupCacheLife(f.CacheLife, sy.lives) // Parse checked the name
 		}
 		if len(f.Tags) > 0 {
 			req.Tags = make([]string, len(f.Tags))

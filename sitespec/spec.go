@@ -20,6 +20,9 @@ type Spec struct {
 	Origin OriginConfig
 	// Segments are the spec's segments in the order the file lists them.
 	Segments []Segment
+	// CacheLife are the spec's own cache profiles (`cacheLife`), by name:
+	// they add to the built-ins (regen.BuiltinCacheLife) or replace one.
+	CacheLife map[string]regen.CacheLife
 }
 
 // OriginConfig is the spec's `origin`.
@@ -48,6 +51,9 @@ type Layout struct {
 	// Revalidate is `revalidate`: regen.NotDeclared when omitted,
 	// regen.Forever for false, regen.Never for 0.
 	Revalidate regen.Revalidate
+	// CacheLife is `cacheLife`, the name of a cache profile given instead
+	// of revalidate; "" when omitted.
+	CacheLife string
 	// Dynamic is `dynamic`: regen.DynamicNotDeclared when omitted.
 	Dynamic regen.Dynamic
 	// Uses lists the dynamic APIs the render reads (`uses`).
@@ -70,6 +76,8 @@ type Page struct {
 	// Revalidate is `revalidate`: regen.NotDeclared when omitted,
 	// regen.Forever for false, regen.Never for 0.
 	Revalidate regen.Revalidate
+	// CacheLife is `cacheLife`: see Layout.CacheLife.
+	CacheLife string
 	// Dynamic is `dynamic`: regen.DynamicNotDeclared when omitted.
 	Dynamic regen.Dynamic
 	// Uses lists the dynamic APIs the render reads (`uses`).
@@ -115,6 +123,8 @@ type Handler struct {
 	// Revalidate is `revalidate`: regen.NotDeclared when omitted,
 	// regen.Forever for false, regen.Never for 0.
 	Revalidate regen.Revalidate
+	// CacheLife is `cacheLife`: see Layout.CacheLife.
+	CacheLife string
 	// Dynamic is `dynamic`: regen.DynamicNotDeclared when omitted.
 	Dynamic regen.Dynamic
 	// Uses lists the dynamic APIs the render reads (`uses`).
@@ -140,6 +150,8 @@ type Fetch struct {
 	URL string
 	// Revalidate is the fetch's `revalidate`; NotDeclared means the route's.
 	Revalidate regen.Revalidate
+	// CacheLife is the fetch's `cacheLife`: see Layout.CacheLife.
+	CacheLife string
 	// Tags are the fetch's tags; they may hold {param} placeholders.
 	Tags []string
 	// Cache is the fetch's `cache` mode.
