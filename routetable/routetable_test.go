@@ -133,3 +133,55 @@ func TestNoStaticParams(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheLifeExpire: a route using cache profiles shows the lowest
+// profile expire in the table and in --json, and the stale in --json.
+func TestCacheLifeExpire(t *testing.T) {
+	spec, err := sitespec.Parse("site.yaml", []byte(`
+segments:
+  /news:
+    page:
+      cacheLife: hours
+      fetches:
+        - {url: /api/news, cacheLife: minutes}
+  /about:
+    page: {revalidate: 60}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := spec.Build(sitespec.Options{Sleep: noSleep})
+	e, err := engine.New(built.Site, engine.Options{Fetcher: built.Fetcher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	var table, js bytes.Buffer
+	if err := routetable.Write(&table, "t", e.Routes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := routetable.WriteJSON(&js, e.Routes()); err != nil {
+		t.Fatal(err)
+	}
+	var news, about string
+	for _, line := range strings.Split(table.String(), "\n") {
+		switch {
+		case strings.Contains(line, "/news"):
+			news = strings.Join(strings.Fields(line), " ")
+		case strings.Contains(line, "/about"):
+			about = strings.Join(strings.Fields(line), " ")
+		}
+	}
+	if !strings.Contains(news, "/news 1m 1h ") {
+		t.Errorf("table row %q; want revalidate 1m, expire 1h\n%s", news, table.String())
+	}
+	if !strings.Contains(about, "/about 1m 1y ") {
+		t.Errorf("table row %q; want revalidate 1m, expire 1y (Options.Expire)\n%s", about, table.String())
+	}
+	if !strings.Contains(js.String(), `{"route":"/news","kind":"isr","revalidate":60,"expire":3600,"stale":300,`) {
+		t.Errorf("JSON\n%s\nwant /news with expire 3600 and stale 300", js.String())
+	}
+	if strings.Contains(js.String(), `"/about","kind":"isr","revalidate":60,"expire":31536000,"stale"`) {
+		t.Errorf("JSON\n%s\nwant no stale for /about", js.String())
+	}
+}
