@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -191,7 +192,8 @@ func TestBuildThenServe(t *testing.T) {
 	}
 }
 
-// TestBuildManifest compares the manifest of a small site, times aside.
+// TestBuildManifest compares the manifest of a small site, times aside:
+// the pages are in one pack (version 2), each at its offset.
 func TestBuildManifest(t *testing.T) {
 	var site Site
 	site.Layout("/", Layout{Render: wrap("html")})
@@ -202,13 +204,23 @@ func TestBuildManifest(t *testing.T) {
 		t.Fatalf("Build: %v", err)
 	}
 	home, post := "<html>home</html>", "<html>post</html>"
+	files := buildFiles(t, dir)
+	var pack string
+	for name := range files {
+		if strings.HasPrefix(name, "packs/") {
+			pack = name
+		}
+	}
+	if len(files) != 2 || pack == "" {
+		t.Fatalf("files = %q; want manifest.json and a pack", slices.Sorted(maps.Keys(files)))
+	}
 	wantJSON := fmt.Sprintf(`{
-		"version": 1,
+		"version": 2,
 		"pages": {
 			"/": {
 				"route": "/", "revalidate": false,
 				"tags": ["_N_T_/layout", "_N_T_/page", "_N_T_/"],
-				"etag": %[1]q, "file": "pages/index.html", "status": 200,
+				"etag": %[1]q, "pack": %[7]q, "status": 200,
 				"headers": {
 					"Cache-Control": ["s-maxage=31536000"],
 					"Content-Length": ["%[2]d"],
@@ -220,7 +232,7 @@ func TestBuildManifest(t *testing.T) {
 			"/blog/hello": {
 				"route": "/blog/[slug]", "revalidate": 60, "expire": 31536000,
 				"tags": ["_N_T_/layout", "_N_T_/blog/layout", "_N_T_/blog/[slug]/layout", "_N_T_/blog/[slug]/page", "_N_T_/blog/hello"],
-				"etag": %[4]q, "file": "pages/blog/hello.html", "status": 200,
+				"etag": %[4]q, "pack": %[7]q, "status": 200,
 				"headers": {
 					"Cache-Control": ["s-maxage=60, stale-while-revalidate=31535940"],
 					"Content-Length": ["%[5]d"],
@@ -230,7 +242,7 @@ func TestBuildManifest(t *testing.T) {
 				"bytes": %[5]d, "xxhash": "%016[6]x"
 			}
 		}
-	}`, etag([]byte(home)), len(home), xxhash.Sum64String(home), etag([]byte(post)), len(post), xxhash.Sum64String(post))
+	}`, etag([]byte(home)), len(home), xxhash.Sum64String(home), etag([]byte(post)), len(post), xxhash.Sum64String(post), pack)
 	var want, got any
 	if err := json.Unmarshal([]byte(wantJSON), &want); err != nil {
 		t.Fatalf("want: %v", err)
@@ -242,13 +254,22 @@ func TestBuildManifest(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatalf("manifest.json: %v", err)
 	}
-	ignoreTimes := cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "generatedAt" })
-	if diff := cmp.Diff(want, got, ignoreTimes); diff != "" {
+	// The renders run at once: the pages are in the pack in either order.
+	ignore := cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "generatedAt" || k == "offset" })
+	if diff := cmp.Diff(want, got, ignore); diff != "" {
 		t.Errorf("manifest.json mismatch (-want +got):\n%s", diff)
 	}
-	files := buildFiles(t, dir)
-	if files["pages/index.html"] != home || files["pages/blog/hello.html"] != post {
-		t.Errorf("page files = %q, %q; want %q, %q", files["pages/index.html"], files["pages/blog/hello.html"], home, post)
+	var m struct {
+		Pages map[string]struct{ Offset, Bytes int }
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for path, body := range map[string]string{"/": home, "/blog/hello": post} {
+		p := m.Pages[path]
+		if p.Offset+p.Bytes > len(files[pack]) || files[pack][p.Offset:p.Offset+p.Bytes] != body {
+			t.Errorf("%s: offset %d, bytes %d in the pack %q; want %q", path, p.Offset, p.Bytes, files[pack], body)
+		}
 	}
 }
 

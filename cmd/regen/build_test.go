@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,15 @@ segments:
 	if err != nil {
 		t.Fatal(err)
 	}
+	packs := func() []string { // the pack files holding the build's pages
+		ents, _ := os.ReadDir(filepath.Join(dir, "packs"))
+		var names []string
+		for _, de := range ents {
+			names = append(names, de.Name())
+		}
+		return names
+	}
+	packsBefore := packs()
 
 	status, _, stderr := runCLI(t, "build", "--out", dir, spec)
 	if status != 1 {
@@ -157,8 +167,8 @@ segments:
 	if string(after) != string(manifest) {
 		t.Errorf("a failed build changed the previous build's manifest")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "pages", "news.html")); err == nil {
-		t.Errorf("a failed build left pages/news.html")
+	if got := packs(); len(packsBefore) != 1 || !slices.Equal(got, packsBefore) {
+		t.Errorf("packs after a failed build = %q; want the previous build's one, %q", got, packsBefore)
 	}
 	ents, err := os.ReadDir(filepath.Dir(dir))
 	if err != nil {

@@ -78,14 +78,20 @@ func (s *Store) prepare(o *op) {
 		p := s.pages[o.key]
 		s.mu.RUnlock()
 		if p != nil {
-			o.path = filepath.Join(s.dir, filepath.FromSlash(p.File))
+			// A packed page has no file of its own: removing the one
+			// its path maps to, if a crash left it, is harmless.
+			name, _ := pageFile(o.key)
+			if p.File != "" {
+				name = p.File
+			}
+			o.path = filepath.Join(s.dir, filepath.FromSlash(name))
 			o.record = true
 		}
 		return
 	case o.it != nil:
 		it := o.it
 		hdr, err := json.Marshal(dataHeader{
-			Version:    Version,
+			Version:    1, // unchanged in version 2
 			Key:        o.key,
 			Status:     it.Status,
 			Header:     it.Header,

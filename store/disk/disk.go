@@ -18,9 +18,13 @@ import (
 	"github.com/regen-dev/regen/store"
 )
 
-// Version is the version of the on-disk format that this package writes
-// and reads, in manifest.json, tags.json and every data file.
-const Version = 1
+// Version is the newest version of the on-disk format that this package
+// writes and reads, in manifest.json, tags.json and every data file. A
+// reader reads every version up to its own and refuses later ones.
+// Version 2 adds packs (Options.Batch): a manifest that names a pack is
+// written as version 2; one that names none, tags.json and data files,
+// unchanged since, as version 1, which earlier readers read.
+const Version = 2
 
 // ErrClosed is returned by writes to a closed Store.
 var ErrClosed = errors.New("disk: store closed")
@@ -90,6 +94,7 @@ type Store struct {
 	closed bool // guarded by opMu
 
 	wb writeBack // the writes Set and Delete queued
+	pk pack      // the pack Batch mode appends pages to
 	j  journal   // the changes to manifest.json and tags.json since they were written
 
 	mu       sync.RWMutex        // protects the fields below; taken after wb.mu and j.mu
@@ -112,7 +117,8 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // page is a route entry in the manifest. Once in Store.pages it is never
-// modified; its Tags and Headers are those of the stored item.
+// modified; its Tags and Headers are those of the stored item. Its body is
+// in its own File, or in a Pack at Offset (version 2).
 type page struct {
 	Route       string           `json:"route,omitempty"`
 	Revalidate  regen.Revalidate `json:"revalidate,omitzero"`
@@ -120,7 +126,9 @@ type page struct {
 	Tags        []string         `json:"tags"`
 	ETag        string           `json:"etag,omitempty"`
 	GeneratedAt time.Time        `json:"generatedAt"`
-	File        string           `json:"file"`
+	File        string           `json:"file,omitempty"`
+	Pack        string           `json:"pack,omitempty"`
+	Offset      int64            `json:"offset,omitzero"`
 	Status      int              `json:"status"`
 	Headers     http.Header      `json:"headers,omitempty"`
 	Bytes       int              `json:"bytes"`
@@ -346,7 +354,12 @@ func (s *Store) write(ctx context.Context, key string, it *store.Item) error {
 		s.mem.Delete(ctx, key)
 		return s.writeNow(key, nil)
 	}
-	err := s.writeNow(key, it)
+	var err error
+	if isRoute(key) {
+		err = s.writePacked(key, it)
+	} else {
+		err = s.writeNow(key, it)
+	}
 	s.mem.Set(ctx, key, it)
 	return err
 }
@@ -440,7 +453,8 @@ func (s *Store) Flush() error {
 // flushBatch makes the files Batch mode wrote durable, with the
 // directories it changed, and writes the manifest and tags. With
 // groupSync, one syncFS does it all; without, the files were synced as
-// they were written, and the directories left dirty are synced.
+// they were written, and the pack and the directories left dirty are
+// synced.
 func (s *Store) flushBatch() error {
 	s.mu.Lock()
 	dirs := make([]string, 0, len(s.dirty))
@@ -449,12 +463,21 @@ func (s *Store) flushBatch() error {
 	}
 	clear(s.dirty)
 	s.mu.Unlock()
-	if groupSync && len(dirs) > 0 {
+	packed, err := s.pk.flush()
+	if err != nil {
+		return err
+	}
+	if groupSync && (len(dirs) > 0 || packed) {
 		s.syncs.Add(1)
 		if err := syncFS(s.dir); err != nil {
 			return err
 		}
 		return s.compact()
+	}
+	if packed {
+		if err := s.syncPack(); err != nil {
+			return err
+		}
 	}
 	if err := s.syncDirs(deepestFirst(dirs)); err != nil {
 		return err
@@ -481,7 +504,7 @@ func (s *Store) Close() error {
 	close(s.compactCh)
 	<-s.compactDone
 	if s.batch {
-		err = errors.Join(err, s.flushBatch())
+		err = errors.Join(err, s.flushBatch(), s.closePack())
 	} else {
 		err = errors.Join(err, s.compact())
 	}

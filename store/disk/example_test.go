@@ -72,33 +72,7 @@ func Example() {
 	//   "version": 1,
 	//   "generatedAt": "2025-06-01T12:00:01Z",
 	//   "pages": {
-	//     "/blog/hello": {
-	//       "route": "/blog/[slug]",
-	//       "revalidate": 60,
-	//       "expire": 31536000,
-	//       "tags": [
-	//         "posts",
-	//         "_N_T_/layout",
-	//         "_N_T_/blog/layout",
-	//         "_N_T_/blog/[slug]/layout",
-	//         "_N_T_/blog/[slug]/page",
-	//         "_N_T_/blog/hello"
-	//       ],
-	//       "etag": "\"1x2y3z\"",
-	//       "generatedAt": "2025-06-01T12:00:00Z",
-	//       "file": "pages/blog/hello.html",
-	//       "status": 200,
-	//       "headers": {
-	//         "Content-Type": [
-	//           "text/html; charset=utf-8"
-	//         ],
-	//         "Etag": [
-	//           "\"1x2y3z\""
-	//         ]
-	//       },
-	//       "bytes": 14,
-	//       "xxhash": "b838170da983ed44"
-	//     }
+	//     "/blog/hello": {"route":"/blog/[slug]","revalidate":60,"expire":31536000,"tags":["posts","_N_T_/layout","_N_T_/blog/layout","_N_T_/blog/[slug]/layout","_N_T_/blog/[slug]/page","_N_T_/blog/hello"],"etag":"\"1x2y3z\"","generatedAt":"2025-06-01T12:00:00Z","file":"pages/blog/hello.html","status":200,"headers":{"Content-Type":["text/html; charset=utf-8"],"Etag":["\"1x2y3z\""]},"bytes":14,"xxhash":"b838170da983ed44"}
 	//   }
 	// }
 }

@@ -146,8 +146,8 @@ func (s *Store) load() (stale bool, err error) {
 		return false, err
 	} else if !ok {
 		stale = true
-	} else if m.Version != Version {
-		return false, fmt.Errorf("manifest.json: version %d (this build reads version %d)", m.Version, Version)
+	} else if m.Version < 1 || m.Version > Version {
+		return false, fmt.Errorf("manifest.json: version %d (this build reads versions 1 to %d)", m.Version, Version)
 	}
 	if fi, err := os.Stat(filepath.Join(s.dir, "manifest.json")); err == nil {
 		s.manifestBytes.Store(fi.Size())
@@ -155,8 +155,8 @@ func (s *Store) load() (stale bool, err error) {
 	var tf tagsFile
 	if ok, err := readJSON(filepath.Join(s.dir, "tags.json"), &tf); err != nil {
 		return false, err
-	} else if ok && tf.Version != Version {
-		return false, fmt.Errorf("tags.json: version %d (this build reads version %d)", tf.Version, Version)
+	} else if ok && (tf.Version < 1 || tf.Version > Version) {
+		return false, fmt.Errorf("tags.json: version %d (this build reads versions 1 to %d)", tf.Version, Version)
 	}
 	pages := m.Pages
 	if pages == nil {
@@ -202,8 +202,10 @@ func (s *Store) load() (stale bool, err error) {
 		s.tagsGen++
 	}
 
+	packs := &packReader{dir: s.dir, files: map[string]*os.File{}}
+	defer packs.close()
 	for key, p := range pages {
-		it, err := s.readPage(key, p)
+		it, err := s.readPageFrom(key, p, packs)
 		if err != nil {
 			s.log.Warn("disk: dropping page", "dir", s.dir, "key", key, "error", err)
 			stale = true
@@ -268,6 +270,11 @@ func readJSON(path string, v any) (ok bool, err error) {
 // readPage reads the body of the page p stored under key and checks it
 // against the manifest.
 func (s *Store) readPage(key string, p *page) (*store.Item, error) {
+	return s.readPageFrom(key, p, &packReader{dir: s.dir, own: &s.pk})
+}
+
+// readPageFrom is readPage, reading a packed page's body through packs.
+func (s *Store) readPageFrom(key string, p *page, packs *packReader) (*store.Item, error) {
 	if p == nil {
 		return nil, errors.New("no manifest entry")
 	}
@@ -275,19 +282,28 @@ func (s *Store) readPage(key string, p *page) (*store.Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.File != want {
+	var body []byte
+	where := p.File
+	switch {
+	case p.Pack != "" && p.File != "":
+		return nil, fmt.Errorf("both file %q and pack %q", p.File, p.Pack)
+	case p.Pack != "":
+		where = fmt.Sprintf("%s at %d", p.Pack, p.Offset)
+		body, err = packs.read(p)
+	case p.File != want:
 		// Never read a file the mapping would not write, whatever a
 		// manifest edited by hand says.
 		return nil, fmt.Errorf("file %q (want %q)", p.File, want)
+	default:
+		body, err = os.ReadFile(filepath.Join(s.dir, filepath.FromSlash(p.File)))
 	}
-	body, err := os.ReadFile(filepath.Join(s.dir, filepath.FromSlash(p.File)))
 	if err != nil {
 		return nil, err
 	}
 	if len(body) != p.Bytes || sum(body) != p.XXHash {
 		// A crash between the page's rename and its journal record.
 		return nil, fmt.Errorf("%s: body does not match the manifest (%d bytes, xxhash %s; want %d, %s)",
-			p.File, len(body), sum(body), p.Bytes, p.XXHash)
+			where, len(body), sum(body), p.Bytes, p.XXHash)
 	}
 	return p.item(body), nil
 }
@@ -323,8 +339,8 @@ func readData(path string) (key string, it *store.Item, err error) {
 	if err := json.Unmarshal(line, &h); err != nil {
 		return "", nil, fmt.Errorf("header: %w", err)
 	}
-	if h.Version != Version {
-		return "", nil, fmt.Errorf("version %d (this build reads version %d)", h.Version, Version)
+	if h.Version < 1 || h.Version > Version {
+		return "", nil, fmt.Errorf("version %d (this build reads versions 1 to %d)", h.Version, Version)
 	}
 	if len(body) != h.Bytes {
 		return "", nil, fmt.Errorf("body is %d bytes (want %d)", len(body), h.Bytes)
@@ -391,7 +407,9 @@ func (s *Store) sweep() error {
 	}
 	named := make(map[string]bool, len(s.pages))
 	for _, p := range s.pages {
-		named[p.File] = true
+		if p.File != "" {
+			named[p.File] = true
+		}
 	}
 	unnamed := 0
 	var example string
