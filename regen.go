@@ -1,6 +1,14 @@
 // Package regen holds the vocabulary shared by regen's layers: revalidate
-// intervals, dynamic modes, fetch cache modes, cache statuses, tag limits and
-// the scheduler that runs background work.
+// intervals, cache profiles, dynamic modes, fetch cache modes, cache
+// statuses, revalidation modes, tag limits and the scheduler that runs
+// background work.
+//
+// A revalidate is always written by name: Seconds(60), Forever (Next.js's
+// revalidate = false), Never (revalidate = 0: dynamic), or left out, which
+// is NotDeclared, the zero value. Revalidate is a struct rather than an
+// integer so that Revalidate: 0 does not compile: in Next.js it means
+// dynamic, and an integer whose zero meant "not declared" would silently
+// cache forever instead.
 //
 // The layers themselves live in subpackages: store (bytes plus metadata),
 // fetchcache (the Data Cache), routecache (the Full Route Cache), render (what
