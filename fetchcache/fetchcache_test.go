@@ -934,6 +934,19 @@ func TestMemoize(t *testing.T) {
 			},
 		},
 		{
+			name:    "cache profile",
+			opts:    fetchcache.MemoOptions{CacheLife: regen.CacheLife{Revalidate: regen.Seconds(60), Expire: time.Hour}},
+			wantRev: regen.Seconds(60),
+			steps: []step{
+				{0, regen.Miss, "row 1", 1},
+				{59 * time.Second, regen.Hit, "row 1", 1},
+				{time.Second, regen.Stale, "row 1", 2},
+				{0, regen.Hit, "row 2", 2},
+				{time.Hour - time.Second, regen.Stale, "row 2", 3},
+				{time.Hour, regen.Miss, "row 4", 4}, // row 3 is an hour old: past the profile's expire
+			},
+		},
+		{
 			name:    "default revalidate",
 			call:    fetchcache.Call{DefaultRevalidate: regen.Seconds(10)},
 			wantRev: regen.Seconds(10),
@@ -1182,4 +1195,17 @@ func TestFetchRefreshStaleCanceled(t *testing.T) {
 		}
 		e.checkCalls(t, 2)
 	})
+}
+
+// TestCacheLifeAndRevalidate: a fetch declaring both a revalidate and a
+// cache profile is refused without calling the origin.
+func TestCacheLifeAndRevalidate(t *testing.T) {
+	e := newEnv(t, fetchcache.Options{})
+	req := &fetchcache.Request{URL: "https://api.example.com/posts", Revalidate: regen.Seconds(5),
+		CacheLife: regen.CacheLife{Revalidate: regen.Seconds(60)}}
+	_, _, err := e.c.Fetch(t.Context(), req, fetchcache.Call{})
+	if err == nil || !strings.Contains(err.Error(), "revalidate 5 and cacheLife {revalidate: 60} both declared") {
+		t.Errorf("Fetch error = %v; want both declared", err)
+	}
+	e.checkCalls(t, 0)
 }
