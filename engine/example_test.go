@@ -167,3 +167,44 @@ func ExampleHole() {
 	// MISS <header>[ann]</header><main>shop, render 1</main>
 	// HIT <header>[bob]</header><main>shop, render 1</main>
 }
+
+// revalidateTag(tag, profile): the tagged pages are served stale until the
+// profile's expire, then the next request waits for a fresh render.
+func ExampleEngine_RevalidateTag_profile() {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	price := 10
+	cms := fetchcache.FetcherFunc(func(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
+		return &fetchcache.Response{Status: 200, Body: fmt.Appendf(nil, "price %d", price)}, nil
+	})
+	var site engine.Site
+	for _, p := range []string{"/products/shoe", "/products/hat"} {
+		site.Page(p, engine.Page{CacheLife: "days", Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			res, err := s.Fetch(ctx, &fetchcache.Request{URL: "https://cms.example" + p, Tags: []string{"products"}})
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(res.Body)
+			return err
+		})})
+	}
+	e, err := engine.New(&site, engine.Options{Now: clock.Now, Scheduler: inline, Fetcher: cms})
+	if err != nil {
+		panic(err)
+	}
+	defer e.Close()
+
+	serve(e, "/products/shoe")
+	serve(e, "/products/hat")
+	price = 12
+	clock.Advance(time.Second)
+	e.RevalidateTag(context.Background(), "products", regen.RevalidateProfile("minutes")) // expire: 1h
+	clock.Advance(30 * time.Minute)
+	serve(e, "/products/shoe") // within the hour: stale, regenerated in the background
+	clock.Advance(31 * time.Minute)
+	serve(e, "/products/hat") // past it: waits for a fresh render
+	// Output:
+	// /products/shoe MISS price 10
+	// /products/hat MISS price 10
+	// /products/shoe STALE price 10
+	// /products/hat MISS price 12
+}
