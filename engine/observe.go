@@ -74,8 +74,7 @@ var opNames = [nOps]string{"get", "set", "delete", "revalidate_tags", "tag_state
 // at New, so that a HIT counts without a lookup or an allocation. nil when
 // Options.Metrics is nil.
 type metrics struct {
-	requests      [regen.Bypass + 1]prometheus.Counter  // by regen.Status
-	requestDur    [regen.Bypass + 1]prometheus.Observer // by regen.Status
+	requests      *obs.Requests // regen_requests_total and regen_request_duration_seconds, by regen.Status - Hit
 	renders       [nReasons][nResults]prometheus.Counter
 	renderDur     [nReasons]prometheus.Observer
 	inFlight      prometheus.Gauge
@@ -94,15 +93,20 @@ const (
 // the same counts.
 func newMetrics(r prometheus.Registerer) (*metrics, error) {
 	g := obs.Registrar{R: r}
-	req := g.CounterVec("regen_requests_total",
-		"Requests the engine answered, by cache status: hit (fresh entry), stale (old entry served while one regeneration runs), miss (waited for a render), bypass (dynamic, not found, errors).", "cache")
-	reqDur := g.HistogramVec("regen_request_duration_seconds",
-		"How long the engine took to answer a request, by cache status.", obs.RequestBuckets, "cache")
+	// One collector for both request metrics: two atomic adds per request.
+	req, err := obs.Register(r, obs.NewRequests("regen_requests_total",
+		"Requests the engine answered, by cache status: hit (fresh entry), stale (old entry served while one regeneration runs), miss (waited for a render), bypass (dynamic, not found, errors).",
+		"regen_request_duration_seconds", "How long the engine took to answer a request, by cache status.",
+		"cache", []string{"hit", "stale", "miss", "bypass"}, obs.RequestBuckets)) // by regen.Status - 1
+	if err != nil {
+		return nil, err
+	}
 	renders := g.CounterVec("regen_renders_total",
 		"Renders, by reason (miss, regenerate, prerender, dynamic) and result (ok, error, timeout: passed RenderTimeout).", "reason", "result")
 	renderDur := g.HistogramVec("regen_render_duration_seconds",
 		"How long renders took, by reason.", obs.WorkBuckets, "reason")
 	m := &metrics{
+		requests: req,
 		inFlight: g.Gauge("regen_regenerations_in_flight",
 			"Background regenerations running now."),
 		deduplicated: g.Counter("regen_regenerations_deduplicated_total",
@@ -114,10 +118,6 @@ func newMetrics(r prometheus.Registerer) (*metrics, error) {
 		"Store operations that failed, by operation (get, set, delete, revalidate_tags, tag_state, lock).", "op")
 	if g.Err != nil {
 		return nil, g.Err
-	}
-	for _, st := range []regen.Status{regen.Hit, regen.Stale, regen.Miss, regen.Bypass} {
-		m.requests[st] = req.WithLabelValues(obs.CacheLabel(st))
-		m.requestDur[st] = reqDur.WithLabelValues(obs.CacheLabel(st))
 	}
 	for r := range nReasons {
 		for res := range nResults {
@@ -219,8 +219,7 @@ func (e *Engine) served(w http.ResponseWriter, start time.Time) {
 			st = regen.Miss
 		}
 	}
-	e.metrics.requests[st].Inc()
-	e.metrics.requestDur[st].Observe(e.now().Sub(start).Seconds())
+	e.metrics.requests.Observe(int(st-regen.Hit), e.now().Sub(start))
 }
 
 // revalidated counts an on-demand revalidation of kind (kindTag,
