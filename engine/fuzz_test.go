@@ -26,7 +26,7 @@ func FuzzParsePattern(f *testing.F) {
 // and parses back to the same request.
 func FuzzParseRevalidateRequest(f *testing.F) {
 	for _, s := range []string{`{"tags":["posts"]}`, `{"paths":["/blog/hello"],"mode":"expire"}`, `{"paths":["/blog"],"type":"layout"}`,
-		`{}`, `{"paths":`, `{"tags":[1]}`, `{"mode":"soft","tags":["a"]}`, `{"tags":["a"]} {}`} {
+		`{}`, `{"paths":`, `{"tags":[1]}`, `{"mode":"soft","tags":["a"]}`, `{"tags":["a"]} {}`, `{"tags":["a"],"mode":"max"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
