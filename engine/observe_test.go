@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,5 +345,26 @@ func TestMetricsSharedRegisterer(t *testing.T) {
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.Field != "Metrics" || !errors.Is(err, ErrMetrics) {
 		t.Errorf("New with a clashing Registerer = %v; want a *ConfigError for Metrics", err)
+	}
+}
+
+// TestMetricsHitAllocs: with metrics on, a HIT allocates nothing, as
+// without them.
+func TestMetricsHitAllocs(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts Options
+	}{{"metrics=off", Options{}}, {"metrics=on", Options{Metrics: prometheus.NewRegistry()}}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var site Site
+			site.Page("/p", Page{Revalidate: sec(3600), Render: fetchPage("p", nil)})
+			e := newEngine(t, &site, tt.opts)
+			req := httptest.NewRequest(http.MethodGet, "/p", nil)
+			w := &nopWriter{h: http.Header{}}
+			e.ServeHTTP(w, req) // MISS
+			if n := testing.AllocsPerRun(100, func() { e.ServeHTTP(w, req) }); n != 0 || w.h.Get("X-Cache-Status") != "HIT" {
+				t.Errorf("a %s allocates %v; want 0", w.h.Get("X-Cache-Status"), n)
+			}
+		})
 	}
 }
