@@ -61,11 +61,6 @@ func (g *Registrar) Histogram(name, help string, buckets []float64) prometheus.H
 	return reg(g, prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}))
 }
 
-// Collector registers c.
-func (g *Registrar) Collector(c prometheus.Collector) {
-	reg(g, c)
-}
-
 func reg[T prometheus.Collector](g *Registrar, c T) T {
 	got, err := Register(g.R, c)
 	if err != nil {
