@@ -158,9 +158,11 @@ func randomSuffix() string {
 // decimals as it needs down to the nanosecond, so it reads back exactly.
 type secondsJSON time.Duration
 
-func (d secondsJSON) MarshalJSON() ([]byte, error) {
+func (d secondsJSON) MarshalJSON() ([]byte, error) { return d.appendJSON(nil), nil }
+
+// appendJSON appends the JSON of d to b.
+func (d secondsJSON) appendJSON(b []byte) []byte {
 	n := time.Duration(d)
-	var b []byte
 	if n < 0 {
 		b = append(b, '-')
 		n = -n
@@ -171,7 +173,7 @@ func (d secondsJSON) MarshalJSON() ([]byte, error) {
 		b = append(b, '.')
 		b = append(b, bytes.TrimRight(digits, "0")...)
 	}
-	return b, nil
+	return b
 }
 
 func (d *secondsJSON) UnmarshalJSON(b []byte) error {

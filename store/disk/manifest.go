@@ -28,7 +28,7 @@ func (m *manifest) encode() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := fmt.Appendf(nil, "{\n  \"version\": %d,\n  \"generatedAt\": %s,\n  \"pages\": {", m.Version, at)
+	b := fmt.Appendf(make([]byte, 0, 64+768*len(m.Pages)), "{\n  \"version\": %d,\n  \"generatedAt\": %s,\n  \"pages\": {", m.Version, at)
 	for i, key := range slices.Sorted(maps.Keys(m.Pages)) {
 		if i > 0 {
 			b = append(b, ',')
@@ -186,13 +186,8 @@ func appendPage(b []byte, p *page) ([]byte, error) {
 		b = append(b, ',')
 	}
 	if p.Expire != 0 {
-		e, err := p.Expire.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
 		b = append(b, `"expire":`...)
-		b = append(b, e...)
-		b = append(b, ',')
+		b = append(p.Expire.appendJSON(b), ',')
 	}
 	b = append(b, `"tags":`...)
 	if p.Tags == nil {
@@ -204,12 +199,11 @@ func appendPage(b []byte, p *page) ([]byte, error) {
 		b = append(b, `,"etag":`...)
 		b = appendString(b, p.ETag)
 	}
-	t, err := p.GeneratedAt.MarshalJSON()
-	if err != nil {
-		return nil, err
+	if y := p.GeneratedAt.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("generatedAt %v: year outside [0,9999]", p.GeneratedAt)
 	}
-	b = append(b, `,"generatedAt":`...)
-	b = append(b, t...)
+	b = append(b, `,"generatedAt":"`...)
+	b = append(p.GeneratedAt.AppendFormat(b, time.RFC3339Nano), '"')
 	if p.File != "" {
 		b = append(b, `,"file":`...)
 		b = appendString(b, p.File)
@@ -226,7 +220,13 @@ func appendPage(b []byte, p *page) ([]byte, error) {
 	b = strconv.AppendInt(b, int64(p.Status), 10)
 	if len(p.Headers) > 0 {
 		b = append(b, `,"headers":{`...)
-		for i, k := range slices.Sorted(maps.Keys(p.Headers)) {
+		var buf [16]string
+		keys := buf[:0]
+		for k := range p.Headers {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -258,6 +258,14 @@ func appendStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
+// jsonSafe reports the ASCII bytes a JSON string holds as they are.
+var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		safe[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return safe
+}()
+
 // appendString appends s as a JSON string, escaped as encoding/json
 // escapes it: <, > and & too, invalid UTF-8 as U+FFFD, and U+2028 and
 // U+2029.
@@ -268,7 +276,7 @@ func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
