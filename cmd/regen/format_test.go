@@ -38,7 +38,8 @@ func TestProgressPlain(t *testing.T) {
 	}
 }
 
-// TestProgressTerminal checks the bar drawn in place on a terminal.
+// TestProgressTerminal checks the bar drawn in place on a terminal: at
+// every thousandth of the pages, and at the last.
 func TestProgressTerminal(t *testing.T) {
 	var b bytes.Buffer
 	p := &progress{w: &b, terminal: true}
@@ -50,5 +51,18 @@ func TestProgressTerminal(t *testing.T) {
 		"\r\033[K"
 	if got := b.String(); got != want {
 		t.Errorf("terminal progress = %q; want %q", got, want)
+	}
+
+	b.Reset()
+	p = &progress{w: &b, terminal: true}
+	const total = 10000
+	for done := 1; done <= total; done++ {
+		p.update(done, total, "/p")
+	}
+	if got := strings.Count(b.String(), "\r"); got != 1001 { // the first page, then each thousandth
+		t.Errorf("bar drawn %d times for %d pages; want 1001", got, total)
+	}
+	if !strings.HasSuffix(b.String(), "] 10000/10000 /p") {
+		t.Errorf("last bar = %q; want 10000/10000", b.String()[b.Len()-40:])
 	}
 }
