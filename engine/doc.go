@@ -23,6 +23,15 @@ it dynamic; force-static empties dynamic APIs; error fails the render.
 Declarations (Layout.Uses, Page.Fetches, ...) decide the policy at New; what
 renders reveal refines it and the refined policy is kept (Routes, Policy).
 
+A segment or fetch may name a cache profile (CacheLife: "hours"; Next.js 16's
+cacheLife) instead of a revalidate: the built-ins of regen.BuiltinCacheLife,
+or the site's own (Options.CacheLife, Site.CacheLife). Its revalidate counts
+as the segment's; the route's expire is the lowest expire among the profiles
+it uses, else Options.Expire, and Cache-Control says
+"s-maxage=R, stale-while-revalidate=E-R". RevalidateTag with
+regen.RevalidateProfile(name) serves the tagged entries stale until the
+profile's expire, then expired.
+
 Where the design leaves a question open, the engine decides as follows.
 
   - A fetch that declares neither revalidate nor cache mode is cached with the
