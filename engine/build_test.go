@@ -458,8 +458,9 @@ func TestBuildStoreRecordsWriteErrors(t *testing.T) {
 }
 
 // BenchmarkBuild builds a site of ISR pages into a fresh directory, every
-// page written and synced. Concurrency 0 is GOMAXPROCS; writes wait on
-// fsync, so more renders at once help.
+// page appended to the build's pack and the whole build synced once at the
+// end. Concurrency 0 is GOMAXPROCS. store/disk's BenchmarkBuildStore
+// measures the store's part alone, beside a memory floor.
 func BenchmarkBuild(b *testing.B) {
 	for _, bc := range []struct{ pages, concurrency int }{{100, 0}, {1000, 0}, {1000, 16}} {
 		pages := bc.pages
