@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/render"
 	"github.com/regen-dev/regen/store"
 )
@@ -193,8 +194,9 @@ func TestMetricsDeduplicated(t *testing.T) {
 }
 
 // TestMetricsFailedRegenerations: a regeneration that fails counts
-// result="error", one that passes RenderTimeout result="timeout"; a
-// prerender counts reason="prerender".
+// result="error", one that passes RenderTimeout result="timeout", and one
+// whose render succeeded but whose data refresh failed (the last good page
+// stays) result="error"; a prerender counts reason="prerender".
 func TestMetricsFailedRegenerations(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg := prometheus.NewRegistry()
@@ -212,25 +214,40 @@ func TestMetricsFailedRegenerations(t *testing.T) {
 			return err
 		})
 		site.Page("/p", Page{Revalidate: sec(60), Render: page})
+		site.Page("/f", Page{Revalidate: sec(60), Render: fetchPage("f", nil, fetchcache.Request{URL: "https://api/f"})})
+		o := newOrigin()
+		var lb logBuffer
+		defer func() {
+			if t.Failed() {
+				t.Log(lb.String())
+			}
+		}()
 		e := newEngine(t, &site, Options{Metrics: reg, Scheduler: inlineScheduler, RenderTimeout: 10 * time.Second,
-			RetryBackoff: time.Second, Logger: (&logBuffer{}).logger()})
+			RetryBackoff: time.Second, Logger: lb.logger(), Fetcher: o})
 		if _, err := e.Prerender(context.Background(), PrerenderOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Minute)
+		time.Sleep(time.Minute + time.Second) // past revalidate 60s (Prerender dates its entries a few ns apart)
 		fail.Store(true)
 		get(e, "/p") // STALE; the regeneration fails
 		fail.Store(false)
 		hang.Store(true)
 		time.Sleep(time.Minute) // past the back-off
 		get(e, "/p")            // STALE; the regeneration times out
+		o.setFail("https://api/f", true)
+		if got := get(e, "/f").status; got != "STALE" { // the data refresh fails: the page stays
+			t.Fatalf("GET /f = %s; want STALE", got)
+		}
+		if got := get(e, "/f").status; got != "STALE" {
+			t.Fatalf("GET /f after its failed regeneration = %s; want STALE", got)
+		}
 		synctest.Wait()
 		want := map[string]float64{
-			"regen_renders_total{reason=prerender,result=ok}":        1,
-			"regen_renders_total{reason=regenerate,result=error}":    1,
+			"regen_renders_total{reason=prerender,result=ok}":        2,
+			"regen_renders_total{reason=regenerate,result=error}":    2,
 			"regen_renders_total{reason=regenerate,result=timeout}":  1,
-			"regen_render_duration_seconds_count{reason=prerender}":  1,
-			"regen_render_duration_seconds_count{reason=regenerate}": 2,
+			"regen_render_duration_seconds_count{reason=prerender}":  2,
+			"regen_render_duration_seconds_count{reason=regenerate}": 3,
 		}
 		got := pick(metricValues(t, reg), "regen_render", "regen_regenerations")
 		if diff := cmp.Diff(want, got); diff != "" {

@@ -51,8 +51,18 @@ func (e *Engine) endRequest(w http.ResponseWriter, sp trace.Span, path string) {
 }
 
 // regenerationKey marks the context of a background regeneration, so that
-// its render counts with reason "regenerate".
+// its render counts with reason "regenerate"; its value is the
+// regeneration's *regenerationObs.
 type regenerationKey struct{}
+
+// regenerationObs is what a regeneration's render leaves for the end of
+// the regeneration, which counts it: a render that succeeded can still
+// fail the regeneration (a data refresh failed: the last good page stays),
+// and counts then as failed. Render and end run in one goroutine.
+type regenerationObs struct {
+	rendered bool
+	result   int // of the render itself
+}
 
 // startRegeneration starts observing the background regeneration of path
 // that the request whose span is trigger started: the in-flight gauge, the
@@ -62,7 +72,8 @@ func (e *Engine) startRegeneration(ctx context.Context, trigger trace.SpanContex
 	if e.metrics == nil && e.tracer == nil {
 		return ctx, func(error) {}
 	}
-	ctx = context.WithValue(ctx, regenerationKey{}, true)
+	ro := &regenerationObs{}
+	ctx = context.WithValue(ctx, regenerationKey{}, ro)
 	var sp trace.Span
 	if e.tracer != nil {
 		opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithAttributes(attrPath.String(path))}
@@ -77,6 +88,13 @@ func (e *Engine) startRegeneration(ctx context.Context, trigger trace.SpanContex
 	return ctx, func(err error) {
 		if e.metrics != nil {
 			e.metrics.inFlight.Dec()
+			if ro.rendered {
+				res := ro.result
+				if res == resultOK && err != nil {
+					res = resultOf(context.Background(), err)
+				}
+				e.metrics.renders[reasonRegenerate][res].Inc()
+			}
 		}
 		if sp != nil {
 			endSpan(sp, err)
@@ -99,6 +117,7 @@ type renderObs struct {
 	span   trace.Span
 	start  time.Time
 	reason renderReason
+	regen  *regenerationObs // for reason regenerate: counted when the regeneration ends
 	on     bool
 }
 
@@ -114,8 +133,10 @@ func (e *Engine) observeRender(ctx context.Context, rt *route, path string, req 
 		o.reason = reasonDynamic
 	case req != nil:
 		o.reason = reasonMiss
-	case ctx.Value(regenerationKey{}) != nil:
-		o.reason = reasonRegenerate
+	default:
+		if ro, ok := ctx.Value(regenerationKey{}).(*regenerationObs); ok {
+			o.reason, o.regen = reasonRegenerate, ro
+		}
 	}
 	if e.tracer != nil {
 		ctx, o.span = e.tracer.Start(ctx, spanRender, trace.WithAttributes(
@@ -131,7 +152,11 @@ func (e *Engine) renderDone(o *renderObs, err error) {
 	}
 	res := resultOf(o.ctx, err)
 	if e.metrics != nil {
-		e.metrics.renders[o.reason][res].Inc()
+		if o.regen != nil {
+			o.regen.rendered, o.regen.result = true, res
+		} else {
+			e.metrics.renders[o.reason][res].Inc()
+		}
 		e.metrics.renderDur[o.reason].Observe(e.now().Sub(o.start).Seconds())
 	}
 	if o.span != nil {
