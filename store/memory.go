@@ -480,6 +480,17 @@ func (m *Memory) TagState(_ context.Context, tags []string, since time.Time) (Ta
 		return TagState{}, nil
 	}
 	ns := unixNano(since)
+	for i, tag := range tags {
+		if m.marks[tagMark(m.markSeed, tag)&(markSlots-1)].Load() > ns {
+			return m.lookupTags(tags[i:], ns), nil
+		}
+	}
+	return TagState{}, nil
+}
+
+// lookupTags is TagState's slow path, from the first of tags whose mark is
+// after ns: the tags' times are looked up under their shards' read locks.
+func (m *Memory) lookupTags(tags []string, ns int64) TagState {
 	var st TagState
 	for _, tag := range tags {
 		h := tagMark(m.markSeed, tag)
@@ -494,7 +505,7 @@ func (m *Memory) TagState(_ context.Context, tags []string, since time.Time) (Ta
 			continue
 		}
 		if tt.expire > ns {
-			return TagState{Stale: true, Expired: true}, nil
+			return TagState{Stale: true, Expired: true}
 		}
 		if tt.stale > ns {
 			st.Stale = true
@@ -505,7 +516,7 @@ func (m *Memory) TagState(_ context.Context, tags []string, since time.Time) (Ta
 			}
 		}
 	}
-	return st, nil
+	return st
 }
 
 // tagMark hashes a tag for its mark and its shard from its length and at
