@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -66,4 +68,18 @@ func serviceName() string {
 		return s
 	}
 	return "regen"
+}
+
+// traced returns h reading each request's W3C trace context (traceparent,
+// tracestate, baggage: OpenTelemetry's default propagators) when tracing is
+// on, so that regen's spans join the trace of whoever sent the request (a
+// load balancer, a CDN); without tracing, h itself.
+func traced(h http.Handler, tp trace.TracerProvider) http.Handler {
+	if tp == nil {
+		return h
+	}
+	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))))
+	})
 }

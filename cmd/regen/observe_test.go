@@ -44,20 +44,24 @@ func startServeOut(t *testing.T, out *syncBuffer, args ...string) (base string, 
 }
 
 // TestServeTracesConsole: OTEL_TRACES_EXPORTER=console prints the spans of
-// a request to stdout as each ends.
+// a request to stdout as each ends, in the trace of its traceparent.
 func TestServeTracesConsole(t *testing.T) {
 	t.Setenv("REGEN_REVALIDATE_SECRET", "")
 	t.Setenv("OTEL_TRACES_EXPORTER", "console")
 	var out syncBuffer
 	base, stop, status := startServeOut(t, &out)
-	if resp, _ := get(t, base+"/products/sneakers", nil); resp.Header.Get("X-Cache-Status") != "MISS" {
+	// The caller's trace context is read: the spans join its trace.
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	parent := http.Header{"Traceparent": {"00-" + traceID + "-00f067aa0ba902b7-01"}}
+	if resp, _ := get(t, base+"/products/sneakers", parent); resp.Header.Get("X-Cache-Status") != "MISS" {
 		t.Fatalf("GET /products/sneakers = %s; want MISS", resp.Header.Get("X-Cache-Status"))
 	}
 	stop()
 	if st := <-status; st != 0 {
 		t.Fatalf("regen serve = %d; want 0", st)
 	}
-	for _, want := range []string{`"Name": "regen.request"`, `"Name": "regen.render"`, `"Name": "regen.store.get"`, `"Value": "regen"`} {
+	for _, want := range []string{`"Name": "regen.request"`, `"Name": "regen.render"`, `"Name": "regen.store.get"`, `"Value": "regen"`,
+		`"TraceID": "` + traceID + `"`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("stdout has no %s:\n%.2000s", want, out.String())
 		}

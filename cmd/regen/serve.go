@@ -74,7 +74,8 @@ stale). OTEL_TRACES_EXPORTER=console prints each span to stdout as it ends;
 otlp exports them to OTEL_EXPORTER_OTLP_ENDPOINT over HTTP or gRPC, as
 OTEL_EXPORTER_OTLP_PROTOCOL says (http/protobuf by default), and flushes
 them at exit; none, or unset, makes none. OTEL_SERVICE_NAME names the
-service (regen).
+service (regen). A request's traceparent header (W3C Trace Context) puts its
+spans in the caller's trace.
 
 With --admin-addr ADDR, a second listener serves, on ADDR only (never on
 --addr):
@@ -221,7 +222,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		endpoint = engine.NewRevalidateHandler(e, engine.RevalidateHandlerOptions{Secret: secret, Logger: logger})
 	}
 	srv := &http.Server{
-		Handler:           handler(e, endpoint),
+		Handler:           traced(handler(e, endpoint), tp),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      o.renderTimeout + writeMargin,
