@@ -185,13 +185,13 @@ type Engine struct {
 	backoff *backoff.Set // paths whose last regeneration failed
 	paths   *pathIndex   // the paths rendered, for Inspect (inspect.go)
 
-	renders   atomic.Int64
+	renders atomic.Int64
 	// holeFailures counts the holes that failed or passed their deadline.
 	holeFailures atomic.Int64
-	lastEvent atomic.Int64 // the latest eventTime, in Unix nanoseconds
-	closed    atomic.Bool
-	debug     bool
-	basePath  string // Options.BasePath
+	lastEvent    atomic.Int64 // the latest eventTime, in Unix nanoseconds
+	closed       atomic.Bool
+	debug        bool
+	basePath     string // Options.BasePath
 
 	metrics *metrics            // nil without Options.Metrics (observe.go)
 	tracer  oteltrace.Tracer    // nil without Options.TracerProvider (trace.go)
@@ -616,16 +616,8 @@ func (e *Engine) serveMiss(w http.ResponseWriter, r *http.Request, path string, 
 			return
 		}
 	}
-	// A partial route's holes start with the request, beside its shell's
-	// render, which does not stream; any other MISS streams its render.
-	var set *holeSet
-	var sw *responseStream
-	if len(rt.holes) > 0 {
-		set = e.startHoles(r, rt, path, params, now)
-		defer set.close()
-	} else {
-		sw = e.newStream(w, r, rt)
-	}
+	set, sw := e.respond(w, r, rt, path, params, now)
+	defer set.close()
 	out, err := e.renderFlight(r.Context(), rt, path, params, now, r, sw)
 	started := sw.detach()
 	if e.debug {
@@ -935,14 +927,8 @@ func (e *Engine) serveDynamic(w http.ResponseWriter, r *http.Request, rt *route,
 	defer cancel()
 	stop := context.AfterFunc(e.base, cancel) // Shutdown's deadline
 	defer stop()
-	var set *holeSet
-	var sw *responseStream
-	if len(rt.holes) > 0 {
-		set = e.startHoles(r, rt, path, params, now)
-		defer set.close()
-	} else {
-		sw = e.newStream(w, r, rt)
-	}
+	set, sw := e.respond(w, r, rt, path, params, now)
+	defer set.close()
 	res, err := e.render(ctx, rt, path, params, now, r, false, sw)
 	if err == nil {
 		err = rt.checkHoles(res)

@@ -84,7 +84,7 @@ type route struct {
 	staticPaths      map[string]render.Params
 	prerender        []string
 	renderSegs       []render.Segment
-	holes            []*hole // in segment order: rendered per request
+	holes            []*hole          // in segment order: rendered per request
 	tags             []string         // the implicit tags every path of the route carries
 	base             regen.Revalidate // the declared interval, before any render
 

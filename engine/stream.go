@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/render"
@@ -32,8 +33,15 @@ type responseStream struct {
 	kind     Kind // the kind the response's headers announced
 }
 
-func (e *Engine) newStream(w http.ResponseWriter, r *http.Request, rt *route) *responseStream {
-	return &responseStream{e: e, rt: rt, w: w, r: r}
+// respond prepares the answer to a request that renders: a partial route's
+// holes start at once, beside the render of its shell, which does not
+// stream (the caller closes the set); any other render streams to the
+// request through the returned stream.
+func (e *Engine) respond(w http.ResponseWriter, r *http.Request, rt *route, path string, params render.Params, now time.Time) (*holeSet, *responseStream) {
+	if len(rt.holes) > 0 {
+		return e.startHoles(r, rt, path, params, now), nil
+	}
+	return nil, &responseStream{e: e, rt: rt, w: w, r: r}
 }
 
 // Start writes the response's status and headers: those the render set so
