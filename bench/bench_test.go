@@ -423,9 +423,13 @@ func TestFreshNotApplicable(t *testing.T) {
 			if err := rep.WriteTable(&table); err != nil {
 				t.Fatal(err)
 			}
-			row := strings.Fields(strings.Split(table.String(), "\n")[3])
-			if row[0] != r.Name || row[3] != "n/a" {
-				t.Errorf("table row %q; want the fresh column (4th) to be n/a", row)
+			lines := strings.Split(table.String(), "\n")
+			// The header's columns are one word but "ttfb p50", "last p50"...
+			head := strings.Fields(strings.NewReplacer(" p", "_p", " max", "_max").Replace(lines[2]))
+			col := slices.Index(head, "fresh")
+			row := strings.Fields(lines[3])
+			if col < 0 || row[0] != r.Name || row[col] != "n/a" {
+				t.Errorf("table row %q (header %q); want the fresh column to be n/a", row, head)
 			}
 			if err := rep.WriteJSON(&js); err != nil {
 				t.Fatal(err)
@@ -451,6 +455,9 @@ func TestParseStrategy(t *testing.T) {
 		{"isr:1h+od", Strategy{Kind: ISR, Interval: time.Hour, OnDemand: true}, "ISR(1h)+on-demand"},
 		{"isr:10s+on-demand:expire", Strategy{Kind: ISR, Interval: 10 * time.Second, OnDemand: true, Mode: regen.RevalidateExpire}, "ISR(10s)+on-demand(expire)"},
 		{"declared+on-demand", Strategy{Kind: Declared, OnDemand: true}, "declared+on-demand"},
+		{"ppr", Strategy{Kind: PPR}, "PPR"},
+		{"ppr:60s", Strategy{Kind: PPR, Interval: time.Minute}, "PPR(1m)"},
+		{"ppr:5m+on-demand:expire", Strategy{Kind: PPR, Interval: 5 * time.Minute, OnDemand: true, Mode: regen.RevalidateExpire}, "PPR(5m)+on-demand(expire)"},
 	}
 	for _, tt := range tests {
 		got, err := ParseStrategy(tt.in)
@@ -462,7 +469,7 @@ func TestParseStrategy(t *testing.T) {
 			t.Errorf("ParseStrategy(%q) = %+v (%s); want %+v (%s)", tt.in, got, got.Name(), tt.want, tt.name)
 		}
 	}
-	for _, in := range []string{"", "isr", "isr:0s", "isr:1.5s", "ssg:60s", "ssr+od", "isr:60s+later", "isr:60s+od:soon", "csr"} {
+	for _, in := range []string{"", "isr", "isr:0s", "isr:1.5s", "ssg:60s", "ssr+od", "isr:60s+later", "csr", "ppr:0s", "ppr:1.5s", "ssr+ppr"} {
 		if _, err := ParseStrategy(in); err == nil {
 			t.Errorf("ParseStrategy(%q) = nil error; want one", in)
 		}
@@ -602,7 +609,7 @@ func TestParseWorkloadErrors(t *testing.T) {
 			}},
 		{"bad list items", "strategies: [ssg, csr]\nsweep: [10s, 1.5s]\n",
 			[]string{
-				`w.yaml:1: strategies[1]: strategy "csr": unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand or declared)`,
+				`w.yaml:1: strategies[1]: strategy "csr": unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand, ppr, ppr:60s or declared)`,
 				"w.yaml:2: sweep[1]: 1.5s (ISR intervals are whole seconds, at least 1s)",
 			}},
 		{"not a list", "strategies: ssg\n",

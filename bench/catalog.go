@@ -95,7 +95,11 @@ func discover(ctx context.Context, w *Workload) (*catalog, error) {
 
 	var cpu time.Duration
 	var fetched []fetchcache.Request
+	// Without its holes: they render per request, apart from the shell
+	// whose cost and fetches are the path's (and concurrently, which the
+	// counting below is not made for).
 	spec := Strategy{Kind: SSR}.apply(w.Site)
+	dropHoles(spec)
 	origin := w.newOrigin(0, nil)
 	record := fetchcache.FetcherFunc(func(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
 		fetched = append(fetched, fetchcache.Request{URL: req.URL, Tags: slices.Clone(req.Tags)})
@@ -365,6 +369,10 @@ func (w *writer) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// Flush does nothing: the body is kept whole. Without it the engine could
+// not stream a partial route's holes (http.ResponseController.Flush).
+func (w *writer) Flush() {}
 
 // status reads the engine's X-Cache-Status.
 func (w *writer) status() regen.Status {

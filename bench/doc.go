@@ -1,4 +1,4 @@
-// Package bench compares rendering strategies (SSG, SSR, ISR) on one site and one traffic pattern, on the real engine.
+// Package bench compares rendering strategies (SSG, SSR, ISR, PPR) on one site and one traffic pattern, on the real engine.
 //
 // Run, and `regen bench` (cmd/regen) on top of it, answer "which rendering strategy, and
 // which revalidate interval, for my site, my traffic and my budget?". A
@@ -37,9 +37,26 @@
 //     without tags, the paths that fetch it; in stale mode (the next request
 //     is served the old page once while it regenerates) or, with
 //     "+on-demand:expire", in expire mode (the next request waits).
+//   - PPR(N): partial prerendering, as ISR(N) but with the site's holes
+//     (spec holes:, engine.Hole) kept as declared: each hole renders per
+//     request, its uncached fetches made per request, while the rest of the
+//     page, its shell, is cached and regenerated every N. "ppr" without an
+//     interval serves the shell as the site declares it. Optionally
+//     +on-demand.
 //   - declared: the site as its spec declares it (optionally +on-demand).
 //
-// Under SSG and ISR, per-user segments (those that read cookies, headers or
+// Holes: SSG and ISR serve the site without them (without its
+// personalisation: a Go site's holes then render nothing); SSR and
+// SSR+DataCache keep them, their fetches rewritten as the pages', and
+// render them per request beside the dynamic page, as the engine does. PPR
+// does not turn a layout's cookie read outside a hole into a hole: the
+// bench cannot tell which part of the layout's output depends on it, and
+// the pages below it may be per user (a dashboard). Declare the hole in the
+// site to measure it: examples/workloads/ppr.yaml compares SSR (what
+// Next.js 15 gives a site whose layout reads a cookie), PPR, and ISR
+// without the personalisation.
+//
+// Under SSG, ISR and PPR(N), per-user segments (those that read cookies, headers or
 // search params, and pages below such a layout) keep their declarations:
 // they are rendered per request whatever the strategy. They are not
 // requested by the default traffic, which is every path the site prerenders
@@ -72,6 +89,16 @@
 // response (HIT, STALE), Capacity.Hit. A request that finds a path whose
 // first render is still running waits for it and counts as a MISS.
 //
+// A partial route's holes render on the engine's goroutines, concurrently;
+// each hole's render is marked in its context, so that its cost and origin
+// waits are its own. Each starts at the request's arrival and takes a
+// worker for its cost once its data is in; the time to the last byte is
+// when the last hole ends, or the first byte's when later. Their cost
+// counts in the render cost per hour, not in the renders (a hole is not a
+// render of the page); their fetches count in the origin calls. Discovery
+// renders the paths without their holes: the data a hole reads per request
+// is not among the content changes.
+//
 // Background work arrives through the scheduler. A regeneration, started by
 // a STALE response at t, runs at t + the origin's latency for each of the
 // route's fetches + its cost on a worker (an upper bound: fresh data is not
@@ -89,7 +116,7 @@
 // everything), at the time of the request. Fresh share is the share of
 // responses at 0. Quantiles are over all responses, fresh ones included.
 //
-// Figures: time to first byte p50/p95/p99/max; counts by cache status;
+// Figures: time to first byte and to the last byte p50/p95/p99/max; counts by cache status;
 // renders (at request, in the background, in builds) and origin calls per
 // 1,000 requests; render cost per hour; staleness p50/p99/max/mean and the
 // fresh share; SSG rebuilds and their duration. The build at deployment,
@@ -137,13 +164,14 @@
 // engine's revalidation endpoint over HTTP. An open-loop load generator
 // sends Poisson arrivals with Zipf popularity, at most Live.MaxInFlight at
 // once; each time to first byte counts from when the request was due. It
-// stops by itself and reports the same figures.
+// stops by itself and reports the same figures; the time to the last byte
+// is when the client has read the whole body.
 //
 // # Output
 //
 // Report.WriteTable prints the terminal table; Report.WriteJSON the JSON
 // (one object per strategy under "strategies", with "name", "ttfb_ms"
-// {"p50", "p95", "p99", "max"}, "fresh_share", "staleness_s" {"p50", "p99",
+// {"p50", "p95", "p99", "max"}, "last_byte_ms" (the same), "fresh_share", "staleness_s" {"p50", "p99",
 // "max", "mean"}, "renders_per_1k", "origin_per_1k", "render_cpu_s_per_hour",
 // "builds", "build_s", "changes" and the counts "hit", "stale", "miss",
 // "bypass", "errors"); Report.Plot the pictures. When no content changed
@@ -165,7 +193,8 @@
 // Workload.GoSite benchmarks a site registered in Go instead of a spec. Its
 // Register registers the layouts and pages through a Registrar, which
 // returns each declaration as the strategy rewrote it (the renders make the
-// returned fetches) and charges the render costs on the bench's clock. The
+// returned fetches) and charges the render costs on the bench's clock;
+// Registrar.Hole gives a hole's cost. The
 // first call only reads the declarations, which Strategy rewrites as it
 // does a spec's; a render that does not make the fetches its registration
 // declares fails the run. examples/shop-go registers the demo shop so, and

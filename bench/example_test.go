@@ -30,6 +30,6 @@ func ExampleRun() {
 	}
 	// Output:
 	// SSR                          cached   0%  renders/1k 1000.0  fresh 100.0%
-	// ISR(1m)                      cached 100%  renders/1k   15.0  fresh  94.0%
-	// ISR(1m)+on-demand(expire)    cached 100%  renders/1k   16.3  fresh 100.0%
+	// ISR(1m)                      cached 100%  renders/1k   15.0  fresh  90.2%
+	// ISR(1m)+on-demand(expire)    cached 100%  renders/1k   17.7  fresh 100.0%
 }

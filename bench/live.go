@@ -249,12 +249,13 @@ func (l *live) get(client *http.Client, url string, due time.Time) {
 	ttfb := time.Since(due)
 	if err != nil {
 		l.mu.Lock()
-		l.rec.record(0, 0, ttfb, 0, true)
+		l.rec.record(0, 0, ttfb, ttfb, 0, true)
 		l.mu.Unlock()
 		return
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	last := time.Since(due) // a partial route's holes stream after its first byte
 	var vers []urlVersion
 	scanVersions(body, func(u []byte, v int64) {
 		if i, ok := l.cat.urlIndex[string(u)]; ok {
@@ -274,7 +275,7 @@ func (l *live) get(client *http.Client, url string, due time.Time) {
 			}
 		}
 	}
-	l.rec.record(0, resp.StatusCode, ttfb, stale, fresh) // the cache status is counted by the engine's metrics
+	l.rec.record(0, resp.StatusCode, ttfb, last, stale, fresh) // the cache status is counted by the engine's metrics
 }
 
 // changes publishes content changes at the workload's rate until ctx ends,

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -23,6 +24,9 @@ import (
 //     seconds (only strategies that served stale content have a line);
 //   - ttfb: per strategy, the share of responses whose time to first byte
 //     is at most x milliseconds;
+//   - lastbyte, when a strategy's responses ended later than their first
+//     byte (a partial route's holes): per strategy, the time to the first
+//     byte and, dotted, to the last;
 //   - tradeoff: origin calls per 1,000 requests against mean staleness, for
 //     the ISR sweep (a curve labelled by interval) and each strategy (a
 //     point). It needs a report run with Options.Sweep.
@@ -54,6 +58,11 @@ func (r *Report) Plot(dir string) ([]string, error) {
 		}
 		if err := save(r.ttfbPlot(), "ttfb"); err != nil {
 			return files, err
+		}
+		if r.streamed() {
+			if err := save(r.lastBytePlot(), "lastbyte"); err != nil {
+				return files, err
+			}
 		}
 	}
 	if len(r.Sweep) > 0 {
@@ -174,25 +183,66 @@ func (r *Report) ttfbPlot() *plot.Plot {
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Add(plotter.NewGrid())
 	for i, s := range r.Strategies {
-		n := float64(s.ttfb.TotalCount())
-		if n == 0 {
-			continue
+		if xys := cdf(s.ttfb); len(xys) > 0 {
+			addLine(p, s.Name, i, xys)
 		}
-		var xys plotter.XYs
-		var below int64
-		for _, bar := range s.ttfb.Distribution() {
-			if bar.Count == 0 {
-				continue
-			}
-			x := float64(max(bar.From, 1)) / 1000
-			xys = append(xys, plotter.XY{X: x, Y: float64(below) / n})
-			below += bar.Count
-			xys = append(xys, plotter.XY{X: x, Y: float64(below) / n})
-		}
-		addLine(p, s.Name, i, xys)
 	}
 	padLog(p)
 	return p
+}
+
+// lastBytePlot draws, for each strategy, the distribution of the time to
+// the first byte and, when it differs, to the last byte (dotted): what a
+// partial route's holes add after the shell's first bytes.
+func (r *Report) lastBytePlot() *plot.Plot {
+	p := plot.New()
+	p.Title.Text = r.title("Time to first and last byte")
+	p.X.Label.Text = "time to the first byte, and to the last (dotted) (ms)"
+	p.Y.Label.Text = "share of responses at most"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Add(plotter.NewGrid())
+	for i, s := range r.Strategies {
+		first := cdf(s.ttfb)
+		if len(first) == 0 {
+			continue
+		}
+		if s.LastByte == s.TTFB {
+			addLine(p, s.Name, i, first)
+			continue
+		}
+		addLine(p, s.Name+" first byte", i, first)
+		if l, err := plotter.NewLine(cdf(s.last)); err == nil {
+			l.Color = plotutil.Color(i)
+			l.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
+			l.Width = vg.Points(2)
+			p.Add(l)
+			p.Legend.Add(s.Name+" last byte", l)
+		}
+	}
+	padLog(p)
+	return p
+}
+
+// cdf returns the steps of the distribution of a histogram of
+// microseconds, in milliseconds; nil when it is empty.
+func cdf(h *hdrhistogram.Histogram) plotter.XYs {
+	n := float64(h.TotalCount())
+	if n == 0 {
+		return nil
+	}
+	var xys plotter.XYs
+	var below int64
+	for _, bar := range h.Distribution() {
+		if bar.Count == 0 {
+			continue
+		}
+		x := float64(max(bar.From, 1)) / 1000
+		xys = append(xys, plotter.XY{X: x, Y: float64(below) / n})
+		below += bar.Count
+		xys = append(xys, plotter.XY{X: x, Y: float64(below) / n})
+	}
+	return xys
 }
 
 // padLog widens a log X axis whose data is flat: gonum pads a flat range

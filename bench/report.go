@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,11 @@ type Result struct {
 	// Errors counts responses other than 200 OK.
 	Errors int64     `json:"errors"`
 	TTFB   Quantiles `json:"ttfb_ms"`
+	// LastByte is the time to the last byte of each response. It is the
+	// time to first byte but for a response that streams after its first
+	// byte: a partial route's, whose holes render per request (the
+	// simulation does not model a render's streaming), or any in live mode.
+	LastByte Quantiles `json:"last_byte_ms"`
 	// FreshShare is the share of responses that showed the newest version
 	// of everything they show, from 0 to 1. When no content changed during
 	// the run (Changes is 0) it is 1 and measures nothing: the table shows
@@ -72,10 +78,11 @@ type Result struct {
 	BuildS Build `json:"build_s"`
 
 	ttfb  *hdrhistogram.Histogram // microseconds
+	last  *hdrhistogram.Histogram // microseconds
 	stale *hdrhistogram.Histogram // milliseconds
 }
 
-// Quantiles of the time to first byte, in milliseconds.
+// Quantiles of the time to first (or last) byte, in milliseconds.
 type Quantiles struct {
 	P50 float64 `json:"p50"`
 	P95 float64 `json:"p95"`
@@ -115,11 +122,12 @@ func newRecorder(name string) *recorder {
 	return &recorder{r: &Result{
 		Name:  name,
 		ttfb:  hdrhistogram.New(1, maxTTFBMicros, 3),
+		last:  hdrhistogram.New(1, maxTTFBMicros, 3),
 		stale: hdrhistogram.New(1, maxStaleMillis, 3),
 	}}
 }
 
-func (rc *recorder) record(st regen.Status, code int, ttfb, stale time.Duration, fresh bool) {
+func (rc *recorder) record(st regen.Status, code int, ttfb, last, stale time.Duration, fresh bool) {
 	r := rc.r
 	r.Requests++
 	switch st {
@@ -136,6 +144,7 @@ func (rc *recorder) record(st regen.Status, code int, ttfb, stale time.Duration,
 		r.Errors++
 	}
 	_ = r.ttfb.RecordValue(min(max(int64(ttfb/time.Microsecond), 1), maxTTFBMicros))
+	_ = r.last.RecordValue(min(max(int64(max(last, ttfb)/time.Microsecond), 1), maxTTFBMicros))
 	if fresh {
 		rc.fresh++
 		_ = r.stale.RecordValue(0)
@@ -153,8 +162,11 @@ func (rc *recorder) result(Duration) *Result {
 	// The histograms report the highest value equivalent to the one
 	// recorded (4001µs for 4ms): three significant digits give it back.
 	ms := func(v int64) float64 { return round(sig3(v)/1000, 3) }
-	r.TTFB = Quantiles{P50: ms(r.ttfb.ValueAtQuantile(50)), P95: ms(r.ttfb.ValueAtQuantile(95)),
-		P99: ms(r.ttfb.ValueAtQuantile(99)), Max: ms(r.ttfb.Max())}
+	q := func(h *hdrhistogram.Histogram) Quantiles {
+		return Quantiles{P50: ms(h.ValueAtQuantile(50)), P95: ms(h.ValueAtQuantile(95)),
+			P99: ms(h.ValueAtQuantile(99)), Max: ms(h.Max())}
+	}
+	r.TTFB, r.LastByte = q(r.ttfb), q(r.last)
 	r.Staleness = Staleness{P50: ms(r.stale.ValueAtQuantile(50)), P99: ms(r.stale.ValueAtQuantile(99)),
 		Max: ms(r.stale.Max()), Mean: round(r.stale.Mean()/1000, 3)}
 	r.FreshShare = round(float64(rc.fresh)/float64(r.Requests), 4)
@@ -195,12 +207,21 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	b.WriteString("\n\n")
-	rows := [][]string{{"strategy", "ttfb p50", "ttfb p99", "fresh", "stale p99", "stale max", "renders/1k", "origin/1k", "cpu s/h", "builds"}}
+	streamed := r.streamed()
+	head := []string{"strategy", "ttfb p50", "ttfb p99", "fresh", "stale p99", "stale max", "renders/1k", "origin/1k", "cpu s/h", "builds"}
+	if streamed {
+		head = slices.Insert(head, 3, "last p50", "last p99")
+	}
+	rows := [][]string{head}
 	for _, s := range r.Strategies {
-		rows = append(rows, []string{s.Name,
+		row := []string{s.Name,
 			fmtMillis(s.TTFB.P50), fmtMillis(s.TTFB.P99), fmtFresh(s),
 			fmtSeconds(s.Staleness.P99), fmtSeconds(s.Staleness.Max),
-			fmtFixed(s.RendersPer1k), fmtFixed(s.OriginPer1k), fmtFixed(s.RenderCPUPerHour), strconv.Itoa(s.Builds)})
+			fmtFixed(s.RendersPer1k), fmtFixed(s.OriginPer1k), fmtFixed(s.RenderCPUPerHour), strconv.Itoa(s.Builds)}
+		if streamed {
+			row = slices.Insert(row, 3, fmtMillis(s.LastByte.P50), fmtMillis(s.LastByte.P99))
+		}
+		rows = append(rows, row)
 	}
 	writeColumns(&b, rows)
 	out := &b
@@ -215,6 +236,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	r.writeReplayFooter(out)
 	_, err := io.WriteString(w, out.String())
 	return err
+}
+
+// streamed reports whether a strategy's responses ended later than their
+// first byte (a partial route's holes), so that the time to the last byte
+// is worth showing.
+func (r *Report) streamed() bool {
+	return slices.ContainsFunc(r.Strategies, func(s *Result) bool { return s.LastByte != Quantiles{} && s.LastByte != s.TTFB })
 }
 
 // writeColumns writes rows as columns three spaces apart: the first

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -56,11 +57,15 @@ type sim struct {
 	nowT time.Time
 	end  time.Duration
 
-	origin  origin
-	eng     *engine.Engine
-	sink    *cost    // where the Sleep hooks add up costs
-	idle    cost     // the sink outside any work
-	pending []func() // what the engine scheduled during the current step
+	origin origin
+	eng    *engine.Engine
+	sink   *cost      // where the Sleep hooks add up costs, outside holes
+	idle   cost       // the sink outside any work
+	holes  *holeCosts // the holes of the request being served
+	spent  []cost     // what they spent, once it is served
+
+	pendingMu sync.Mutex // protects pending: a hole's refresh schedules from its goroutine
+	pending   []func()   // what the engine scheduled during the current step
 
 	events  []event // a min-heap by (at, seq)
 	seq     uint64
@@ -123,6 +128,7 @@ func newSim(w *Workload, cat *catalog, st Strategy, onTop func(time.Duration)) (
 		regenSeq:  make([]uint64, len(cat.paths)),
 		workers:   make([]time.Duration, w.Capacity.Workers),
 		rec:       newRecorder(st.Name()),
+		holes:     new(holeCosts),
 	}
 	s.sink = &s.idle
 	s.setNow(0)
@@ -130,8 +136,9 @@ func newSim(w *Workload, cat *catalog, st Strategy, onTop func(time.Duration)) (
 		s.version[i] = 1
 	}
 	s.origin = w.newOrigin(s.spec.Origin.Latency, s.originSleep)
+	reqCtx := context.WithValue(context.Background(), holeCostsKey{}, s.holes)
 	for _, p := range cat.paths {
-		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://bench.invalid"+p, nil)
+		req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, "http://bench.invalid"+p, nil)
 		if err != nil {
 			return nil, fmt.Errorf("bench: path %q: %w", p, err)
 		}
@@ -158,14 +165,29 @@ func (s *sim) clock() time.Time { return s.nowT }
 
 // Go is the engine's Scheduler: work is queued and placed on virtual time
 // once the step that started it is over.
-func (s *sim) Go(f func()) { s.pending = append(s.pending, f) }
+func (s *sim) Go(f func()) {
+	s.pendingMu.Lock()
+	s.pending = append(s.pending, f)
+	s.pendingMu.Unlock()
+}
 
-func (s *sim) renderSleep(_ context.Context, d time.Duration) error {
+// renderSleep and originSleep spend a cost on virtual time: the hole's,
+// in a hole's render (which runs on a goroutine of its own), else the
+// sink's.
+func (s *sim) renderSleep(ctx context.Context, d time.Duration) error {
+	if h := holeOf(ctx); h != nil {
+		h.add(d, 0)
+		return nil
+	}
 	s.sink.cpu += d
 	return nil
 }
 
-func (s *sim) originSleep(_ context.Context, d time.Duration) error {
+func (s *sim) originSleep(ctx context.Context, d time.Duration) error {
+	if h := holeOf(ctx); h != nil {
+		h.add(0, d)
+		return nil
+	}
 	s.sink.wait += d
 	return nil
 }
@@ -305,6 +327,7 @@ func (s *sim) request(t time.Duration) {
 	s.rw.reset()
 	s.eng.ServeHTTP(s.rw, req)
 	s.sink = &s.idle
+	s.spent = s.holes.take(s.spent[:0]) // the engine waits for every hole
 	st := s.rw.status()
 	var ttfb time.Duration
 	switch st {
@@ -323,6 +346,15 @@ func (s *sim) request(t time.Duration) {
 			st, ttfb = regen.Miss, s.busy[i]-t
 		}
 	}
+	// A partial route's holes start with the request, beside its shell,
+	// each on a worker once its data is in; the shell's bytes before the
+	// first hole leave at ttfb, the last byte once every hole has ended.
+	last := ttfb
+	for _, h := range s.spent {
+		_, finish := s.work(t+h.wait, h.cpu)
+		last = max(last, finish-t)
+		s.cpuTotal += h.cpu
+	}
 	if len(s.pending) > 0 {
 		if s.rw.status() == regen.Stale {
 			s.drain(i)
@@ -330,8 +362,8 @@ func (s *sim) request(t time.Duration) {
 			s.drain(-1)
 		}
 	}
-	stale, fresh := s.staleness(i, st)
-	s.rec.record(st, s.rw.code, ttfb, stale, fresh)
+	stale, fresh := s.staleness(i, st, len(s.spent) > 0)
+	s.rec.record(st, s.rw.code, ttfb, last, stale, fresh)
 }
 
 // drain places the work the engine scheduled during the step. When path >=
@@ -506,13 +538,15 @@ func (s *sim) startBuild(ctx context.Context) error {
 
 // staleness reads the versions the served page shows and returns how far
 // it is behind the origin: the age of the oldest newer version of any URL
-// it shows, and whether it shows the newest of every URL.
-func (s *sim) staleness(i int, st regen.Status) (time.Duration, bool) {
+// it shows, and whether it shows the newest of every URL. holes says the
+// body has holes rendered for the request.
+func (s *sim) staleness(i int, st regen.Status, holes bool) (time.Duration, bool) {
 	body := s.rw.body
 	v := &s.views[i]
-	if st == regen.Bypass || len(body) != len(v.body) || unsafe.SliceData(body) != unsafe.SliceData(v.body) {
-		// A new page. Rendered (BYPASS) bodies are parsed each time: their
-		// memory may be reused.
+	perRequest := st == regen.Bypass || holes
+	if perRequest || len(body) != len(v.body) || unsafe.SliceData(body) != unsafe.SliceData(v.body) {
+		// A new page. Bodies rendered for the request (BYPASS, or with
+		// holes) are parsed each time: their memory may be reused.
 		v.vers = v.vers[:0]
 		scanVersions(body, func(url []byte, version int64) {
 			if u, ok := s.cat.urlIndex[string(url)]; ok {
@@ -520,7 +554,7 @@ func (s *sim) staleness(i int, st regen.Status) (time.Duration, bool) {
 			}
 		})
 		v.body = body
-		if st == regen.Bypass {
+		if perRequest {
 			v.body = nil
 		}
 	}

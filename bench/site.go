@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,71 @@ type Registrar struct {
 	origin  *goOrigin
 	strict  bool // a marker fetch that reaches the origin fails the render
 	err     error
+
+	holeCosts map[string]time.Duration // Hole's, for the next Layout or Page
+}
+
+// Hole gives the cost of the render of the hole h, which the next layout
+// or page registered declares in its Holes, and returns h:
+//
+//	r.Layout("/(shop)", engine.Layout{
+//		Holes:  []engine.Hole{r.Hole(cart, time.Millisecond)},
+//		...
+//	}, time.Millisecond)
+//
+// The layout or page that Layout or Page returns has the hole's
+// declaration as the strategy rewrote it: its render must make the
+// hole's Fetches there. A hole whose cost is not given costs nothing.
+func (r *Registrar) Hole(h engine.Hole, cost time.Duration) engine.Hole {
+	if r.holeCosts == nil {
+		r.holeCosts = map[string]time.Duration{}
+	}
+	r.holeCosts[h.Name] = cost
+	return h
+}
+
+// takeHoleCosts returns the costs Hole gave since the last call.
+func (r *Registrar) takeHoleCosts() map[string]time.Duration {
+	c := r.holeCosts
+	r.holeCosts = nil
+	return c
+}
+
+// specHoles returns the declarations of hs, with their costs.
+func specHoles(hs []engine.Hole, costs map[string]time.Duration) []sitespec.Hole {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]sitespec.Hole, len(hs))
+	for i, h := range hs {
+		out[i] = sitespec.Hole{Name: h.Name, Uses: h.Uses, Cost: costs[h.Name], Fetches: specFetches(h.Fetches)}
+	}
+	return out
+}
+
+// applyHoles returns hs as the strategy rewrote them (a): the fetches
+// rewritten and each render wrapped with its marker and trackHole. A hole
+// the strategy dropped is kept, since the segment's render places it, but
+// renders nothing, reads nothing and fetches nothing.
+func (r *Registrar) applyHoles(pattern string, hs []engine.Hole, a []sitespec.Hole, costs map[string]time.Duration) []engine.Hole {
+	if len(hs) == 0 {
+		return hs
+	}
+	out := make([]engine.Hole, len(hs))
+	for i, h := range hs {
+		k := slices.IndexFunc(a, func(ah sitespec.Hole) bool { return ah.Name == h.Name })
+		if k < 0 {
+			h.Uses, h.Fetches, h.Render = nil, nil, noHole
+			out[i] = h
+			continue
+		}
+		h.Uses, h.Fetches = a[k].Uses, rewritten(h.Fetches, a[k].Fetches)
+		if h.Render != nil {
+			h.Render = trackHole(r.wrapPage(pattern+" hole "+h.Name, h.Fetches, costs[h.Name], h.Render))
+		}
+		out[i] = h
+	}
+	return out
 }
 
 // Layout registers a layout whose render costs cost, and returns its
@@ -72,6 +138,7 @@ func (r *Registrar) Layout(pattern string, l engine.Layout, cost time.Duration) 
 	if r.decl != nil {
 		sl := &sitespec.Layout{
 			Revalidate: l.Revalidate, Dynamic: l.Dynamic, Uses: l.Uses, Cost: cost, Fetches: specFetches(l.Fetches),
+			Holes: specHoles(l.Holes, r.takeHoleCosts()),
 		}
 		if l.StaticParamsOnly {
 			f := false
@@ -80,6 +147,7 @@ func (r *Registrar) Layout(pattern string, l engine.Layout, cost time.Duration) 
 		r.decl.Segments = append(r.decl.Segments, sitespec.Segment{Pattern: pattern, Layout: sl})
 		return l
 	}
+	costs := r.takeHoleCosts()
 	seg, ok := r.next(pattern)
 	if !ok || seg.Layout == nil {
 		r.mismatch(pattern, "layout")
@@ -87,6 +155,7 @@ func (r *Registrar) Layout(pattern string, l engine.Layout, cost time.Duration) 
 	}
 	a := seg.Layout
 	l.Revalidate, l.Dynamic, l.Uses, l.Fetches = a.Revalidate, a.Dynamic, a.Uses, rewritten(l.Fetches, a.Fetches)
+	l.Holes = r.applyHoles(pattern, l.Holes, a.Holes, costs)
 	out := l
 	if l.Render != nil {
 		m := r.marker(pattern, l.Fetches, cost)
@@ -110,7 +179,7 @@ func (r *Registrar) Page(pattern string, p engine.Page, cost time.Duration) engi
 	if r.decl != nil {
 		sp := &sitespec.Page{
 			Revalidate: p.Revalidate, Dynamic: p.Dynamic, Uses: p.Uses, Cost: cost, Fetches: specFetches(p.Fetches),
-			StaticParams: p.StaticParams,
+			StaticParams: p.StaticParams, Holes: specHoles(p.Holes, r.takeHoleCosts()),
 		}
 		if p.StaticParamsOnly {
 			f := false
@@ -119,6 +188,7 @@ func (r *Registrar) Page(pattern string, p engine.Page, cost time.Duration) engi
 		r.decl.Segments = append(r.decl.Segments, sitespec.Segment{Pattern: pattern, Page: sp})
 		return p
 	}
+	costs := r.takeHoleCosts()
 	seg, ok := r.next(pattern)
 	if !ok || seg.Page == nil {
 		r.mismatch(pattern, "page")
@@ -126,6 +196,7 @@ func (r *Registrar) Page(pattern string, p engine.Page, cost time.Duration) engi
 	}
 	a := seg.Page
 	p.Revalidate, p.Dynamic, p.Uses, p.Fetches = a.Revalidate, a.Dynamic, a.Uses, rewritten(p.Fetches, a.Fetches)
+	p.Holes = r.applyHoles(pattern, p.Holes, a.Holes, costs)
 	out := p
 	if p.Render != nil {
 		out.Render = r.wrapPage(pattern, p.Fetches, cost, p.Render)
@@ -396,5 +467,7 @@ func (w *Workload) build(spec *sitespec.Spec, sleep func(context.Context, time.D
 	if w.GoSite != nil {
 		return w.GoSite.build(spec, sleep, o.(*goOrigin), strict)
 	}
-	return spec.Build(sitespec.Options{Sleep: sleep}).Site, nil
+	site := new(engine.Site)
+	spec.Register(trackedRegistrar{site}, sitespec.Options{Sleep: sleep})
+	return site, nil
 }

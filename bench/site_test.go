@@ -133,3 +133,79 @@ func TestGoSiteLive(t *testing.T) {
 		}
 	}
 }
+
+// holeSite is a site registered in Go whose layout has a hole: a greeting
+// that reads the "user" cookie and makes an uncached fetch, costing 5ms.
+func holeSite() *GoSite {
+	return &GoSite{
+		Name:    "holes",
+		Latency: 10 * time.Millisecond,
+		Register: func(r *Registrar) fetchcache.Fetcher {
+			var root engine.Layout
+			root = r.Layout("/", engine.Layout{
+				Holes: []engine.Hole{r.Hole(engine.Hole{
+					Name:    "greeting",
+					Uses:    []regen.API{regen.Cookies},
+					Fetches: []engine.Fetch{{URL: "/api/me", Cache: regen.NoStore}},
+					Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+						f := root.Holes[0].Fetches[0]
+						if _, err := s.Fetch(ctx, &fetchcache.Request{URL: f.URL, Revalidate: f.Revalidate, Cache: f.Cache}); err != nil {
+							return err
+						}
+						user, _ := s.Cookie("user")
+						_, err := fmt.Fprintf(w, "<p>Hello %s</p>", user)
+						return err
+					}),
+				}, 5*time.Millisecond)},
+				Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+					io.WriteString(w, "<header>")
+					if err := s.Hole(w, "greeting"); err != nil {
+						return err
+					}
+					io.WriteString(w, "</header>")
+					return child.Render(ctx, w)
+				}),
+			}, time.Millisecond)
+			itemsSite(false, false).Register(r)
+			return fetchcache.FetcherFunc(func(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
+				b, _ := json.Marshal(map[string]string{"id": req.URL})
+				return &fetchcache.Response{Status: http.StatusOK, Body: b}, nil
+			})
+		},
+	}
+}
+
+// TestGoSiteHoles checks that a Go site's holes are declared with their
+// costs (Registrar.Hole) and that the strategies apply to them: PPR renders
+// the hole per request (its last byte is the hole's latency and cost), ISR
+// serves the site without it, SSR keeps it beside the dynamic render.
+func TestGoSiteHoles(t *testing.T) {
+	spec, err := holeSite().declare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := spec.Segments[0].Layout.Holes
+	if len(hs) != 1 || hs[0].Name != "greeting" || hs[0].Cost != 5*time.Millisecond || len(hs[0].Fetches) != 1 || hs[0].Fetches[0].Cache != regen.NoStore {
+		t.Fatalf("declared holes = %+v; want greeting, 5ms, one no-store fetch", hs)
+	}
+	w := itemsWorkload(holeSite())
+	w.Changes.PerHour = 0
+	w.Traffic.Duration = Duration(10 * time.Minute)
+	w.Strategies = []string{"ssr", "ppr:60s", "isr:60s"}
+	rep, err := Run(context.Background(), w, Options{})
+	if err != nil {
+		t.Fatalf("Run error: %v", err)
+	}
+	ssr, ppr, isr := rep.Strategies[0], rep.Strategies[1], rep.Strategies[2]
+	if got, want := ppr.LastByte.P50, 15.0; got != want {
+		t.Errorf("PPR last byte p50 = %vms; want %vms (the hole's fetch and cost)", got, want)
+	}
+	if ppr.TTFB != isr.TTFB || isr.LastByte != isr.TTFB {
+		t.Errorf("ttfb PPR %+v, ISR %+v, ISR last byte %+v; want all ISR's first byte", ppr.TTFB, isr.TTFB, isr.LastByte)
+	}
+	// PPR calls the origin once a request (the hole), ISR only to regenerate,
+	// SSR twice (the page and the hole).
+	if ppr.OriginPer1k < 1000 || isr.OriginPer1k >= 100 || ssr.OriginPer1k != 2000 {
+		t.Errorf("origin/1k: SSR %v, PPR %v, ISR %v; want 2000, at least 1000, few", ssr.OriginPer1k, ppr.OriginPer1k, isr.OriginPer1k)
+	}
+}

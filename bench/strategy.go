@@ -29,15 +29,21 @@ const (
 	ISR
 	// Declared serves the site as its spec declares it.
 	Declared
+	// PPR is partial prerendering: the site's holes render per request
+	// while the rest of each page, its shell, is cached as ISR caches
+	// pages every Strategy.Interval, or as the site declares when Interval
+	// is zero.
+	PPR
 )
 
 // Strategy is one way of serving the workload's site.
 type Strategy struct {
 	Kind Kind
-	// Interval is ISR's revalidate interval, a whole number of seconds.
+	// Interval is ISR's revalidate interval, a whole number of seconds,
+	// and PPR's shell's (zero: as declared).
 	Interval time.Duration
 	// OnDemand adds a webhook that calls RevalidateTag on every content
-	// change (ISR and Declared).
+	// change (ISR, PPR and Declared).
 	OnDemand bool
 	// Mode is how the webhook revalidates: regen.RevalidateStale (the next
 	// request is served the old page once while it regenerates) or
@@ -55,6 +61,8 @@ type Strategy struct {
 //	isr:60s+on-demand:expire     ... whose revalidations expire pages
 //	declared                     the site as its spec declares it
 //	declared+on-demand           ... plus the webhook
+//	ppr                          partial prerendering: the site's holes per request, its shell as declared
+//	ppr:60s                      ... the shell as ISR(60s) caches pages (also +on-demand)
 func ParseStrategy(s string) (Strategy, error) {
 	in := s
 	s = strings.ToLower(strings.TrimSpace(s))
@@ -83,8 +91,14 @@ func ParseStrategy(s string) (Strategy, error) {
 		st.Kind = SSG
 	case "ssr":
 		st.Kind = SSR
-	case "isr":
+	case "isr", "ppr":
 		st.Kind = ISR
+		if name == "ppr" {
+			st.Kind = PPR
+			if !hasArg {
+				break
+			}
+		}
 		if !hasArg {
 			return st, fmt.Errorf("strategy %q: ISR needs an interval (isr:60s)", in)
 		}
@@ -99,20 +113,20 @@ func ParseStrategy(s string) (Strategy, error) {
 	case "declared", "spec":
 		st.Kind = Declared
 	default:
-		return st, fmt.Errorf("strategy %q: unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand or declared)", in)
+		return st, fmt.Errorf("strategy %q: unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand, ppr, ppr:60s or declared)", in)
 	}
-	if name != "isr" && hasArg {
+	if name != "isr" && name != "ppr" && hasArg {
 		return st, fmt.Errorf("strategy %q: %s takes no interval", in, name)
 	}
-	if st.OnDemand && st.Kind != ISR && st.Kind != Declared {
-		return st, fmt.Errorf("strategy %q: on-demand revalidation applies to isr and declared only", in)
+	if st.OnDemand && st.Kind != ISR && st.Kind != PPR && st.Kind != Declared {
+		return st, fmt.Errorf("strategy %q: on-demand revalidation applies to isr, ppr and declared only", in)
 	}
 	return st, nil
 }
 
 // Name is how reports name the strategy: "SSG", "SSR", "SSR+DataCache",
 // "ISR(60s)", "ISR(60s)+on-demand", "ISR(60s)+on-demand(expire)",
-// "declared".
+// "declared", "PPR", "PPR(60s)".
 func (s Strategy) Name() string {
 	var n string
 	switch s.Kind {
@@ -126,6 +140,11 @@ func (s Strategy) Name() string {
 		n = "ISR(" + shortDuration(s.Interval) + ")"
 	case Declared:
 		n = "declared"
+	case PPR:
+		n = "PPR"
+		if s.Interval > 0 {
+			n += "(" + shortDuration(s.Interval) + ")"
+		}
 	default:
 		n = fmt.Sprintf("strategy(%d)", s.Kind)
 	}
@@ -164,24 +183,39 @@ func shortDuration(d time.Duration) string {
 //     mode, as a layout reading cookies makes it); declared modes are
 //     dropped; revalidates stay as declared, so each fetch is cached by its
 //     own revalidate, or its route's (Next.js 14's default).
+//   - PPR(N): as ISR(N), but the holes are kept, their fetches as
+//     declared. PPR: unchanged, as Declared.
 //   - Declared: unchanged.
 //
 // Route handlers are rewritten as pages are.
 //
-// Under SSG and ISR, segments that read a dynamic API (cookies, headers,
-// search params), and pages below such a layout, keep their declarations:
-// per-user pages are rendered per request whatever the strategy.
+// Holes (partial prerendering) are dropped under SSG and ISR: those serve
+// the site without its personalisation. Under SSR and SSR+DataCache they
+// are kept, their fetches rewritten as the pages' are: every route is
+// dynamic, and its holes render with each request beside it, as the
+// engine renders the holes of a dynamic route.
+//
+// Under SSG, ISR and PPR(N), segments that read a dynamic API (cookies,
+// headers, search params) outside a hole, and pages below such a layout,
+// keep their declarations: per-user pages are rendered per request whatever
+// the strategy. PPR does not turn such a read into a hole: the bench cannot
+// tell which part of a segment's output depends on it. Declare the hole in
+// the spec (holes:) to measure it.
 func (s Strategy) apply(spec *sitespec.Spec) *sitespec.Spec {
 	out := cloneSpec(spec)
-	if s.Kind == Declared {
+	if s.Kind == Declared || s.Kind == PPR && s.Interval == 0 {
 		return out
 	}
+	if s.Kind == SSG || s.Kind == ISR {
+		dropHoles(out)
+	}
 	perUser := perUserSegments(out)
+	cached := s.Kind == SSG || s.Kind == ISR || s.Kind == PPR
 	for i := range out.Segments {
 		seg := &out.Segments[i]
-		if l := seg.Layout; l != nil && !(perUser[seg.Pattern] && (s.Kind == SSG || s.Kind == ISR)) {
+		if l := seg.Layout; l != nil && !(perUser[seg.Pattern] && cached) {
 			switch s.Kind {
-			case SSG, ISR, SSR:
+			case SSG, ISR, PPR, SSR:
 				l.Revalidate, l.Dynamic = regen.NotDeclared, regen.DynamicNotDeclared
 			case SSRData:
 				l.Dynamic = regen.DynamicNotDeclared
@@ -190,16 +224,30 @@ func (s Strategy) apply(spec *sitespec.Spec) *sitespec.Spec {
 				}
 			}
 			rewriteFetches(s.Kind, l.Fetches)
+			rewriteHoles(s.Kind, l.Holes)
 		}
-		if p := seg.Page; p != nil && !(perUser["page:"+seg.Pattern] && (s.Kind == SSG || s.Kind == ISR)) {
+		if p := seg.Page; p != nil && !(perUser["page:"+seg.Pattern] && cached) {
 			s.rewriteRoute(&p.Revalidate, &p.Dynamic, &p.Uses, p.Fetches)
+			rewriteHoles(s.Kind, p.Holes)
 		}
 		// No layout wraps a handler: it is per-user when it reads an API.
-		if h := seg.Handler; h != nil && !(len(h.Uses) > 0 && (s.Kind == SSG || s.Kind == ISR)) {
+		if h := seg.Handler; h != nil && !(len(h.Uses) > 0 && cached) {
 			s.rewriteRoute(&h.Revalidate, &h.Dynamic, &h.Uses, h.Fetches)
 		}
 	}
 	return out
+}
+
+// dropHoles removes the holes of spec's layouts and pages.
+func dropHoles(spec *sitespec.Spec) {
+	for i := range spec.Segments {
+		if l := spec.Segments[i].Layout; l != nil {
+			l.Holes = nil
+		}
+		if p := spec.Segments[i].Page; p != nil {
+			p.Holes = nil
+		}
+	}
 }
 
 // rewriteRoute rewrites the declarations of a page or route handler.
@@ -207,7 +255,7 @@ func (s Strategy) rewriteRoute(rev *regen.Revalidate, dyn *regen.Dynamic, uses *
 	switch s.Kind {
 	case SSG:
 		*rev, *dyn = regen.Forever, regen.ForceStatic
-	case ISR:
+	case ISR, PPR:
 		*rev, *dyn = regen.Seconds(int64(s.Interval/time.Second)), regen.ForceStatic
 	case SSR:
 		*rev, *dyn = regen.NotDeclared, regen.ForceDynamic
@@ -223,11 +271,23 @@ func (s Strategy) rewriteRoute(rev *regen.Revalidate, dyn *regen.Dynamic, uses *
 	rewriteFetches(s.Kind, fetches)
 }
 
+// rewriteHoles rewrites the fetches of holes: SSR's and SSR+DataCache's as
+// the pages'; PPR keeps them as declared (a hole's uncached fetch is made
+// per request, its cached ones go through the Data Cache).
+func rewriteHoles(k Kind, hs []sitespec.Hole) {
+	if k != SSR && k != SSRData {
+		return
+	}
+	for i := range hs {
+		rewriteFetches(k, hs[i].Fetches)
+	}
+}
+
 func rewriteFetches(k Kind, fs []sitespec.Fetch) {
 	for i := range fs {
 		f := &fs[i]
 		switch k {
-		case SSG, ISR:
+		case SSG, ISR, PPR:
 			f.Revalidate, f.Cache = regen.NotDeclared, regen.CacheDefault
 		case SSR:
 			f.Revalidate, f.Cache = regen.NotDeclared, regen.NoStore
@@ -281,12 +341,14 @@ func cloneSpec(spec *sitespec.Spec) *sitespec.Spec {
 			l := *seg.Layout
 			l.Uses = slices.Clone(l.Uses)
 			l.Fetches = cloneFetches(l.Fetches)
+			l.Holes = cloneHoles(l.Holes)
 			seg.Layout = &l
 		}
 		if seg.Page != nil {
 			p := *seg.Page
 			p.Uses = slices.Clone(p.Uses)
 			p.Fetches = cloneFetches(p.Fetches)
+			p.Holes = cloneHoles(p.Holes)
 			p.StaticParams = cloneParams(p.StaticParams)
 			seg.Page = &p
 		}
@@ -306,6 +368,15 @@ func cloneParams(ps []render.Params) []render.Params {
 	out := slices.Clone(ps)
 	for i, p := range out {
 		out[i] = maps.Clone(p)
+	}
+	return out
+}
+
+func cloneHoles(hs []sitespec.Hole) []sitespec.Hole {
+	out := slices.Clone(hs)
+	for i := range out {
+		out[i].Uses = slices.Clone(out[i].Uses)
+		out[i].Fetches = cloneFetches(out[i].Fetches)
 	}
 	return out
 }

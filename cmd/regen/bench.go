@@ -17,8 +17,8 @@ import (
 )
 
 const benchHelpText = `Bench compares rendering strategies (SSG, SSR, SSR with the Data Cache, ISR
-at one or more intervals, ISR with on-demand revalidation) on one site and
-one traffic pattern, on the real engine: simulated on virtual time (the
+at one or more intervals, ISR with on-demand revalidation, partial
+prerendering) on one site and one traffic pattern, on the real engine: simulated on virtual time (the
 default), or live behind an HTTP server on 127.0.0.1 (--live).
 
 The built-in workload is the demo shop (examples/shop/site.yaml), a simulated
@@ -82,7 +82,7 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.IntVar(&o.workers, "workers", bench.DefaultWorkers, "render workers: renders computing at once")
 	fs.IntVar(&o.buildWorkers, "build-workers", 0, "parallelism of an SSG build (default: workers)")
 	fs.DurationVar(&o.hit, "hit", bench.DefaultHit, "time to first byte of a cached response, when simulating")
-	fs.StringVar(&o.strategies, "strategies", strings.Join(bench.DefaultStrategies, ","), "comma-separated `list`: ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand, isr:60s+on-demand:expire, declared")
+	fs.StringVar(&o.strategies, "strategies", strings.Join(bench.DefaultStrategies, ","), "comma-separated `list`: ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand, isr:60s+on-demand:expire, ppr, ppr:60s, declared")
 	fs.StringVar(&o.sweep, "sweep", "", "comma-separated ISR `intervals` for the trade-off plot (default 10s,30s,1m,2m,5m,10m,30m,1h)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed: the same seed gives the same simulation")
 	fs.BoolVar(&o.live, "live", false, "measure for real behind an HTTP server on 127.0.0.1 instead of simulating")

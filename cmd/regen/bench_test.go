@@ -109,7 +109,7 @@ func TestBenchErrors(t *testing.T) {
 				"regen bench: --workers 100000 (must be between 1 and 65536)",
 			}},
 		{"bad strategy", []string{"--strategies", "ssg,csr"},
-			[]string{`regen bench: --strategies: strategy "csr": unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand or declared)`}},
+			[]string{`regen bench: --strategies: strategy "csr": unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand, ppr, ppr:60s or declared)`}},
 		{"empty strategies", []string{"--strategies", ","},
 			[]string{"regen bench: --strategies is empty (list one or more, like ssg,isr:60s)"}},
 		{"bad sweep", []string{"--sweep", "10s,soon,1.5s"},
@@ -124,7 +124,7 @@ func TestBenchErrors(t *testing.T) {
 			[]string{
 				"regen bench: " + badWorkload + ":2: traffic.durations: unknown field (did you mean duration?)",
 				"regen bench: " + badWorkload + ":3: traffic.rps: -3 (must be above 0 and at most 10,000,000)",
-				"regen bench: " + badWorkload + `:4: strategies[1]: strategy "csr": unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand or declared)`,
+				"regen bench: " + badWorkload + `:4: strategies[1]: strategy "csr": unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand, ppr, ppr:60s or declared)`,
 			}},
 		{"bad workload field under a flag", []string{"--workload", write("w-rps.yaml", "traffic: {rps: -3}\n"), "--rps", "5"},
 			[]string{"regen bench: " + dir + "/w-rps.yaml:1: traffic.rps: -3 (must be above 0 and at most 10,000,000)"}},
