@@ -38,7 +38,8 @@ func TestBuildThenServe(t *testing.T) {
 	for _, want := range []string{
 		"Building shop (examples/shop/site.yaml) into " + dir,
 		"100%  11/11 pages",
-		"├ ● /(shop)/products/[slug]",
+		"├ ◐ /(shop)/products/[slug]",
+		"◐  (Partial Prerender)",
 		"ƒ  (Dynamic)",
 		"Built 11 pages into " + dir + " in ",
 	} {

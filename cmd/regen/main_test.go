@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -116,6 +117,9 @@ func TestRoutesJSON(t *testing.T) {
 		}
 		slices.Sort(keys)
 		wantKeys := []string{"dynamicParams", "expire", "kind", "prerender", "reasons", "revalidate", "route"}
+		if obj["kind"] == "partial" {
+			wantKeys = slices.Insert(wantKeys, 2, "holes")
+		}
 		if diff := cmp.Diff(wantKeys, keys); diff != "" {
 			t.Errorf("line %q keys differ (-want +got):\n%s", l, diff)
 		}
@@ -132,6 +136,10 @@ func TestRoutesJSON(t *testing.T) {
 		case "isr":
 			if n, ok := obj["revalidate"].(float64); !ok || n <= 0 {
 				t.Errorf("%s: ISR route has revalidate %v; want seconds", obj["route"], obj["revalidate"])
+			}
+		case "partial": // the demo shop's pages: an ISR shell and the cart hole
+			if n, ok := obj["revalidate"].(float64); !ok || n <= 0 || fmt.Sprint(obj["holes"]) != "[cart]" {
+				t.Errorf("%s: partial route has revalidate %v, holes %v; want seconds and [cart]", obj["route"], obj["revalidate"], obj["holes"])
 			}
 		default:
 			t.Errorf("%s: kind %v", obj["route"], obj["kind"])
@@ -286,12 +294,21 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(body, `<p data-param="slug">sneakers</p>`) {
 		t.Errorf("body = %q; want the product page", body)
 	}
-	resp, _ = get(t, base+"/products/sneakers", nil)
+	resp, body = get(t, base+"/products/sneakers", http.Header{"Cookie": {"cart=2"}})
 	if got := resp.Header.Get("X-Cache-Status"); got != "HIT" {
-		t.Errorf("second GET /products/sneakers = %s; want HIT", got)
+		t.Errorf("second GET /products/sneakers = %s; want HIT (its shell)", got)
 	}
-	if got := resp.Header.Get("Cache-Control"); got != "s-maxage=30, stale-while-revalidate=31535970" {
-		t.Errorf("Cache-Control = %q; want the ISR value of a 30s route", got)
+	// A partial route: the cart hole is rendered for this request.
+	if got := resp.Header.Get("Cache-Control"); got != "private, no-cache, no-store, max-age=0, must-revalidate" {
+		t.Errorf("Cache-Control = %q; want the private value of a partial route", got)
+	}
+	if !strings.Contains(body, `<div data-hole="cart">`+"\n"+`<p data-cookie="cart">2</p>`) {
+		t.Errorf("body = %q; want the cart hole with the request's cookie", body)
+	}
+	get(t, base+"/", nil)
+	resp, _ = get(t, base+"/", nil)
+	if got := resp.Header.Get("Cache-Control"); got != "s-maxage=600, stale-while-revalidate=31535400" {
+		t.Errorf("GET / Cache-Control = %q; want the ISR value of a 10m route", got)
 	}
 	resp, _ = get(t, base+"/dashboard", http.Header{"Cookie": {"session=ada"}})
 	if got := resp.Header.Get("X-Cache-Status"); got != "BYPASS" {

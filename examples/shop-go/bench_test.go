@@ -26,7 +26,7 @@ func TestBenchMatchesSpec(t *testing.T) {
 		w.Seed = 7
 		w.Traffic.Duration = bench.Duration(8 * time.Minute)
 		w.Changes.PerHour = 180
-		w.Strategies = []string{"ssg", "ssr", "ssr+data", "isr:60s", "isr:60s+on-demand", "isr:5m+on-demand:expire", "declared", "declared+on-demand"}
+		w.Strategies = []string{"ssg", "ssr", "ssr+data", "isr:60s", "isr:60s+on-demand", "isr:5m+on-demand:expire", "declared", "declared+on-demand", "ppr:60s"}
 		w.GoSite = site
 		rep, err := bench.Run(context.Background(), w, bench.Options{})
 		if err != nil {

@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -98,6 +99,22 @@ var (
 	aboutFetch    = engine.Fetch{URL: "/api/pages/about", Tags: []string{"cms"}}
 )
 
+// cartHole is the shop header's cart: the number of items in the visitor's
+// "cart" cookie (a count, as the cookie keeps it), rendered per request.
+var cartHole = engine.Hole{
+	Name:     "cart",
+	Uses:     []regen.API{regen.Cookies},
+	Fallback: `<p class="cart">Cart</p>`,
+	Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		n := 0
+		if v, ok := s.Cookie("cart"); ok {
+			n, _ = strconv.Atoi(v)
+		}
+		_, err := fmt.Fprintf(w, `<p class="cart">Cart (%d)</p>`+"\n", max(n, 0))
+		return err
+	}),
+}
+
 // registrar takes the shop's layouts, pages and route handlers with the
 // cost of their renders, and returns each declaration as registered:
 // *bench.Registrar, whose strategies rewrite declarations, and
@@ -106,6 +123,8 @@ type registrar interface {
 	Layout(pattern string, l engine.Layout, cost time.Duration) engine.Layout
 	Page(pattern string, p engine.Page, cost time.Duration) engine.Page
 	Handler(pattern string, h engine.Handler, cost time.Duration) engine.Handler
+	// Hole gives the cost of a hole the next layout or page declares.
+	Hole(h engine.Hole, cost time.Duration) engine.Hole
 }
 
 // siteRegistrar registers with an engine.Site as declared; costs are what
@@ -126,6 +145,8 @@ func (r siteRegistrar) Handler(pattern string, h engine.Handler, _ time.Duration
 	r.site.Handler(pattern, h)
 	return h
 }
+
+func (r siteRegistrar) Hole(h engine.Hole, _ time.Duration) engine.Hole { return h }
 
 // newSite registers the shop with a new engine.Site.
 func newSite() *engine.Site {
@@ -176,11 +197,14 @@ func register(r registrar) {
 		}),
 	}, 2*time.Millisecond)
 
-	// The shop section (a route group): the category menu, every hour.
+	// The shop section (a route group): the category menu, every hour, and
+	// the visitor's cart in a hole, rendered per request from the "cart"
+	// cookie while the rest of the page stays cached (partial prerendering).
 	var section engine.Layout
 	section = r.Layout("/(shop)", engine.Layout{
 		Revalidate: regen.Seconds(3600),
 		Fetches:    []engine.Fetch{menuFetch},
+		Holes:      []engine.Hole{r.Hole(cartHole, time.Millisecond)},
 		Render: render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 			var cats []category
 			if err := fetchJSON(ctx, s, section.Fetches[0], &cats); err != nil {
@@ -191,6 +215,9 @@ func register(r registrar) {
 				fmt.Fprintf(w, `<a href="/categories/%s">%s</a> `, html.EscapeString(c.Slug), html.EscapeString(c.Title))
 			}
 			fmt.Fprint(w, "</aside>\n")
+			if err := s.Hole(w, "cart"); err != nil {
+				return err
+			}
 			return child.Render(ctx, w)
 		}),
 	}, time.Millisecond)

@@ -127,6 +127,9 @@ func TestServe(t *testing.T) {
 	}{
 		{"first product view renders", "/products/sneakers", nil, 200, "MISS", "<h1>Sneakers</h1>", ""},
 		{"second product view is cached", "/products/sneakers", nil, 200, "HIT", "in stock", ""},
+		{"the cart is read per request", "/products/sneakers", &http.Cookie{Name: "cart", Value: "3"}, 200, "HIT", `<p class="cart">Cart (3)</p>`, ""},
+		{"another visitor's cart, the same shell", "/products/sneakers", &http.Cookie{Name: "cart", Value: "5"}, 200, "HIT", `<p class="cart">Cart (5)</p>` + "\n<h1>Sneakers</h1>", ""},
+		{"no cart cookie", "/products", nil, 200, "MISS", `<p class="cart">Cart (0)</p>`, ""},
 		{"product not in static params", "/products/boots", nil, 200, "MISS", "<h1>Boots</h1>", ""},
 		{"unknown product", "/products/teapot", nil, 404, "", "could not be found", ""},
 		{"known category", "/categories/hats", nil, 200, "MISS", "Sun hat", ""},
