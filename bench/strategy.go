@@ -216,7 +216,7 @@ func (s Strategy) apply(spec *sitespec.Spec) *sitespec.Spec {
 		if l := seg.Layout; l != nil && !(perUser[seg.Pattern] && cached) {
 			switch s.Kind {
 			case SSG, ISR, PPR, SSR:
-				l.Revalidate, l.Dynamic = regen.NotDeclared, regen.DynamicNotDeclared
+				l.Revalidate, l.CacheLife, l.Dynamic = regen.NotDeclared, "", regen.DynamicNotDeclared
 			case SSRData:
 				l.Dynamic = regen.DynamicNotDeclared
 				if l.Revalidate == regen.Never {
@@ -227,12 +227,12 @@ func (s Strategy) apply(spec *sitespec.Spec) *sitespec.Spec {
 			rewriteHoles(s.Kind, l.Holes)
 		}
 		if p := seg.Page; p != nil && !(perUser["page:"+seg.Pattern] && cached) {
-			s.rewriteRoute(&p.Revalidate, &p.Dynamic, &p.Uses, p.Fetches)
+			s.rewriteRoute(&p.Revalidate, &p.CacheLife, &p.Dynamic, &p.Uses, p.Fetches)
 			rewriteHoles(s.Kind, p.Holes)
 		}
 		// No layout wraps a handler: it is per-user when it reads an API.
 		if h := seg.Handler; h != nil && !(len(h.Uses) > 0 && cached) {
-			s.rewriteRoute(&h.Revalidate, &h.Dynamic, &h.Uses, h.Fetches)
+			s.rewriteRoute(&h.Revalidate, &h.CacheLife, &h.Dynamic, &h.Uses, h.Fetches)
 		}
 	}
 	return out
@@ -251,14 +251,16 @@ func dropHoles(spec *sitespec.Spec) {
 }
 
 // rewriteRoute rewrites the declarations of a page or route handler.
-func (s Strategy) rewriteRoute(rev *regen.Revalidate, dyn *regen.Dynamic, uses *[]regen.API, fetches []sitespec.Fetch) {
+// A cache profile (cacheLife) is dropped where the strategy sets the
+// revalidate, which it stands for.
+func (s Strategy) rewriteRoute(rev *regen.Revalidate, life *string, dyn *regen.Dynamic, uses *[]regen.API, fetches []sitespec.Fetch) {
 	switch s.Kind {
 	case SSG:
-		*rev, *dyn = regen.Forever, regen.ForceStatic
+		*rev, *life, *dyn = regen.Forever, "", regen.ForceStatic
 	case ISR, PPR:
-		*rev, *dyn = regen.Seconds(int64(s.Interval/time.Second)), regen.ForceStatic
+		*rev, *life, *dyn = regen.Seconds(int64(s.Interval/time.Second)), "", regen.ForceStatic
 	case SSR:
-		*rev, *dyn = regen.NotDeclared, regen.ForceDynamic
+		*rev, *life, *dyn = regen.NotDeclared, "", regen.ForceDynamic
 	case SSRData:
 		*dyn = regen.DynamicNotDeclared
 		if *rev == regen.Never {
@@ -288,9 +290,9 @@ func rewriteFetches(k Kind, fs []sitespec.Fetch) {
 		f := &fs[i]
 		switch k {
 		case SSG, ISR, PPR:
-			f.Revalidate, f.Cache = regen.NotDeclared, regen.CacheDefault
+			f.Revalidate, f.CacheLife, f.Cache = regen.NotDeclared, "", regen.CacheDefault
 		case SSR:
-			f.Revalidate, f.Cache = regen.NotDeclared, regen.NoStore
+			f.Revalidate, f.CacheLife, f.Cache = regen.NotDeclared, "", regen.NoStore
 		case SSRData:
 			if f.Revalidate == regen.Never {
 				f.Revalidate, f.Cache = regen.NotDeclared, regen.NoStore
