@@ -289,7 +289,7 @@ func (e *Engine) writePartial(w http.ResponseWriter, r *http.Request, status int
 		if _, err := w.Write(body[last:hl.Offset]); err != nil {
 			return
 		}
-		if err := rc.Flush(); err != nil {
+		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return
 		}
 		if _, err := w.Write(set.wait(hl.Name)); err != nil {

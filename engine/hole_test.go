@@ -100,6 +100,30 @@ func TestPartialShellCachedHolesPerRequest(t *testing.T) {
 	}
 }
 
+// noFlushWriter is a ResponseWriter that cannot flush, as some
+// middlewares' wrappers are.
+type noFlushWriter struct{ rec *httptest.ResponseRecorder }
+
+func (w noFlushWriter) Header() http.Header         { return w.rec.Header() }
+func (w noFlushWriter) Write(p []byte) (int, error) { return w.rec.Write(p) }
+func (w noFlushWriter) WriteHeader(code int)        { w.rec.WriteHeader(code) }
+
+// TestPartialWriterCannotFlush: behind a ResponseWriter that cannot flush,
+// a partial response is written whole, holes included (it cannot stream).
+func TestPartialWriterCannotFlush(t *testing.T) {
+	ps := newPartialSite(t, nil, nil)
+	for _, status := range []string{"MISS", "HIT"} {
+		w := noFlushWriter{httptest.NewRecorder()}
+		req := httptest.NewRequest("GET", "/shop", nil)
+		req.Header.Set("Cookie", "session=ann")
+		ps.hs.e.ServeHTTP(w, req)
+		want := "<header><menu>ann /api/me@1</menu></header><main>shop /api/nav@1</main>"
+		if got := w.rec.Body.String(); got != want || w.rec.Header().Get("X-Cache-Status") != status {
+			t.Errorf("GET /shop without Flush = %s %q; want %s %q", w.rec.Header().Get("X-Cache-Status"), got, status, want)
+		}
+	}
+}
+
 // TestPartialTags: the tags of a hole's data do not attach to the shell;
 // the shell's do.
 func TestPartialTags(t *testing.T) {
