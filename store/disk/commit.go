@@ -29,6 +29,7 @@ type op struct {
 	created []string // directories whose entries prepare changed by creating a directory
 	page    *page    // the manifest entry of a route entry written
 	record  bool     // the change has a journal record: a route entry written or deleted
+	unpack  bool     // a Data Cache entry's write or deletion drops its packed entry, with a journal record
 	placed  bool     // commit renamed the file into place, or removed it
 	err     error
 }
@@ -107,9 +108,17 @@ func (s *Store) prepare(o *op) {
 		}
 		name = dataFile(o.key)
 		data = [][]byte{hdr, {'\n'}, it.Body}
+		s.mu.RLock()
+		o.unpack = s.packed[o.key] != nil
+		s.mu.RUnlock()
 	default:
 		if s.onDisk(o.key) {
+			// A packed entry has no file: removing the one its key
+			// maps to, if a crash left it, is harmless.
 			o.path = filepath.Join(s.dir, filepath.FromSlash(dataFile(o.key)))
+			s.mu.RLock()
+			o.unpack = s.packed[o.key] != nil
+			s.mu.RUnlock()
 		}
 		return
 	}
@@ -257,21 +266,30 @@ func (s *Store) place(ops []*op, fsSynced bool) {
 	}
 
 	// A data file in place (or gone) changes the state at once, a route
-	// entry with its record.
+	// entry with its record. A data entry that was packed is no longer:
+	// its file (or its absence) is durable, and its record makes the end
+	// of the packed entry durable too (until then, a restart finds the
+	// file, which wins, or the packed entry of a deleted key again, as a
+	// crash before a data file's removal leaves the file).
 	s.mu.Lock()
 	for _, o := range ops {
 		switch {
 		case !o.placed || o.record:
+			continue
 		case o.it != nil:
 			s.dataSeq++
 			s.data[o.key] = s.dataSeq
 		default:
 			delete(s.data, o.key)
 		}
+		if o.unpack && s.packed[o.key] != nil {
+			delete(s.packed, o.key)
+			s.pagesGen++
+		}
 	}
 	s.mu.Unlock()
 	var recs []*record
-	var recOps []*op
+	var recOps, unpacked []*op
 	for _, o := range ops {
 		if o.placed && o.record && o.err == nil {
 			r := &record{Set: o.key, Page: o.page}
@@ -279,6 +297,9 @@ func (s *Store) place(ops []*op, fsSynced bool) {
 				r = &record{Del: o.key}
 			}
 			recs, recOps = append(recs, r), append(recOps, o)
+		}
+		if o.placed && o.unpack && o.err == nil {
+			recs, unpacked = append(recs, &record{Del: o.key}), append(unpacked, o) // applied above
 		}
 	}
 	if len(recs) == 0 {
@@ -295,7 +316,7 @@ func (s *Store) place(ops []*op, fsSynced bool) {
 		s.pagesGen++
 	})
 	if err != nil {
-		for _, o := range recOps {
+		for _, o := range append(recOps, unpacked...) {
 			o.err = err
 		}
 	}

@@ -100,6 +100,7 @@ type Store struct {
 	mu       sync.RWMutex        // protects the fields below; taken after wb.mu and j.mu
 	pages    map[string]*page    // route entries on disk, by key
 	data     map[string]uint64   // Data Cache entries on disk, by key: the number of the write that left each
+	packed   map[string]*page    // the Data Cache entries of data that are in a pack (manifest "data"), not in a file
 	dataSeq  uint64              // numbers the data writes
 	tags     map[string]tagTimes // latest revalidation times by tag
 	pagesGen uint64              // incremented by each change of pages
@@ -239,12 +240,15 @@ func (s *Store) readBack(ctx context.Context, key string) (*store.Item, bool, er
 		s.mu.RLock()
 		p := s.pages[key]
 		gen, isData := s.data[key]
+		pd := s.packed[key]
 		s.mu.RUnlock()
 		var it *store.Item
 		var err error
 		switch {
 		case isRoute(key) && p != nil:
 			it, err = s.readPage(key, p)
+		case !isRoute(key) && pd != nil:
+			it, err = s.readPacked(pd, &packReader{dir: s.dir, own: &s.pk})
 		case !isRoute(key) && isData:
 			var got string
 			got, it, err = readData(filepath.Join(s.dir, filepath.FromSlash(dataFile(key))))
@@ -266,7 +270,7 @@ func (s *Store) readBack(ctx context.Context, key string) (*store.Item, bool, er
 		}
 		s.mu.RLock()
 		gen2, isData2 := s.data[key]
-		same := s.pages[key] == p && gen2 == gen && isData2 == isData
+		same := s.pages[key] == p && gen2 == gen && isData2 == isData && s.packed[key] == pd
 		s.mu.RUnlock()
 		if !same {
 			s.wb.mu.Unlock()
@@ -354,12 +358,7 @@ func (s *Store) write(ctx context.Context, key string, it *store.Item) error {
 		s.mem.Delete(ctx, key)
 		return s.writeNow(key, nil)
 	}
-	var err error
-	if isRoute(key) {
-		err = s.writePacked(key, it)
-	} else {
-		err = s.writeNow(key, it)
-	}
+	err := s.writePacked(key, it)
 	s.mem.Set(ctx, key, it)
 	return err
 }

@@ -21,7 +21,7 @@ restart serves their versions.
 	DIR/pages/blog.html               the body of "/blog"
 	DIR/pages/blog/hello.html         the body of "/blog/hello"
 	DIR/long/<sha256 of key>.html     the body of a path too long to mirror
-	DIR/packs/<16 hex digits>.pack    the bodies of the pages a build wrote (Batch)
+	DIR/packs/<16 hex digits>.pack    the bodies of the pages and data a build wrote (Batch)
 	DIR/data/<sha256 of key>          a Data Cache entry ("fetch:...", "memo:...")
 
 Route entries (keys that start with "/") are written as the page's body at
@@ -40,21 +40,24 @@ segment or an empty one ("//", a trailing "/"), could name a file outside
 the directory and are refused with an error matching ErrKey; Open never
 reads a file the mapping would not write, whatever the manifest says.
 
-A Batch store (a build) does not write a file per page: it appends the
-bodies of its pages to one pack, packs/ and 16 random hex digits, one
-after the other, and each page's manifest entry names the pack and the
-offset its body starts at instead of a file. Creating a file cost about
-150 µs on ext4 in a VM, appending a page well under 1 µs: a build of
-10,000 tiny pages spent most of its time creating their files. A page
-written again later (a regeneration while serving) gets a file of its
-own, as above, and its bytes in the pack are left unused; a pack that no
-entry names any more is removed once a manifest without it is durable.
-
 Data Cache entries (every other key) are written to data/ under the
 SHA-256 of their key in hex: one line of JSON, a newline, and the body:
 
 	{"version":1,"key":"fetch:...","status":200,"header":{...},"tags":[...],
 	 "created":"2025-06-01T12:00:00Z","revalidate":300,"bytes":1234}
+
+A Batch store (a build) does not write a file per page or data entry: it
+appends their bodies to one pack, packs/ and 16 random hex digits, one
+after the other, and each one's manifest entry (in "pages", or "data" for
+Data Cache entries) names the pack and the offset its body starts at
+instead of a file. Creating a file cost about 150 µs on ext4 in a VM,
+appending a page well under 1 µs: a build of 10,000 tiny pages spent
+most of its time creating their files. An entry written again later (a
+regeneration while serving) gets a file of its own, as above, and its
+bytes in the pack are left unused: a data file wins over its key's packed
+entry, which its write drops with a journal record, as does a deletion;
+a pack that no entry names any more is removed once a manifest without
+it is durable.
 
 # The manifest
 
@@ -70,6 +73,10 @@ wrapped):
 	      "generatedAt":"2025-06-01T12:00:00Z","file":"pages/blog/hello.html","status":200,
 	      "headers":{"Cache-Control":["s-maxage=60, ..."],...},"bytes":5120,"xxhash":"0123456789abcdef"},
 	    "/blog/packed": {"route":"/blog/[slug]",...,"pack":"packs/0123456789abcdef.pack","offset":5120,...}
+	  },
+	  "data": {
+	    "fetch:...": {"revalidate":300,"tags":[...],"generatedAt":"...","pack":"packs/0123456789abcdef.pack",
+	      "offset":10240,"status":200,"headers":{...},"bytes":1234,"xxhash":"..."}
 	  }
 	}
 
@@ -91,6 +98,8 @@ The fields:
   - file names the page's own file; pack and offset (version 2) the pack
     and the offset its body starts at instead. Open reads only a file the
     key maps to, or a pack by its name, within its length.
+  - data (version 2) holds the packed Data Cache entries, with a page's
+    fields (generatedAt is the item's Created); the others are files.
   - version is 2 when an entry names a pack, else 1, which earlier
     readers read (tags.json and data files are still version 1); a
     reader reads every version up to Version.
@@ -197,11 +206,11 @@ RevalidateTags that returned: its record is synced before it returns.
 
 Options.Batch, for a build that writes every page into a directory it
 throws away on failure (engine.Build's staging directory), appends each
-page to the store's pack (buffered, written 1 MiB at a time) and writes
-each data file before Set returns, without a journal, and defers the
-manifest, the tags and the syncs to Flush and Close: on Linux, one
-syncfs(2) for the whole build; elsewhere, each data file is synced as it
-is written, and the pack and each directory once at Flush. The syncs a
+page and data entry to the store's pack (buffered, written 1 MiB at a
+time) before Set returns, without a journal, and defers the manifest, the
+tags and the syncs to Flush and Close: on Linux, one syncfs(2) for the
+whole build; elsewhere, a sync of the pack and of each directory changed
+at Flush. The syncs a
 build makes do not depend on its number of pages: 5 for 10 pages as for
 10,000 (the first manifest Open writes and its directory, the syncfs, the
 build's manifest and its directory).

@@ -18,6 +18,9 @@ type manifest struct {
 	Version     int              `json:"version"`
 	GeneratedAt time.Time        `json:"generatedAt"`
 	Pages       map[string]*page `json:"pages"`
+	// Data are the Data Cache entries in a pack (version 2), by key; the
+	// others are files of their own under data/.
+	Data map[string]*page `json:"data,omitempty"`
 }
 
 // encode returns manifest.json's contents: indented, one line per page, by
@@ -43,7 +46,23 @@ func (m *manifest) encode() ([]byte, error) {
 	if len(m.Pages) > 0 {
 		b = append(b, "\n  "...)
 	}
-	return append(b, "}\n}"...), nil
+	b = append(b, '}')
+	if len(m.Data) > 0 {
+		b = append(b, ",\n  \"data\": {"...)
+		for i, key := range slices.Sorted(maps.Keys(m.Data)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n    "...)
+			b = appendString(b, key)
+			b = append(b, ": "...)
+			if b, err = appendPage(b, m.Data[key]); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, "\n  }"...)
+	}
+	return append(b, "\n}"...), nil
 }
 
 // commitRecords records changes of the manifest or the tags: apply changes
@@ -106,6 +125,10 @@ func (s *Store) compact() error {
 	var tf *tagsFile
 	if pagesGen != s.pagesDone {
 		m = &manifest{Version: 1, GeneratedAt: s.now().Round(0).UTC(), Pages: maps.Clone(s.pages)}
+		if len(s.packed) > 0 {
+			m.Data = maps.Clone(s.packed)
+			m.Version = 2 // readers of version 1 would not find them
+		}
 		for _, p := range m.Pages {
 			if p.Pack != "" {
 				m.Version = 2 // readers of version 1 would not find its body
@@ -161,7 +184,7 @@ func (s *Store) compact() error {
 	if m != nil {
 		// The packs no entry names any more (their pages were all
 		// written again since) are garbage once the manifest is durable.
-		err = errors.Join(err, s.removePacks(m.Pages))
+		err = errors.Join(err, s.removePacks(m.Pages, m.Data))
 	}
 	return err
 }

@@ -49,6 +49,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		log:         opts.Logger,
 		pages:       map[string]*page{},
 		data:        map[string]uint64{},
+		packed:      map[string]*page{},
 		tags:        map[string]tagTimes{},
 		dirty:       map[string]struct{}{},
 		compactCh:   make(chan struct{}, 1),
@@ -162,6 +163,10 @@ func (s *Store) load() (stale bool, err error) {
 	if pages == nil {
 		pages = map[string]*page{}
 	}
+	packed := m.Data
+	if packed == nil {
+		packed = map[string]*page{}
+	}
 	tags := tf.Tags
 	if tags == nil {
 		tags = map[string]tagTimes{}
@@ -181,6 +186,7 @@ func (s *Store) load() (stale bool, err error) {
 				pages[r.Set] = r.Page
 			case r.Del != "":
 				delete(pages, r.Del)
+				delete(packed, r.Del) // a Data Cache entry written or deleted since
 			}
 			for tag, tt := range r.Tags {
 				tags[tag] = mergeTimes(tags[tag], tt)
@@ -214,6 +220,18 @@ func (s *Store) load() (stale bool, err error) {
 		s.mem.Set(ctx, key, it)
 		s.pages[key] = p
 	}
+	for key, p := range packed {
+		it, err := s.readPacked(p, packs)
+		if err != nil || isRoute(key) {
+			s.log.Warn("disk: dropping packed data entry", "dir", s.dir, "key", key, "error", err)
+			stale = true
+			continue
+		}
+		s.mem.Set(ctx, key, it)
+		s.dataSeq++
+		s.data[key] = s.dataSeq
+		s.packed[key] = p
+	}
 	for tag, tt := range tags {
 		if !tt.Stale.IsZero() {
 			s.mem.RevalidateTags(ctx, []string{tag}, regen.RevalidateStale, tt.Stale)
@@ -229,8 +247,11 @@ func (s *Store) load() (stale bool, err error) {
 	if stale {
 		s.pagesGen++
 	}
-	if err := s.loadData(); err != nil {
+	if dropped, err := s.loadData(); err != nil {
 		return false, err
+	} else if dropped {
+		stale = true
+		s.pagesGen++
 	}
 	return stale, s.sweep()
 }
@@ -357,15 +378,18 @@ func readData(path string) (key string, it *store.Item, err error) {
 }
 
 // loadData loads every data file. A file it cannot read is ignored, and
-// left in place: its key is a miss until it is written again.
-func (s *Store) loadData() error {
+// left in place: its key is a miss until it is written again. A file
+// replaces the packed entry of its key, which it is newer than (only a
+// Batch store packs data entries, and it removes their files): dropped
+// reports that one was, so the manifest must be written.
+func (s *Store) loadData() (dropped bool, err error) {
 	dir := filepath.Join(s.dir, "data")
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	ctx := context.Background()
 	for _, de := range ents {
@@ -385,8 +409,12 @@ func (s *Store) loadData() error {
 		s.mem.Set(ctx, key, it)
 		s.dataSeq++
 		s.data[key] = s.dataSeq
+		if s.packed[key] != nil {
+			delete(s.packed, key)
+			dropped = true
+		}
 	}
-	return nil
+	return dropped, nil
 }
 
 // sweep removes the temporary files that crashed writes left in the

@@ -175,9 +175,10 @@ func (s *Store) closePack() error {
 	return err
 }
 
-// writePacked is the Batch mode write of a page: its body appended to the
-// pack, its entry naming the pack. A file the key's previous entry named
-// is removed. The key's lock is held.
+// writePacked is the Batch mode write of a page or a Data Cache entry:
+// its body appended to the pack, its entry (in the manifest's pages or
+// data) naming the pack. A file the key's previous version was in is
+// removed. The key's lock is held.
 func (s *Store) writePacked(key string, it *store.Item) error {
 	name, off, err := s.appendPack(it.Body)
 	if err != nil {
@@ -185,13 +186,26 @@ func (s *Store) writePacked(key string, it *store.Item) error {
 	}
 	pg := newPage(key, "", it)
 	pg.Pack, pg.Offset = name, off
+	var file string // the previous version's file
 	s.mu.Lock()
-	old := s.pages[key]
-	s.pages[key] = pg
+	if isRoute(key) {
+		if old := s.pages[key]; old != nil {
+			file = old.File
+		}
+		s.pages[key] = pg
+	} else {
+		if _, ok := s.data[key]; ok && s.packed[key] == nil {
+			file = dataFile(key)
+		}
+		pg.Route = ""
+		s.packed[key] = pg
+		s.dataSeq++
+		s.data[key] = s.dataSeq
+	}
 	s.pagesGen++
 	s.mu.Unlock()
-	if old != nil && old.File != "" {
-		path := filepath.Join(s.dir, filepath.FromSlash(old.File))
+	if file != "" {
+		path := filepath.Join(s.dir, filepath.FromSlash(file))
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -200,6 +214,23 @@ func (s *Store) writePacked(key string, it *store.Item) error {
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// readPacked reads the packed Data Cache entry p through packs, checked
+// against its entry.
+func (s *Store) readPacked(p *page, packs *packReader) (*store.Item, error) {
+	if p.Pack == "" || p.File != "" {
+		return nil, fmt.Errorf("data entry with file %q and pack %q (want a pack only)", p.File, p.Pack)
+	}
+	body, err := packs.read(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) != p.Bytes || sum(body) != p.XXHash {
+		return nil, fmt.Errorf("%s at %d: body does not match the manifest (%d bytes, xxhash %s; want %d, %s)",
+			p.Pack, p.Offset, len(body), sum(body), p.Bytes, p.XXHash)
+	}
+	return p.item(body), nil
 }
 
 // packReader reads the bodies of packed pages. Open's load keeps each
@@ -256,11 +287,11 @@ func (r *packReader) close() {
 }
 
 // removePacks removes the packs in the directory that no entry of pages
-// names, but the store's own (a Batch store's pack before its first entry
-// is recorded). Called once manifest.json, written from pages, is durable:
-// no entry can name them again, since only a Batch store's writes name a
-// pack, its own.
-func (s *Store) removePacks(pages map[string]*page) error {
+// or data names, but the store's own (a Batch store's pack before its
+// first entry is recorded). Called once manifest.json, written from them,
+// is durable: no entry can name them again, since only a Batch store's
+// writes name a pack, its own.
+func (s *Store) removePacks(pages, data map[string]*page) error {
 	ents, err := os.ReadDir(filepath.Join(s.dir, packDir))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -269,9 +300,11 @@ func (s *Store) removePacks(pages map[string]*page) error {
 		return err
 	}
 	named := map[string]bool{}
-	for _, p := range pages {
-		if p.Pack != "" {
-			named[p.Pack] = true
+	for _, m := range []map[string]*page{pages, data} {
+		for _, p := range m {
+			if p.Pack != "" {
+				named[p.Pack] = true
+			}
 		}
 	}
 	s.pk.mu.Lock()

@@ -48,12 +48,11 @@ func TestPack(t *testing.T) {
 	if err := b.Delete(ctx, "/gone"); err != nil {
 		t.Fatal(err)
 	}
-	mustSet(t, b, "fetch:x", htmlItem("data", regen.Forever)) // a data file, as before
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
 	pack := b.pk.name
-	if got, want := names(files(t, dir)), []string{"data/" + dataFile("fetch:x")[len("data/"):], "manifest.json", pack}; !slices.Equal(got, want) {
+	if got, want := names(files(t, dir)), []string{"manifest.json", pack}; !slices.Equal(got, want) {
 		t.Errorf("files = %q; want %q", got, want)
 	}
 	v, pages := readManifest(t, dir)
@@ -158,18 +157,22 @@ func TestPackTampered(t *testing.T) {
 	entry := func(pack string, off, n int, body string) string {
 		return fmt.Sprintf(`{"pack": %q, "offset": %d, "status": 200, "bytes": %d, "xxhash": %q, "tags": []}`, pack, off, n, sum([]byte(body)))
 	}
-	m := fmt.Sprintf(`{"version": 2, "pages": {"/ok": %s, "/outside": %s, "/past": %s, "/wrong": %s, "/both": %s}}`,
+	m := fmt.Sprintf(`{"version": 2, "pages": {"/ok": %s, "/outside": %s, "/past": %s, "/wrong": %s, "/both": %s},
+		"data": {"fetch:ok": %[1]s, "fetch:file": %[5]s, "/route": %[1]s, "fetch:outside": %[2]s}}`,
 		entry(pack, 5, 5, "world"),
 		entry("../secret.html", 0, 6, "secret"),
 		entry(pack, 8, 5, "ld"),
 		entry(pack, 0, 5, "world"),
-		strings.Replace(entry(pack, 0, 5, "hello"), "{", `{"file": "pages/both.html", `, 1))
+		strings.Replace(entry(pack, 0, 5, "hello"), "{", `{"file": "data/x", `, 1))
 	os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(m), 0o644)
 	s := open(t, dir, Options{})
 	if it, ok, _ := s.Get(ctx, "/ok"); !ok || string(it.Body) != "world" {
 		t.Errorf("Get(/ok) = %v; want world", ok)
 	}
-	for _, key := range []string{"/outside", "/past", "/wrong", "/both"} {
+	if it, ok, _ := s.Get(ctx, "fetch:ok"); !ok || string(it.Body) != "world" {
+		t.Errorf("Get(fetch:ok) = %v; want world", ok)
+	}
+	for _, key := range []string{"/outside", "/past", "/wrong", "/both", "fetch:file", "/route", "fetch:outside"} {
 		if it, ok, _ := s.Get(ctx, key); ok {
 			t.Errorf("Get(%q) = %q; want nothing", key, it.Body)
 		}
@@ -234,4 +237,80 @@ func TestAppendPage(t *testing.T) {
 	if len(back.Pages) != 2 || back.Pages["/a"] == nil || back.Pages["/a"].XXHash != pages[0].XXHash {
 		t.Errorf("manifest read back with pages %v", back.Pages)
 	}
+}
+
+// TestPackData: a Batch store packs Data Cache entries too, in the
+// manifest's data; a store opened later reads them, at Open and after
+// eviction; a write gives the key a file, which wins, and a deletion of a
+// packed entry is recorded, so it does not come back after a restart;
+// the pack goes once nothing names it.
+func TestPackData(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b := open(t, dir, Options{Batch: true})
+	for _, k := range []string{"fetch:a", "fetch:b", "fetch:c"} {
+		mustSet(t, b, k, htmlItem(k+" v1", regen.Seconds(60), "t"))
+	}
+	mustSet(t, b, "fetch:a", htmlItem("fetch:a v2", regen.Seconds(60), "t"))
+	if err := b.Delete(ctx, "fetch:c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pack := b.pk.name
+	if got, want := names(files(t, dir)), []string{"manifest.json", pack}; !slices.Equal(got, want) {
+		t.Errorf("files = %q; want %q", got, want)
+	}
+	var m manifest
+	mb, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err := json.Unmarshal(mb, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != 2 || len(m.Data) != 2 || m.Data["fetch:a"].Pack != pack || len(m.Pages) != 0 {
+		t.Errorf("manifest = %s; want version 2 and fetch:a, fetch:b in data", mb)
+	}
+
+	check := func(s *Store, want map[string]string) {
+		t.Helper()
+		for k, w := range want {
+			it, ok, err := s.Get(ctx, k)
+			switch {
+			case err != nil:
+				t.Errorf("Get(%q): %v", k, err)
+			case w == "" && ok:
+				t.Errorf("Get(%q) = %q; want nothing", k, it.Body)
+			case w != "" && (!ok || string(it.Body) != w || it.Revalidate != regen.Seconds(60) || it.Tags[0] != "t"):
+				t.Errorf("Get(%q) = %v, %v; want %q", k, it, ok, w)
+			}
+		}
+	}
+	want := map[string]string{"fetch:a": "fetch:a v2", "fetch:b": "fetch:b v1", "fetch:c": ""}
+	s := open(t, dir, Options{Memory: store.MemoryOptions{MaxBytes: 1, Shards: 1}}) // every Get reads back
+	check(s, want)
+	if s.Len() != 2 {
+		t.Errorf("Len() = %d; want 2", s.Len())
+	}
+	mustSet(t, s, "fetch:a", htmlItem("fetch:a v3", regen.Seconds(60), "t"))
+	if err := s.Delete(ctx, "fetch:b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"fetch:a": "fetch:a v3", "fetch:b": "", "fetch:c": ""}
+	check(s, want)
+	s.abandon() // a crash after the Flush: the journal holds the changes
+	s = open(t, dir, Options{})
+	check(s, want)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, pack)); !os.IsNotExist(err) {
+		t.Errorf("pack after its entries were written again or deleted: %v; want it removed", err)
+	}
+	if v, _ := readManifest(t, dir); v != 1 {
+		t.Errorf("manifest version %d; want 1", v)
+	}
+	check(open(t, dir, Options{}), want)
 }
