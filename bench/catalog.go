@@ -370,8 +370,8 @@ func (w *writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Flush does nothing: the body is kept whole. Without it the engine could
-// not stream a partial route's holes (http.ResponseController.Flush).
+// Flush does nothing: the body is kept whole. The engine flushes a partial
+// route's response before each hole.
 func (w *writer) Flush() {}
 
 // status reads the engine's X-Cache-Status.
