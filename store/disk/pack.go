@@ -12,15 +12,16 @@ import (
 	"github.com/regen-dev/regen/store"
 )
 
-// packDir holds the packs: files of page bodies, one after the other,
-// that Batch mode appends to instead of writing a file per page.
+// packDir holds the packs: files of bodies, one after the other, that
+// Batch mode appends pages and Data Cache entries to instead of writing a
+// file each.
 const packDir = "packs"
 
-// pack is the file a Batch mode store appends its pages to, created on
-// its first page. Creating a file costs far more than appending to one
-// (about 150 µs against under 1 µs a page on ext4 in a VM): a build of
-// tiny pages spent most of its time creating their files. Appends are
-// buffered, and written packBuffer bytes at a time.
+// pack is the file a Batch mode store appends its pages and Data Cache
+// entries to, created on its first. Creating a file costs far more than
+// appending to one (about 150 µs against under 1 µs a page on ext4 in a
+// VM): a build of tiny pages spent most of its time creating their files.
+// Appends are buffered, and written packBuffer bytes at a time.
 type pack struct {
 	mu      sync.Mutex // protects the fields below
 	name    string     // relative, slash-separated: packs/<16 hex digits>.pack; "" until created
@@ -111,7 +112,8 @@ func (p *pack) readOwn(name string, off int64, n int) (body []byte, ok bool, err
 	return body, true, err
 }
 
-// createPack creates the store's pack. p.mu is held.
+// createPack creates the store's pack. p.mu is held; it takes s.mu after
+// it (the only order in which both are held).
 func (s *Store) createPack() error {
 	p := &s.pk
 	name := packDir + "/" + randomSuffix() + ".pack"
