@@ -191,12 +191,12 @@
 // # Sites registered in Go
 //
 // Workload.GoSite benchmarks a site registered in Go instead of a spec. Its
-// Register registers the layouts and pages through a Registrar, which
-// returns each declaration as the strategy rewrote it (the renders make the
-// returned fetches) and charges the render costs on the bench's clock;
-// Registrar.Hole gives a hole's cost. The
-// first call only reads the declarations, which Strategy rewrites as it
-// does a spec's; a render that does not make the fetches its registration
-// declares fails the run. examples/shop-go registers the demo shop so, and
-// its report equals the spec's for the same seed.
+// Register registers the layouts, pages and route handlers through a
+// Registrar, which returns each declaration as the strategy rewrote it (the
+// renders make the returned fetches) and charges the render costs on the
+// bench's clock; Registrar.Hole gives a hole's cost. The first call only
+// reads the declarations, which Strategy rewrites as it does a spec's; a
+// render that does not make the fetches its registration declares fails
+// the run. examples/shop-go registers the demo shop so, and its report
+// equals the spec's for the same seed.
 package bench

@@ -25,9 +25,9 @@ import (
 //
 // A strategy rewrites declarations (SSR makes every fetch no-store, ISR(N)
 // makes every page revalidate N...): the site registers each layout, page
-// and route handler through the Registrar, which returns the declaration as the strategy
-// rewrote it, and each render makes the fetches of that returned
-// declaration, with its Revalidate and Cache. The bench checks it when it
+// and route handler through the Registrar, which returns the declaration
+// as the strategy rewrote it, and each render makes the fetches of that
+// returned declaration, with its Revalidate and Cache. The bench checks it when it
 // first renders each path: a render that does not make one of its declared
 // fetches as registered, or makes one it does not declare, fails the run.
 //
