@@ -190,7 +190,7 @@ func TestGoSiteHoles(t *testing.T) {
 	}
 	w := itemsWorkload(holeSite())
 	w.Changes.PerHour = 0
-	w.Traffic.Duration = Duration(10 * time.Minute)
+	w.Traffic.Duration = Duration(5 * time.Minute)
 	w.Strategies = []string{"ssr", "ppr:60s", "isr:60s"}
 	rep, err := Run(context.Background(), w, Options{})
 	if err != nil {
