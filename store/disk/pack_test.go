@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -313,4 +315,62 @@ func TestPackData(t *testing.T) {
 		t.Errorf("manifest version %d; want 1", v)
 	}
 	check(open(t, dir, Options{}), want)
+}
+
+// TestKillDuringWritesOverPack kills a process writing pages (write-back)
+// into a build whose pages and data entries are packed: after the kill,
+// every page is there and whole, packed or written since, and the data
+// entries it did not touch are still served from the pack.
+func TestKillDuringWritesOverPack(t *testing.T) {
+	for round := range 2 {
+		t.Run(fmt.Sprint("round=", round), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			b := open(t, dir, Options{Batch: true})
+			for i := range 300 { // the keys the helper writes, version 0
+				key := fmt.Sprintf("/p/%d", i)
+				mustSet(t, b, key, htmlItem(helperBody(key, 0), regen.Seconds(60), "posts"))
+			}
+			mustSet(t, b, "fetch:kept", htmlItem("kept", regen.Seconds(60)))
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			cmd, out := startHelper(t, "write", dir)
+			stopAt := 100 + rand.IntN(800)
+			for wrote := 0; wrote < stopAt; {
+				line := readLine(t, out)
+				n, err := strconv.Atoi(strings.TrimPrefix(line, "wrote "))
+				if err != nil {
+					t.Fatalf("helper said %q", line)
+				}
+				wrote = n
+			}
+			kill9(t, cmd)
+
+			s := open(t, dir, Options{})
+			if len(s.pages) != 300 {
+				t.Errorf("pages after the kill = %d; want all 300", len(s.pages))
+			}
+			packed := 0
+			for key, p := range s.pages {
+				it, ok, err := s.Get(ctx, key)
+				if err != nil || !ok {
+					t.Errorf("Get(%q), listed in the manifest = %v, %v", key, ok, err)
+					continue
+				}
+				var v int
+				if _, err := fmt.Sscanf(string(it.Body), key+" v%d|", &v); err != nil || string(it.Body) != helperBody(key, v) {
+					t.Errorf("Get(%q) = %.40q...; want a whole version of its page", key, it.Body)
+				}
+				if p.Pack != "" {
+					packed++
+				}
+			}
+			if it, ok, _ := s.Get(ctx, "fetch:kept"); !ok || string(it.Body) != "kept" {
+				t.Errorf("Get(fetch:kept) after the kill = %v; want the packed entry", ok)
+			}
+			t.Logf("%d pages still packed", packed)
+		})
+	}
 }
