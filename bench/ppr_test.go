@@ -92,3 +92,43 @@ func TestShapePPR(t *testing.T) {
 		t.Errorf("table:\n%s\nwant the last byte's columns", b.String())
 	}
 }
+
+// TestLivePPR runs PPR and SSR on examples/workloads/ppr.yaml for real, 300ms
+// each: PPR's holes are rendered per request over HTTP (an origin call each),
+// its first byte leaves before its last, which waits at least for the hole's
+// fetch; SSR renders every request.
+func TestLivePPR(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real run")
+	}
+	w, err := LoadWorkload(filepath.Join("..", "examples", "workloads", "ppr.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Strategies = []string{"ssr", "ppr:60s"}
+	w.Traffic.RPS = 100
+	w.Changes.PerHour = 0
+	w.Live.Duration = Duration(300 * time.Millisecond)
+	rep, err := Run(context.Background(), w, Options{Live: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssr, ppr := rep.Strategies[0], rep.Strategies[1]
+	for _, r := range rep.Strategies {
+		if r.Requests < 10 || r.Errors > 0 {
+			t.Errorf("live %s: %d requests, %d errors; want some, and no error", r.Name, r.Requests, r.Errors)
+		}
+	}
+	if ppr.Bypass != 0 || ppr.RendersPer1k >= 1000 || ppr.OriginPer1k < 1000 {
+		t.Errorf("live PPR: %d BYPASS, %v renders/1k, %v origin calls/1k; want none, the shells' only, and at least one (the hole's) a request",
+			ppr.Bypass, ppr.RendersPer1k, ppr.OriginPer1k)
+	}
+	if ssr.RendersPer1k != 1000 {
+		t.Errorf("live SSR: %v renders/1k; want 1000", ssr.RendersPer1k)
+	}
+	hole := float64(w.Site.Origin.Latency) / float64(time.Millisecond)
+	if ppr.LastByte.P50 < hole || ppr.TTFB.P50 >= ppr.LastByte.P50 {
+		t.Errorf("live PPR: first byte p50 %vms, last byte p50 %vms; want the first before the last, which waits for the hole's %vms fetch",
+			ppr.TTFB.P50, ppr.LastByte.P50, hole)
+	}
+}
