@@ -241,11 +241,15 @@ func (s *Store) place(ops []*op, fsSynced bool) {
 			// A route entry's file is removed before its record: a
 			// manifest entry whose file is missing is dropped by Open,
 			// as if the page were deleted.
-			if err := os.Remove(o.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			err := os.Remove(o.path)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				o.err = err
 				continue
 			}
 			o.placed = true
+			if err != nil {
+				continue // no file (a packed entry's): no directory changed, and it may not exist
+			}
 		}
 		dirs = append(dirs, filepath.Dir(o.path))
 	}
