@@ -97,9 +97,10 @@ func discover(ctx context.Context, w *Workload) (*catalog, error) {
 	var fetched []fetchcache.Request
 	// Without its holes: they render per request, apart from the shell
 	// whose cost and fetches are the path's (and concurrently, which the
-	// counting below is not made for).
-	spec := Strategy{Kind: SSR}.apply(w.Site)
-	dropHoles(spec)
+	// counting below is not made for). SSR would fold them in.
+	noHoles := cloneSpec(w.Site)
+	dropHoles(noHoles)
+	spec := Strategy{Kind: SSR}.apply(noHoles)
 	origin := w.newOrigin(0, nil)
 	record := fetchcache.FetcherFunc(func(ctx context.Context, req *fetchcache.Request) (*fetchcache.Response, error) {
 		fetched = append(fetched, fetchcache.Request{URL: req.URL, Tags: slices.Clone(req.Tags)})

@@ -47,8 +47,11 @@
 //
 // Holes: SSG and ISR serve the site without them (without its
 // personalisation: a Go site's holes then render nothing); SSR and
-// SSR+DataCache keep them, their fetches rewritten as the pages', and
-// render them per request beside the dynamic page, as the engine does. PPR
+// SSR+DataCache fold each into the segment that declares it, as a site
+// without partial prerendering is written: the segment reads, fetches and
+// spends what the hole did, its fetches rewritten with the segment's (a Go
+// site's hole then renders nothing, and the bench makes its fetches and
+// spends its cost in the segment's render). PPR
 // does not turn a layout's cookie read outside a hole into a hole: the
 // bench cannot tell which part of the layout's output depends on it, and
 // the pages below it may be per user (a dashboard). Declare the hole in the

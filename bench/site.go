@@ -158,7 +158,7 @@ func (r *Registrar) Layout(pattern string, l engine.Layout, cost time.Duration) 
 	l.Holes = r.applyHoles(pattern, l.Holes, a.Holes, costs)
 	out := l
 	if l.Render != nil {
-		m := r.marker(pattern, l.Fetches, cost)
+		m := r.marker(pattern, withFolded(l.Fetches, a.Fetches), a.Cost)
 		inner := l.Render
 		out.Render = render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 			var b bytes.Buffer
@@ -199,7 +199,7 @@ func (r *Registrar) Page(pattern string, p engine.Page, cost time.Duration) engi
 	p.Holes = r.applyHoles(pattern, p.Holes, a.Holes, costs)
 	out := p
 	if p.Render != nil {
-		out.Render = r.wrapPage(pattern, p.Fetches, cost, p.Render)
+		out.Render = r.wrapPage(pattern, withFolded(p.Fetches, a.Fetches), a.Cost, p.Render)
 	}
 	r.site.Page(pattern, out)
 	return p
@@ -320,6 +320,21 @@ func specFetches(fs []engine.Fetch) []sitespec.Fetch {
 	out := make([]sitespec.Fetch, len(fs))
 	for i, f := range fs {
 		out[i] = sitespec.Fetch{URL: f.URL, Revalidate: f.Revalidate, Cache: f.Cache, Tags: f.Tags}
+	}
+	return out
+}
+
+// withFolded returns fs followed by the fetches of a beyond them: those of
+// the holes a strategy folded into the segment (SSR), which its marker
+// makes in the segment's render in their place. A folded hole's cost is in
+// the declaration's Cost.
+func withFolded(fs []engine.Fetch, a []sitespec.Fetch) []engine.Fetch {
+	if len(a) <= len(fs) {
+		return fs
+	}
+	out := slices.Clip(fs)
+	for _, f := range a[len(fs):] {
+		out = append(out, engine.Fetch{URL: f.URL, Revalidate: f.Revalidate, Cache: f.Cache, Tags: f.Tags})
 	}
 	return out
 }

@@ -184,16 +184,19 @@ func shortDuration(d time.Duration) string {
 //     dropped; revalidates stay as declared, so each fetch is cached by its
 //     own revalidate, or its route's (Next.js 14's default).
 //   - PPR(N): as ISR(N), but the holes are kept, their fetches as
-//     declared. PPR: unchanged, as Declared.
+//     declared (a hole's uncached fetch is made per request, its cached
+//     ones go through the Data Cache). PPR: unchanged, as Declared.
 //   - Declared: unchanged.
 //
 // Route handlers are rewritten as pages are.
 //
 // Holes (partial prerendering) are dropped under SSG and ISR: those serve
 // the site without its personalisation. Under SSR and SSR+DataCache they
-// are kept, their fetches rewritten as the pages' are: every route is
-// dynamic, and its holes render with each request beside it, as the
-// engine renders the holes of a dynamic route.
+// are folded into the segment that declares them, as a site without
+// partial prerendering is written (Next.js 15's): its Uses gain the
+// hole's, its Cost the hole's cost, its Fetches the hole's fetches after
+// its own, rewritten with them; every route is dynamic, and the segment
+// reads, fetches and spends what the hole did.
 //
 // Under SSG, ISR and PPR(N), segments that read a dynamic API (cookies,
 // headers, search params) outside a hole, and pages below such a layout,
@@ -206,8 +209,11 @@ func (s Strategy) apply(spec *sitespec.Spec) *sitespec.Spec {
 	if s.Kind == Declared || s.Kind == PPR && s.Interval == 0 {
 		return out
 	}
-	if s.Kind == SSG || s.Kind == ISR {
+	switch s.Kind {
+	case SSG, ISR:
 		dropHoles(out)
+	case SSR, SSRData:
+		foldHoles(out)
 	}
 	perUser := perUserSegments(out)
 	cached := s.Kind == SSG || s.Kind == ISR || s.Kind == PPR
@@ -224,11 +230,9 @@ func (s Strategy) apply(spec *sitespec.Spec) *sitespec.Spec {
 				}
 			}
 			rewriteFetches(s.Kind, l.Fetches)
-			rewriteHoles(s.Kind, l.Holes)
 		}
 		if p := seg.Page; p != nil && !(perUser["page:"+seg.Pattern] && cached) {
 			s.rewriteRoute(&p.Revalidate, &p.CacheLife, &p.Dynamic, &p.Uses, p.Fetches)
-			rewriteHoles(s.Kind, p.Holes)
 		}
 		// No layout wraps a handler: it is per-user when it reads an API.
 		if h := seg.Handler; h != nil && !(len(h.Uses) > 0 && cached) {
@@ -273,15 +277,29 @@ func (s Strategy) rewriteRoute(rev *regen.Revalidate, life *string, dyn *regen.D
 	rewriteFetches(s.Kind, fetches)
 }
 
-// rewriteHoles rewrites the fetches of holes: SSR's and SSR+DataCache's as
-// the pages'; PPR keeps them as declared (a hole's uncached fetch is made
-// per request, its cached ones go through the Data Cache).
-func rewriteHoles(k Kind, hs []sitespec.Hole) {
-	if k != SSR && k != SSRData {
-		return
+// foldHoles folds each hole of spec's layouts and pages into its segment:
+// the segment reads what the hole reads, fetches what it fetches (after its
+// own fetches) and costs what it costs, and has no holes.
+func foldHoles(spec *sitespec.Spec) {
+	fold := func(uses *[]regen.API, cost *time.Duration, fetches *[]sitespec.Fetch, holes *[]sitespec.Hole) {
+		for _, h := range *holes {
+			for _, u := range h.Uses {
+				if !slices.Contains(*uses, u) {
+					*uses = append(*uses, u)
+				}
+			}
+			*cost += h.Cost
+			*fetches = append(*fetches, h.Fetches...)
+		}
+		*holes = nil
 	}
-	for i := range hs {
-		rewriteFetches(k, hs[i].Fetches)
+	for i := range spec.Segments {
+		if l := spec.Segments[i].Layout; l != nil {
+			fold(&l.Uses, &l.Cost, &l.Fetches, &l.Holes)
+		}
+		if p := spec.Segments[i].Page; p != nil {
+			fold(&p.Uses, &p.Cost, &p.Fetches, &p.Holes)
+		}
 	}
 }
 
