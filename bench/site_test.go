@@ -178,7 +178,8 @@ func holeSite() *GoSite {
 // TestGoSiteHoles checks that a Go site's holes are declared with their
 // costs (Registrar.Hole) and that the strategies apply to them: PPR renders
 // the hole per request (its last byte is the hole's latency and cost), ISR
-// serves the site without it, SSR folds it into the layout (its fetch made in the layout's render).
+// serves the site without it, SSR folds it into the layout (its fetch is
+// made in the layout's render).
 func TestGoSiteHoles(t *testing.T) {
 	spec, err := holeSite().declare()
 	if err != nil {
