@@ -117,6 +117,8 @@ segments:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The MISS streams: its entry is stored by the end of its body.
+	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if got := resp.Header.Get("X-Cache-Status"); resp.StatusCode != 200 || got != "MISS" {
 		t.Fatalf("first GET / = %d %s; want 200 MISS", resp.StatusCode, got)
