@@ -151,7 +151,8 @@ nothing more), and label values bounded (never a path, tag or URL):
     result="ok|error|timeout"}: renders; regen_render_duration_seconds{reason}
     (histogram); regen_regenerations_in_flight (gauge): background
     regenerations running; regen_regenerations_deduplicated_total: STALE
-    requests that found their path's regeneration in flight.
+    requests that found their path's regeneration in flight;
+    regen_hole_failures_total: holes answered with their fallback.
   - regen_data_cache_requests_total{cache}: fetches and memoized calls by
     how the Data Cache answered; regen_origin_fetches_total{result}: origin
     calls; regen_origin_fetch_duration_seconds (histogram).

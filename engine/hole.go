@@ -239,7 +239,7 @@ func (e *Engine) renderHole(ctx context.Context, r *http.Request, rt *route, h *
 		if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 			return []byte(h.Fallback) // not used, or the client went away
 		}
-		e.holeFailures.Add(1)
+		e.holeFailed()
 		e.log.Warn("regen: hole failed; writing its fallback", "path", path, "route", rt.pattern, "hole", h.Name, "error", err)
 		return []byte(h.Fallback)
 	}

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/regen-dev/regen"
 	"github.com/regen-dev/regen/fetchcache"
 	"github.com/regen-dev/regen/render"
@@ -27,11 +30,12 @@ type partialSite struct {
 	menus  atomic.Int64 // renders of the hole
 	o      *origin
 	logs   *logBuffer
+	reg    *prometheus.Registry
 }
 
 func newPartialSite(t *testing.T, holes []Hole, layout render.LayoutFunc) *partialSite {
 	t.Helper()
-	ps := &partialSite{o: newOrigin(), logs: &logBuffer{}}
+	ps := &partialSite{o: newOrigin(), logs: &logBuffer{}, reg: prometheus.NewRegistry()}
 	if holes == nil {
 		holes = []Hole{{Name: "user-menu", Uses: []regen.API{regen.Cookies}, Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 			ps.menus.Add(1)
@@ -65,7 +69,7 @@ func newPartialSite(t *testing.T, holes []Hole, layout render.LayoutFunc) *parti
 	})})
 	hs := &httpSite{clock: &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		store: &countingStore{Store: store.NewMemory(store.MemoryOptions{})}}
-	hs.e = newEngine(t, &site, Options{Now: hs.clock.Now, Scheduler: inlineScheduler, Store: hs.store, Fetcher: ps.o, Logger: ps.logs.logger()})
+	hs.e = newEngine(t, &site, Options{Now: hs.clock.Now, Scheduler: inlineScheduler, Store: hs.store, Fetcher: ps.o, Logger: ps.logs.logger(), Metrics: ps.reg})
 	hs.srv = httptest.NewServer(hs.e)
 	t.Cleanup(hs.srv.Close)
 	ps.hs = hs
@@ -177,6 +181,14 @@ func TestPartialHoleFails(t *testing.T) {
 	}
 	if got := ps.hs.e.Stats().HoleFailures; got != 2 {
 		t.Errorf("Stats().HoleFailures = %d; want 2", got)
+	}
+	const want = `
+# HELP regen_hole_failures_total Holes (partial prerendering) whose render failed or passed its deadline, answered with their fallback.
+# TYPE regen_hole_failures_total counter
+regen_hole_failures_total 2
+`
+	if err := testutil.GatherAndCompare(ps.reg, strings.NewReader(want), "regen_hole_failures_total"); err != nil {
+		t.Error(err)
 	}
 	if logs := ps.logs.String(); !strings.Contains(logs, "menu service down") || !strings.Contains(logs, "hole=cart") {
 		t.Errorf("log lacks the two failures:\n%s", logs)

@@ -79,6 +79,7 @@ type metrics struct {
 	renderDur     [nReasons]prometheus.Observer
 	inFlight      prometheus.Gauge
 	deduplicated  prometheus.Counter
+	holeFailures  prometheus.Counter
 	revalidations [2][2]prometheus.Counter // by kind (tag, path), mode (stale, expire)
 	storeErrors   [nOps]prometheus.Counter
 }
@@ -111,6 +112,8 @@ func newMetrics(r prometheus.Registerer) (*metrics, error) {
 			"Background regenerations running now."),
 		deduplicated: g.Counter("regen_regenerations_deduplicated_total",
 			"STALE requests that found a regeneration of their path already in flight, and started none."),
+		holeFailures: g.Counter("regen_hole_failures_total",
+			"Holes (partial prerendering) whose render failed or passed its deadline, answered with their fallback."),
 	}
 	revals := g.CounterVec("regen_revalidations_total",
 		"On-demand revalidations (RevalidateTag, RevalidatePath, the webhook), by kind (tag, path) and mode (expire; stale for the others, profiles included).", "kind", "mode")
@@ -234,6 +237,14 @@ func (e *Engine) revalidated(kind int, mode regen.RevalidateMode) {
 		m = 1
 	}
 	e.metrics.revalidations[kind][m].Inc()
+}
+
+// holeFailed counts a hole answered with its fallback.
+func (e *Engine) holeFailed() {
+	e.holeFailures.Add(1)
+	if e.metrics != nil {
+		e.metrics.holeFailures.Inc()
+	}
 }
 
 // deduplicated counts a STALE request whose path was being regenerated.
