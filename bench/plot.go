@@ -101,6 +101,9 @@ func savePlot(p *plot.Plot, file string) error {
 	const gap = 4 * vg.Millimeter
 	st := p.Title.TextStyle
 	st.XAlign, st.YAlign = text.XCenter, text.YTop
+	if w := st.Width(title); w > plotWidth-gap {
+		st.Font.Size = st.Font.Size * (plotWidth - gap) / w // a long title shrinks to fit
+	}
 	dc.FillText(st, vg.Point{X: plotWidth / 2, Y: plotHeight - gap/2}, title)
 	top := st.Height(title) + gap
 	below := draw.Crop(dc, 0, 0, 0, -top)
