@@ -532,8 +532,9 @@ func (e *Engine) RevalidatePath(ctx context.Context, path string, kind PathKind,
 // dynamic routes.
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := e.now()
+	st := noStatus // the status served, when servePath knows it
 	if e.metrics != nil {
-		defer e.served(w, now)
+		defer func() { e.served(w, st, now) }()
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header()["Allow"] = allowGetHead
@@ -549,20 +550,25 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r, sp = e.startRequest(r, path)
 		defer e.endRequest(w, sp, path)
 	}
-	e.servePath(w, r, path, now, "")
+	st = e.servePath(w, r, path, now, "")
 }
+
+// noStatus is what servePath returns when it did not answer from an entry.
+const noStatus regen.Status = 0
 
 // servePath answers path from its entry: HIT, or STALE while one
 // regeneration starts; without one, it renders the path (MISS). note, for
-// the debug log, says why path is served (the not-found page's).
-func (e *Engine) servePath(w http.ResponseWriter, r *http.Request, path string, now time.Time, note string) {
+// the debug log, says why path is served (the not-found page's). It
+// returns the status of an answer from an entry, noStatus for the others
+// (whose X-Cache-Status says it).
+func (e *Engine) servePath(w http.ResponseWriter, r *http.Request, path string, now time.Time, note string) regen.Status {
 	ent, st, err := e.routes.Get(r.Context(), path, now)
 	if err != nil {
 		e.log.Warn("regen: route cache read failed; rendering", "path", path, "error", err)
 	}
 	if ent == nil {
 		e.serveMiss(w, r, path, now)
-		return
+		return noStatus
 	}
 	why := "fresh"
 	if st == regen.Stale {
@@ -580,6 +586,7 @@ func (e *Engine) servePath(w http.ResponseWriter, r *http.Request, path string, 
 		}
 		e.writePartial(w, r, ent.Status, ent.Header, ent.Body, decodeHoles(ent.Header[holesHeader], len(ent.Body)), set, st)
 	}
+	return st
 }
 
 // logDecision logs one cache decision when DebugCache is on.

@@ -208,10 +208,15 @@ func (e *Engine) observe(opts Options) error {
 	return nil
 }
 
-// served counts a request answered with the status ServeHTTP's answer
-// carries in X-Cache-Status, which started at start by the engine's clock.
-func (e *Engine) served(w http.ResponseWriter, start time.Time) {
-	st := regen.Bypass
+// served counts a request that started at start by the engine's clock,
+// with its status st when servePath answered from an entry (the hit path
+// reads no header), else the one its answer carries in X-Cache-Status.
+func (e *Engine) served(w http.ResponseWriter, st regen.Status, start time.Time) {
+	if st != noStatus {
+		e.metrics.requests.Observe(int(st-regen.Hit), e.now().Sub(start))
+		return
+	}
+	st = regen.Bypass
 	if v := w.Header()["X-Cache-Status"]; len(v) == 1 {
 		switch v[0] {
 		case "HIT":
