@@ -32,26 +32,16 @@ var reasonNames = [nReasons]string{"miss", "regenerate", "prerender", "dynamic"}
 
 func (r renderReason) String() string { return reasonNames[r] }
 
-// Results of a render, as regen_renders_total labels them.
-const (
-	resultOK = iota
-	resultError
-	resultTimeout
-	nResults
-)
-
-var resultNames = [nResults]string{"ok", "error", "timeout"}
-
 // resultOf classifies a render's error; a render that returned after its
 // deadline (ctx ended) timed out whatever it returned.
 func resultOf(ctx context.Context, err error) int {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return resultTimeout
+		return obs.ResultTimeout
 	case err != nil:
-		return resultError
+		return obs.ResultError
 	}
-	return resultOK
+	return obs.ResultOK
 }
 
 // Store operations, as regen_store_errors_total and the store spans name
@@ -75,7 +65,7 @@ var opNames = [nOps]string{"get", "set", "delete", "revalidate_tags", "tag_state
 // Options.Metrics is nil.
 type metrics struct {
 	requests      *obs.Requests // regen_requests_total and regen_request_duration_seconds, by regen.Status - Hit
-	renders       [nReasons][nResults]prometheus.Counter
+	renders       [nReasons][obs.NResults]prometheus.Counter
 	renderDur     [nReasons]prometheus.Observer
 	inFlight      prometheus.Gauge
 	deduplicated  prometheus.Counter
@@ -123,8 +113,8 @@ func newMetrics(r prometheus.Registerer) (*metrics, error) {
 		return nil, g.Err
 	}
 	for r := range nReasons {
-		for res := range nResults {
-			m.renders[r][res] = renders.WithLabelValues(reasonNames[r], resultNames[res])
+		for res := range obs.NResults {
+			m.renders[r][res] = renders.WithLabelValues(reasonNames[r], obs.ResultNames[res])
 		}
 		m.renderDur[r] = renderDur.WithLabelValues(reasonNames[r])
 	}

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/internal/obs"
 	"github.com/regen-dev/regen/store"
 )
 
@@ -90,7 +91,7 @@ func (e *Engine) startRegeneration(ctx context.Context, trigger trace.SpanContex
 			e.metrics.inFlight.Dec()
 			if ro.rendered {
 				res := ro.result
-				if res == resultOK && err != nil {
+				if res == obs.ResultOK && err != nil {
 					res = resultOf(context.Background(), err)
 				}
 				e.metrics.renders[reasonRegenerate][res].Inc()
@@ -160,7 +161,7 @@ func (e *Engine) renderDone(o *renderObs, err error) {
 		e.metrics.renderDur[o.reason].Observe(e.now().Sub(o.start).Seconds())
 	}
 	if o.span != nil {
-		o.span.SetAttributes(attrResult.String(resultNames[res]))
+		o.span.SetAttributes(attrResult.String(obs.ResultNames[res]))
 		endSpan(o.span, err)
 	}
 }

@@ -19,19 +19,9 @@ import (
 // Options.Metrics is nil.
 type metrics struct {
 	requests [regen.Bypass + 1]prometheus.Counter // by regen.Status
-	origin   [nResults]prometheus.Counter         // by result
+	origin   [obs.NResults]prometheus.Counter     // by result
 	duration prometheus.Observer
 }
-
-// Results of an origin call, as regen_origin_fetches_total labels them.
-const (
-	resultOK = iota
-	resultError
-	resultTimeout
-	nResults
-)
-
-var resultNames = [nResults]string{"ok", "error", "timeout"}
 
 // newMetrics registers the Data Cache's metrics on r. A Data Cache sharing
 // r with another (each engine makes one) adds to the same counts.
@@ -49,7 +39,7 @@ func newMetrics(r prometheus.Registerer) (*metrics, error) {
 	for _, st := range []regen.Status{regen.Hit, regen.Stale, regen.Miss, regen.Bypass} {
 		m.requests[st] = req.WithLabelValues(obs.CacheLabel(st))
 	}
-	for i, n := range resultNames {
+	for i, n := range obs.ResultNames {
 		m.origin[i] = origin.WithLabelValues(n)
 	}
 	return m, nil
@@ -60,11 +50,11 @@ func resultOf(err error) int {
 	var te interface{ Timeout() bool }
 	switch {
 	case err == nil:
-		return resultOK
+		return obs.ResultOK
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &te) && te.Timeout():
-		return resultTimeout
+		return obs.ResultTimeout
 	}
-	return resultError
+	return obs.ResultError
 }
 
 // originDone counts an origin call that started at start.

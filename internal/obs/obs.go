@@ -94,3 +94,14 @@ func CacheLabel(st regen.Status) string {
 	}
 	return "bypass"
 }
+
+// Results of a render or an origin call, as the label result names them.
+const (
+	ResultOK = iota
+	ResultError
+	ResultTimeout
+	NResults
+)
+
+// ResultNames are the label values of the results, by result.
+var ResultNames = [NResults]string{"ok", "error", "timeout"}
