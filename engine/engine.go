@@ -316,20 +316,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.workMu.Lock()
 	e.closed.Store(true) // no render or regeneration starts from now on
 	e.workMu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		e.work.Wait()
-		if e.pool != nil {
-			e.pool.Close()
-		}
-		close(done)
-	}()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
+	err := pool.Drain(ctx, &e.work, e.pool)
 	e.cancelBase()
 	if derr := e.data.Shutdown(ctx); err == nil {
 		err = derr

@@ -392,22 +392,9 @@ func (c *Cache) Shutdown(ctx context.Context) error {
 	c.fgMu.Lock()
 	c.closed = true // no call is added to fg from now on: see lead
 	c.fgMu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		c.fg.Wait()
-		if c.pool != nil {
-			c.pool.Close()
-		}
-		close(done)
-	}()
-	select {
-	case <-done:
-		c.cancelBase()
-		return nil
-	case <-ctx.Done():
-		c.cancelBase()
-		return ctx.Err()
-	}
+	err := pool.Drain(ctx, &c.fg, c.pool)
+	c.cancelBase()
+	return err
 }
 
 // detached returns a context for an origin call that outlives its caller:

@@ -3,7 +3,10 @@
 // and end when the queue is empty, so an idle pool holds none.
 package pool
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // Pool runs functions with bounded concurrency and a bounded queue. It is
 // safe for concurrent use.
@@ -88,4 +91,25 @@ func (p *Pool) Close() {
 	p.closed = true
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+// Drain waits for the work wg counts, then closes p (when not nil), until
+// ctx ends; it returns ctx.Err() if ctx ended first, and the waiting goes on
+// in the background. It is how an owner of a pool shuts down: stop adding to
+// wg first.
+func Drain(ctx context.Context, wg *sync.WaitGroup, p *Pool) error {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		if p != nil {
+			p.Close()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
