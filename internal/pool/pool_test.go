@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,6 +65,31 @@ func TestIdlePoolHoldsNoGoroutine(t *testing.T) {
 		p.mu.Unlock()
 		if running != 0 {
 			t.Errorf("running after the queue drained = %d; want 0", running)
+		}
+	})
+}
+
+// TestDrain: Drain returns once the work counted is done and the pool
+// closed, or with ctx's error when ctx ends first.
+func TestDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(1, 1)
+		var wg sync.WaitGroup
+		release := make(chan struct{})
+		wg.Add(1)
+		p.Go(func() { defer wg.Done(); <-release })
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if err := Drain(ctx, &wg, p); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Drain with work hanging = %v; want DeadlineExceeded", err)
+		}
+		close(release)
+		if err := Drain(t.Context(), &wg, nil); err != nil {
+			t.Errorf("Drain after the work = %v; want nil", err)
+		}
+		synctest.Wait()
+		if p.TryGo(func() {}) {
+			t.Error("the pool takes work after Drain closed it")
 		}
 	})
 }
