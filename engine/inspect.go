@@ -89,21 +89,40 @@ type RenderInfo struct {
 
 // Inspect returns what the engine knows of the paths it has rendered and
 // stored since New (at most MaxIndexedPaths, the most recently rendered),
-// of the route pattern route, or of every route when route is "", sorted
-// by path. Each entry is read from the store now, without rendering,
-// regenerating, or counting a request (a memory store marks it recently
-// used).
+// and of the paths its routes prerender (their static params) that the
+// store holds, as a regen build or another instance left them: of the
+// route pattern route, or of every route when route is "", sorted by path.
+// Each entry is read from the store now, without rendering, regenerating,
+// or counting a request (a memory store marks it recently used).
 func (e *Engine) Inspect(ctx context.Context, route string) []PathInfo {
 	recs := e.paths.snapshot(route)
-	slices.SortFunc(recs, func(a, b indexedPath) int { return cmp.Compare(a.path, b.path) })
 	now := e.now()
 	out := make([]PathInfo, 0, len(recs))
+	seen := make(map[string]bool, len(recs))
 	for _, r := range recs {
 		if ctx.Err() != nil {
-			break
+			return out
 		}
+		seen[r.path] = true
 		out = append(out, e.pathInfo(ctx, r.path, r.pathRecord, now))
 	}
+	for _, rt := range e.list {
+		if route != "" && rt.pattern != route {
+			continue
+		}
+		for _, path := range rt.prerender {
+			if ctx.Err() != nil {
+				return out
+			}
+			if seen[path] {
+				continue
+			}
+			if info := e.pathInfo(ctx, path, pathRecord{route: rt.pattern}, now); info.State != StateGone {
+				out = append(out, info)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b PathInfo) int { return cmp.Compare(a.Path, b.Path) })
 	return out
 }
 

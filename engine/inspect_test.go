@@ -193,3 +193,32 @@ func BenchmarkInspect(b *testing.B) {
 		})
 	}
 }
+
+// TestInspectPrerendered: Inspect also lists the prerendered paths another
+// engine (a regen build, another instance) left in the store, and only
+// those the store holds.
+func TestInspectPrerendered(t *testing.T) {
+	var site Site
+	site.Page("/p/[id]", Page{Revalidate: sec(60), StaticParams: []render.Params{{"id": "a"}, {"id": "b"}},
+		Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			_, err := io.WriteString(w, "p "+s.Param("id"))
+			return err
+		})})
+	st := store.NewMemory(store.MemoryOptions{})
+	builder := newEngine(t, &site, Options{Store: st})
+	ctx := context.Background()
+	if _, err := builder.Prerender(ctx, PrerenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, "/p/b"); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, &site, Options{Store: st})
+	got := e.Inspect(ctx, "/p/[id]")
+	if len(got) != 1 || got[0].Path != "/p/a" || got[0].State != StateFresh || got[0].Route != "/p/[id]" {
+		t.Errorf("Inspect = %+v; want /p/a fresh, rendered by the other engine", got)
+	}
+	if all := e.Inspect(ctx, ""); len(all) != 1 {
+		t.Errorf("Inspect(\"\") = %d paths; want 1", len(all))
+	}
+}

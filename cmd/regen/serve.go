@@ -95,8 +95,9 @@ With --admin-addr ADDR, a second listener serves, on ADDR only (never on
 
 The admin listener has no secret: bind it to a private address (the default
 --addr's 127.0.0.1, a pod's IP behind a NetworkPolicy). The inspector lists
-the paths this process rendered (at most 10,000, the latest); ?path= looks up
-any path.
+the paths this process rendered (at most 10,000, the latest) and the
+prerendered paths the store holds (a --dir build's); ?path= looks up any
+path.
 
 It prints "listening on http://ADDR" once it accepts connections (with
 --addr 127.0.0.1:0, ADDR has the port the system chose), after "admin
