@@ -4,11 +4,16 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/regen-dev/regen"
 )
 
 // Options configure Run. The zero value simulates the workload's strategies
@@ -45,10 +50,19 @@ func Run(ctx context.Context, w *Workload, opts Options) (*Report, error) {
 	}
 	w = &wc
 	var strategies []Strategy
-	for _, s := range w.Strategies {
+	for i, s := range w.Strategies {
 		st, err := ParseStrategy(s)
 		if err != nil {
 			return nil, err
+		}
+		if p := st.Mode.Profile(); p != "" {
+			// A profile mode names a built-in profile or one of the site's.
+			if _, ok := w.Site.CacheLife[p]; !ok {
+				if _, ok := regen.BuiltinCacheLife(p); !ok {
+					known := append(regen.BuiltinCacheLifeNames(), slices.Sorted(maps.Keys(w.Site.CacheLife))...)
+					return nil, w.errorf(fmt.Sprintf("strategies[%d]", i), "%q: unknown cache profile %q (known: %s)", s, p, strings.Join(known, ", "))
+				}
+			}
 		}
 		strategies = append(strategies, st)
 	}

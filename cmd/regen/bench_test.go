@@ -110,6 +110,8 @@ func TestBenchErrors(t *testing.T) {
 			}},
 		{"bad strategy", []string{"--strategies", "ssg,csr"},
 			[]string{`regen bench: --strategies: strategy "csr": unknown (want ssg, ssr, ssr+data, isr:60s, isr:60s+on-demand, ppr, ppr:60s or declared)`}},
+		{"unknown profile mode", []string{"--duration", "1m", "--quiet", "--strategies", "isr:60s+od:soon"},
+			[]string{`regen bench: --strategies: "isr:60s+od:soon": unknown cache profile "soon" (known: days, default, hours, max, minutes, seconds, weeks)`}},
 		{"empty strategies", []string{"--strategies", ","},
 			[]string{"regen bench: --strategies is empty (list one or more, like ssg,isr:60s)"}},
 		{"bad sweep", []string{"--sweep", "10s,soon,1.5s"},
