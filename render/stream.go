@@ -156,7 +156,8 @@ func (c *child) Render(ctx context.Context, w io.Writer) error {
 	case c.done:
 		return fmt.Errorf("render: route %q: %s: child rendered after the layout returned", c.st.job.Route, c.s.name)
 	case c.called:
-		return fmt.Errorf("render: route %q: %s: child rendered twice", c.st.job.Route, c.s.name)
+		c.err = fmt.Errorf("render: route %q: %s: child rendered twice", c.st.job.Route, c.s.name)
+		return c.err
 	}
 	c.called = true
 	if sw, ok := w.(*segWriter); ok && sw == c.w {
