@@ -216,9 +216,8 @@ func (st *state) runNotFound(ctx context.Context, seg Segment, nf Page) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrNotFound) {
-		err = errors.New("the not-found page called notFound()")
-	}
+	// A not-found page that calls notFound() hands it to the boundary
+	// above, as segmentError returns it.
 	return st.segmentError(s.seg, err)
 }
 

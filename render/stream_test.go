@@ -209,6 +209,11 @@ func TestNotFoundBoundary(t *testing.T) {
 		{"nearest boundary",
 			[]render.Segment{layoutSeg("/", wrap("a")), boundary("/"), layoutSeg("/b", wrap("b")), boundary("/b"), pageSeg("/b/c", gone)},
 			"<a><b><nf /b></b></a>"},
+		{"a not-found page that calls notFound() hands it up",
+			[]render.Segment{layoutSeg("/", wrap("a")), boundary("/"), layoutSeg("/b", wrap("b")),
+				{Kind: render.LayoutSegment, Path: "/b", NotFound: render.PageFunc(func(context.Context, *render.Scope, io.Writer) error { return render.ErrNotFound })},
+				pageSeg("/b/c", gone)},
+			"<a><nf /></a>"},
 		{"a layout that hides the error",
 			[]render.Segment{layoutSeg("/", wrap("a")), boundary("/"), layoutSeg("/b", render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
 				child.Render(ctx, w)
