@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 
 	"github.com/regen-dev/regen/render"
@@ -55,4 +56,56 @@ func Example() {
 	// 200
 	// <html class="dark"><body><h1>Post hello</h1></body></html>
 	// layout "/" read cookies
+}
+
+// printStream is a render.Stream that prints what it receives.
+type printStream struct{}
+
+func (printStream) Start(status int, header http.Header, rec *render.Record) {
+	fmt.Println("start", status)
+}
+
+func (printStream) Write(p []byte) (int, error) {
+	fmt.Printf("write %q\n", p)
+	return len(p), nil
+}
+
+func (printStream) Flush() error { return nil }
+
+// A render with a Stream: nothing leaves until the page writes its first
+// byte; then the layout's head and that byte leave together, and the rest
+// as each segment returns.
+func ExampleStream() {
+	layout := render.LayoutFunc(func(ctx context.Context, s *render.Scope, w io.Writer, child render.Child) error {
+		io.WriteString(w, "<head>")
+		if err := child.Render(ctx, w); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, "</body>")
+		return err
+	})
+	page := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		io.WriteString(w, "<h1>")
+		fmt.Println("(the page goes on rendering)")
+		_, err := io.WriteString(w, "</h1>")
+		return err
+	})
+	res, err := render.Render(context.Background(), &render.Job{
+		Route: "/", Path: "/", Stream: printStream{},
+		Segments: []render.Segment{
+			{Kind: render.LayoutSegment, Path: "/", Layout: layout},
+			{Kind: render.PageSegment, Path: "/", Page: page},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Streamed == render.StreamedAll, string(res.Body))
+	// Output:
+	// start 200
+	// write "<head><h1>"
+	// (the page goes on rendering)
+	// write "</h1>"
+	// write "</body>"
+	// true <head><h1></h1></body>
 }
