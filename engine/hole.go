@@ -49,6 +49,10 @@ type Hole struct {
 // holeName is the form of a hole's name.
 var holeName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// ValidHoleName reports whether name can name a hole: letters, digits, '-'
+// and '_', at least one.
+func ValidHoleName(name string) bool { return holeName.MatchString(name) }
+
 // hole is a hole of a route, compiled.
 type hole struct {
 	Hole
@@ -65,7 +69,7 @@ func (r *route) compileHoles() []error {
 				errs = append(errs, &ConfigError{Route: r.pattern, Segment: s.name(), Field: fmt.Sprintf("holes[%d].%s", i, field), Rule: ErrRender, Msg: msg})
 			}
 			switch {
-			case !holeName.MatchString(h.Name):
+			case !ValidHoleName(h.Name):
 				add("name", fmt.Sprintf("hole name %q (use letters, digits, - and _)", h.Name))
 				continue
 			case r.hole(h.Name) != nil:

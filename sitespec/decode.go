@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/regen-dev/regen"
+	"github.com/regen-dev/regen/engine"
 	"github.com/regen-dev/regen/internal/yamlmsg"
 	"github.com/regen-dev/regen/render"
 )
@@ -659,9 +659,6 @@ func (d *decoder) boolean(n *yaml.Node, l loc) *bool {
 	return &b
 }
 
-// holeName is the form of a hole's name, as engine.Hole requires.
-var holeName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 func (d *decoder) holes(n *yaml.Node, l loc, ps []param) []Hole {
 	if n.Kind != yaml.SequenceNode {
 		d.failf(n, l, "%s is not a list (list the holes, like [{name: user-menu, uses: [cookies]}])", yamlmsg.Describe(n))
@@ -685,7 +682,7 @@ func (d *decoder) holes(n *yaml.Node, l loc, ps []param) []Hole {
 				name, ok := d.text(f.val, fl, "a name (like name: user-menu)")
 				switch {
 				case !ok:
-				case !holeName.MatchString(name):
+				case !engine.ValidHoleName(name):
 					d.failf(f.val, fl, "%q is not a hole name (use letters, digits, - and _)", name)
 				case seen[name] != 0:
 					d.failf(f.val, fl, "hole %q is listed twice (first at line %d; give each hole its own name)", name, seen[name])
