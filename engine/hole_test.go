@@ -295,3 +295,20 @@ func TestPartialStreamsInOrder(t *testing.T) {
 	}
 	t.Logf("HIT with two 300 ms holes: first byte %v, last byte %v", first, total)
 }
+
+// TestPartialHoleSetsStatus: a hole cannot set the response's status (the
+// shell's left before it ended): it gets its fallback, counted as failed.
+func TestPartialHoleSetsStatus(t *testing.T) {
+	ps := newPartialSite(t, []Hole{{Name: "user-menu", Fallback: "menu", Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		s.SetStatus(http.StatusTeapot)
+		_, err := io.WriteString(w, "teapot")
+		return err
+	})}}, nil)
+	res := ps.hs.do(t, "GET", "/shop")
+	if want := "<header>menu</header><main>shop /api/nav@1</main>"; res.code != 200 || res.body != want {
+		t.Errorf("GET = %d %q; want 200 %q", res.code, res.body, want)
+	}
+	if got := ps.hs.e.Stats().HoleFailures; got != 1 {
+		t.Errorf("Stats().HoleFailures = %d; want 1", got)
+	}
+}

@@ -253,3 +253,36 @@ type bodyWriter struct {
 }
 
 func (w *bodyWriter) Write(p []byte) (int, error) { return w.body.Write(p) }
+
+// TestStreamClientLeaves: the request that started a streamed MISS goes
+// away mid-render; the render goes on detached and stores its entry, which
+// the next requests get without another render.
+func TestStreamClientLeaves(t *testing.T) {
+	ss := newStreamSite(t, Page{Revalidate: sec(60)}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, "GET", ss.srv.URL+"/p", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, bufio.NewReader(res.Body), "<h1>title</h1>")
+	cancel() // the client leaves
+	res.Body.Close()
+	close(ss.release)
+	for _, want := range []string{"", "HIT"} {
+		r, err := http.Get(ss.srv.URL + "/p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		// The first may join the render still storing (MISS) or find its
+		// entry (HIT); either way it is the one render's whole page.
+		if got := r.Header.Get("X-Cache-Status"); (want != "" && got != want) || !strings.HasSuffix(string(b), "<p>slow part</p></body></html>") {
+			t.Errorf("GET after the client left = %s %q; want %s the whole page", got, b, want)
+		}
+	}
+	if n := ss.renders.Load(); n != 1 {
+		t.Errorf("%d renders; want 1 (the abandoned request's render stored the page)", n)
+	}
+}

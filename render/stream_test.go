@@ -289,3 +289,45 @@ func TestStreamRecordAtStart(t *testing.T) {
 		t.Errorf("reads at Start (-want +got):\n%s", diff)
 	}
 }
+
+// TestStreamChunk: once started, held output leaves whenever 4 KiB are
+// waiting, not only when a segment returns.
+func TestStreamChunk(t *testing.T) {
+	st := &stream{}
+	var seen int
+	page := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		io.WriteString(w, "x") // starts the stream
+		w.Write(make([]byte, 4<<10))
+		seen = st.body.Len()
+		return nil
+	})
+	if _, err := render.Render(t.Context(), streamJob(st, pageSeg("/p", page))); err != nil {
+		t.Fatal(err)
+	}
+	if seen != 1+4<<10 {
+		t.Errorf("the stream had %d bytes while the page ran; want %d (4 KiB waiting leave)", seen, 1+4<<10)
+	}
+}
+
+// TestStreamNotFoundTakeBack: a notFound() whose not-found page must
+// replace output that has left stops the stream (StreamedPart); the Result
+// is the 404 with the not-found page, for a cache.
+func TestStreamNotFoundTakeBack(t *testing.T) {
+	st := &stream{}
+	nf := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		_, err := io.WriteString(w, "gone")
+		return err
+	})
+	page := render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+		io.WriteString(w, "sent")
+		return render.ErrNotFound
+	})
+	res, err := render.Render(t.Context(), streamJob(st, layoutSeg("/", head),
+		render.Segment{Kind: render.LayoutSegment, Path: "/", NotFound: nf}, pageSeg("/p", page)))
+	if err != nil || res.Status != 404 || string(res.Body) != "<html>gone</html>" || res.Streamed != render.StreamedPart {
+		t.Errorf("Render = %v, %v; want a 404 <html>gone</html>, StreamedPart", res, err)
+	}
+	if st.status != 200 || st.body.String() != "<html>sent" {
+		t.Errorf("stream: %d %q; want 200 <html>sent, then nothing", st.status, st.body.String())
+	}
+}
