@@ -23,8 +23,11 @@ func ExampleMemory() {
 	}
 	m.Set(ctx, "/blog/hello", page)
 
+	// Set copied the page into the store's slabs: Get returns the copy, and
+	// the same one again while it is among the items last read.
 	it, ok, _ := m.Get(ctx, "/blog/hello")
-	fmt.Printf("%s %v same item: %v\n", it.Body, ok, it == page)
+	again, _, _ := m.Get(ctx, "/blog/hello")
+	fmt.Printf("%s %v copied: %v ready: %v\n", it.Body, ok, it != page, again == it)
 
 	// Nothing was revalidated since the item was made.
 	st, _ := m.TagState(ctx, it.Tags, it.Created)
@@ -48,10 +51,10 @@ func ExampleMemory() {
 
 	fmt.Println(m.Len(), m.Bytes(), m.Evictions())
 	// Output:
-	// <h1>Hello</h1> true same item: true
+	// <h1>Hello</h1> true copied: true ready: true
 	// stale=false expired=false
 	// stale=true expired=false
 	// expire at 24h0m0s false true
 	// stale=true expired=true
-	// 1 256 0
+	// 1 184 0
 }

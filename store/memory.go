@@ -23,10 +23,12 @@ const (
 
 // MemoryOptions configures a Memory store. The zero value means all defaults.
 type MemoryOptions struct {
-	// MaxBytes bounds the heap the items take. Each item is charged what
-	// Item.Size measures, plus its key and the store's record of it (80
-	// bytes), so that the bound holds for small items as for large ones.
-	// Zero (or negative) means DefaultMaxBytes, 256 MiB.
+	// MaxBytes bounds the bytes the items take. Each item is charged the
+	// bytes its record takes in the store's slabs (its body, its key, its
+	// tags and headers that no other item in its slab shares, and about
+	// 150 bytes of record), plus the headers it brought that no other item
+	// shares. The slabs' dead space, which the store compacts, stays under
+	// a quarter of that. Zero (or negative) means DefaultMaxBytes, 256 MiB.
 	MaxBytes int64
 
 	// Shards is the number of independently locked parts the items and tag
@@ -39,18 +41,27 @@ type MemoryOptions struct {
 // Memory is an in-process Store, bounded in bytes, that evicts the least
 // recently used items first. It is safe for concurrent use.
 //
-// Items are split by a hash of their key into shards, each a hash table and
-// an LRU list with its own lock and an equal share of MaxBytes. Reads do not
-// lock: they probe the shard's table with atomic loads, and record the
-// item's use in the shard's LRU list only at its first read after each
-// write to the store (recency only matters when a write evicts). So between
-// writes a read costs no lock, and the eviction order is LRU by each item's
-// first use since the latest write. An item charged more than a shard's
-// share (MaxBytes/Shards) is not stored: Set drops it, removes any previous
-// item under its key, and returns nil, so the item is simply not cached.
+// Items are split by a hash of their key into shards, each a hash table, an
+// LRU list and a series of slabs with its own lock and an equal share of
+// MaxBytes. Set copies the item into a slab: a byte slice that holds no
+// pointers, so the garbage collector's work does not grow with the number
+// of items. Headers shared by items (a route's pages have the same but for
+// their ETag and length) are kept once per slab.
 //
-// Get returns the very *Item that was Set, without copying or allocating:
-// items are immutable once stored.
+// Reads do not lock: they probe the shard's table with atomic loads, and
+// record the item's use in the shard's LRU list only at its first read
+// after each write to the store (recency only matters when a write evicts).
+// So between writes a read costs no lock, and the eviction order is LRU by
+// each item's first use since the latest write. An item charged more than a
+// shard's share (MaxBytes/Shards) is not stored: Set drops it, removes any
+// previous item under its key, and returns nil, so the item is simply not
+// cached.
+//
+// Get returns an *Item that shares the slab's memory: its Body and strings
+// are not copies. The items last read in each shard are kept ready, so a
+// read of one of them does not allocate; another read allocates the Item,
+// its Tags and, if it has per-item header values, its Header map. Items are
+// immutable once stored: a caller must not modify what Get returns.
 //
 // Tag revalidation times are kept at nanosecond precision on the wall clock
 // (monotonic clock readings are dropped), for times between the years 1678
@@ -70,7 +81,9 @@ type Memory struct {
 	mask       uint64
 	shardBytes int64 // byte budget of each shard
 	evictions  atomic.Int64
-	charge     func(key string, it *Item) int64 // the package's charge; tests count in round numbers
+	// charge is what the store counts against MaxBytes for it under key,
+	// whose record took n bytes; tests count in round numbers.
+	charge func(key string, it *Item, n int64) int64
 
 	// marks[tagMark(tag)&markMask] is the latest revalidation, in unix
 	// nanoseconds and in either mode, of the tags that hash to it;
@@ -85,50 +98,62 @@ var _ Store = (*Memory)(nil)
 // up the tags that share its mark, about one in 8192.
 const markSlots = 8192
 
-// memEntry is an item under its key, with its charge, computed once on Set.
-type memEntry struct {
-	key  string
-	it   *Item
-	size int64 // charge(key, it)
-	// The neighbours in the shard's LRU list, protected by the shard's
-	// lock: newer toward the most recently used. Both nil once removed.
-	newer, older *memEntry
-	// checked is 1 + the store's tag generation at which the item's tags
-	// were last found not revalidated since it was made; 0 when never.
-	checked atomic.Uint64
-	// used is the store's epoch (its low 32 bits: a wrap only skips one
-	// recency update) when the entry's use was last recorded in its
-	// shard's LRU list.
-	used atomic.Uint32
-	hi   uint32 // the high half of key's hash, which places it in its shard's table
-}
-
-// tombstone fills a table slot whose entry was removed, so that probes for
-// the keys placed after it go on past it.
-var tombstone = new(memEntry)
-
-// memTable is an open-addressing hash table with linear probing, of a
-// power-of-two size, at most 3/4 full (entries and tombstones) so that
-// every probe ends at a nil slot. Readers load its slots without locking;
-// the shard's writers change the slots of the current table under its lock,
-// and never turn a non-nil slot back to nil: they replace a grown or
-// cleaned table with a new one instead.
+// memTable is an open-addressing hash table of record locations with
+// linear probing, of a power-of-two size, at most 3/4 full (records and
+// tombstones) so that every probe ends at an empty slot. Readers load its
+// slots without locking; the shard's writers change the slots of the
+// current table under its lock, and never empty a slot: they replace a
+// grown or cleaned table with a new one instead.
 type memTable struct {
-	slots []atomic.Pointer[memEntry]
+	slots []atomic.Uint64 // a loc; 0: empty
 	mask  uint64
 }
 
 const minTableSlots = 8
 
+// slabDir finds a shard's slabs by id: slabs[id-base]; nil once dropped.
+// It is replaced, never changed, when a slab is added or dropped.
+type slabDir struct {
+	base  uint32
+	slabs []*slab
+}
+
+func (d *slabDir) get(id uint32) *slab {
+	if i := id - d.base; uint64(i) < uint64(len(d.slabs)) {
+		return d.slabs[i]
+	}
+	return nil
+}
+
+// hotSlots is the number of items each shard keeps ready to return (a
+// power of two): an item costs its Item, and its Tags and Header when it
+// has them, about 0.5 to 1 KiB, outside the shard's budget.
+const (
+	hotBits  = 4
+	hotSlots = 1 << hotBits
+)
+
+// hotItem is an item ready to return, made from the record at loc.
+type hotItem struct {
+	loc loc
+	it  Item
+}
+
 type memShard struct {
 	mu    sync.Mutex // protects the fields below and the writes to table's slots
 	table atomic.Pointer[memTable]
-	live  int      // entries in table
-	used  int      // non-nil slots in table: entries and tombstones
-	bytes int64    // sum of the charges of the entries
-	lru   memEntry // the sentinel of the LRU list: lru.older is the most recently used, lru.newer the least
+	dir   atomic.Pointer[slabDir]
+	hot   [hotSlots]atomic.Pointer[hotItem]
 
-	_ [24]byte // pad to 128 bytes so neighbouring shards' locks rarely share a cache line
+	live     int   // records in table
+	used     int   // non-empty slots in table: records and tombstones
+	bytes    int64 // sum of the records' charges
+	liveN    int64 // sum of the bytes the live records take in slabs
+	alloc    int64 // bytes of the slabs
+	nslabs   int   // slabs in dir
+	head     *slab // where new records go; nil before the first
+	nextID   uint32
+	mru, lru loc // the ends of the LRU list; 0 when empty
 }
 
 // tagTimes are a tag's latest revalidation times in unix nanoseconds, one
@@ -176,7 +201,7 @@ type tagShard struct {
 	mu   sync.RWMutex // protects tags
 	tags map[string]tagTimes
 
-	_ [32]byte // pad to 64 bytes, as memShard
+	_ [32]byte // pad to 64 bytes so neighbouring shards' locks rarely share a cache line
 }
 
 // NewMemory returns an empty Memory store configured by opts.
@@ -204,7 +229,8 @@ func NewMemory(opts MemoryOptions) *Memory {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.table.Store(newTable(minTableSlots))
-		s.lru.newer, s.lru.older = &s.lru, &s.lru
+		s.dir.Store(&slabDir{base: 1})
+		s.nextID = 1
 		m.tagShards[i].tags = make(map[string]tagTimes)
 	}
 	m.markSeed = maphash.String(m.seed, "tags")
@@ -215,7 +241,7 @@ func NewMemory(opts MemoryOptions) *Memory {
 }
 
 func newTable(n int) *memTable {
-	return &memTable{slots: make([]atomic.Pointer[memEntry], n), mask: uint64(n - 1)}
+	return &memTable{slots: make([]atomic.Uint64, n), mask: uint64(n - 1)}
 }
 
 // hash returns the hash of key: its low bits choose the shard, its high
@@ -228,201 +254,446 @@ func (m *Memory) shardOf(h uint64) *memShard { return &m.shards[h&m.mask] }
 // looks at.
 func (t *memTable) home(hi uint32) uint64 { return uint64(hi) & t.mask }
 
-// lookup returns the entry under key, whose hash's high half is hi,
-// without locking.
-func (t *memTable) lookup(key string, hi uint32) *memEntry {
+// lookup returns the location, slab and header of the record under key,
+// whose hash's high half is hi, without locking; a zero loc when there is
+// none.
+func (s *memShard) lookup(key string, hi uint32) (loc, *slab, *recHdr) {
+retry:
+	t, d := s.table.Load(), s.dir.Load()
 	for i := t.home(hi); ; i = (i + 1) & t.mask {
-		e := t.slots[i].Load()
-		if e == nil {
-			return nil
+		l := loc(t.slots[i].Load())
+		if l == 0 {
+			return 0, nil, nil
 		}
-		if e.hi == hi && e.key == key && e != tombstone {
-			return e
+		if l == tombstone {
+			continue
+		}
+		sl := d.get(l.slab())
+		if sl == nil {
+			// Added after d was loaded, or moved since: look again.
+			goto retry
+		}
+		h := sl.hdr(l.off())
+		if h.hi == hi && sl.key(h) == key {
+			return l, sl, h
 		}
 	}
 }
 
-// slot returns the slot of the entry under key, whose hash's high half is
-// hi, or -1; and the first free slot (nil or tombstone) of its probe. The
+// rec returns the slab and header of the record at l. The caller holds the
+// shard's lock, and l is live.
+func (s *memShard) rec(l loc) (*slab, *recHdr) {
+	sl := s.dir.Load().get(l.slab())
+	return sl, sl.hdr(l.off())
+}
+
+// slot returns the slot of the record under key, whose hash's high half is
+// hi, or -1; and the first free slot (empty or tombstone) of its probe. The
 // caller holds the shard's lock.
-func (t *memTable) slot(key string, hi uint32) (at, free int) {
+func (s *memShard) slot(t *memTable, key string, hi uint32) (at, free int) {
 	free = -1
+	d := s.dir.Load()
 	for i := t.home(hi); ; i = (i + 1) & t.mask {
-		e := t.slots[i].Load()
+		l := loc(t.slots[i].Load())
 		switch {
-		case e == nil:
+		case l == 0:
 			if free < 0 {
 				free = int(i)
 			}
 			return -1, free
-		case e == tombstone:
+		case l == tombstone:
 			if free < 0 {
 				free = int(i)
 			}
-		case e.hi == hi && e.key == key:
-			return int(i), free
+		default:
+			sl := d.get(l.slab())
+			if h := sl.hdr(l.off()); h.hi == hi && sl.key(h) == key {
+				return int(i), free
+			}
 		}
 	}
 }
 
 // Get returns the item stored under key and marks it recently used. It never
-// fails and does not allocate; it takes a lock only at the first read of the
-// item after a write to the store.
+// fails, and does not allocate for an item among those last read in its
+// shard; it takes a lock only at the first read of the item after a write
+// to the store.
 func (m *Memory) Get(_ context.Context, key string) (*Item, bool, error) {
-	e := m.get(key)
-	if e == nil {
-		return nil, false, nil
-	}
-	return e.it, true, nil
+	it, _ := m.get(key)
+	return it, it != nil, nil
 }
 
 // GetTagged returns the item stored under key, as Get does, and the state
 // of its tags since it was made, as TagState(ctx, it.Tags, it.Created)
 // reports it. After the item's tags were once found not revalidated, it
 // answers from two atomic loads until the next RevalidateTags, of any tag.
-// It never fails and does not allocate.
+// It never fails, and allocates only as Get does.
 func (m *Memory) GetTagged(ctx context.Context, key string) (*Item, TagState, bool, error) {
-	e := m.get(key)
-	if e == nil {
+	it, h := m.get(key)
+	if it == nil {
 		return nil, TagState{}, false, nil
 	}
 	g := m.gen.Load() + 1 // before the times are read
-	if e.checked.Load() == g {
-		return e.it, TagState{}, true, nil
+	checked := h.checkedAt()
+	if checked.Load() == g {
+		return it, TagState{}, true, nil
 	}
-	st, _ := m.TagState(ctx, e.it.Tags, e.it.Created)
+	st, _ := m.TagState(ctx, it.Tags, it.Created)
 	if st == (TagState{}) {
-		e.checked.Store(g)
+		checked.Store(g)
 	}
-	return e.it, st, true, nil
+	return it, st, true, nil
 }
 
-// get returns the entry under key and marks it recently used.
-func (m *Memory) get(key string) *memEntry {
-	h := m.hash(key)
-	s := m.shardOf(h)
-	e := s.table.Load().lookup(key, uint32(h>>32))
-	if e == nil {
-		return nil
+// get returns the item under key and its record's header, and marks it
+// recently used.
+func (m *Memory) get(key string) (*Item, *recHdr) {
+	hash := m.hash(key)
+	s := m.shardOf(hash)
+	l, sl, h := s.lookup(key, uint32(hash>>32))
+	if l == 0 {
+		return nil, nil
 	}
-	if epoch := uint32(m.epoch.Load()); e.used.Load() != epoch {
+	used := h.usedAt()
+	if epoch := uint32(m.epoch.Load()); used.Load() != epoch {
 		s.mu.Lock()
-		if e.newer != nil { // still held
-			s.unlink(e)
-			s.pushFront(e)
+		if h.dead == 0 {
+			s.unlink(h)
+			s.pushFront(l, h)
 		}
 		s.mu.Unlock()
-		e.used.Store(epoch)
+		used.Store(epoch)
 	}
-	return e
+	return s.ready(l, sl, h), h
 }
 
-var errNilItem = errors.New("store: nil item")
+// ready returns the item of the record at l, from the shard's hot items or
+// made anew and kept there.
+func (s *memShard) ready(l loc, sl *slab, h *recHdr) *Item {
+	slot := &s.hot[(uint64(l)*0x9e3779b97f4a7c15)>>(64-hotBits)]
+	if hi := slot.Load(); hi != nil && hi.loc == l {
+		return &hi.it
+	}
+	hi := &hotItem{loc: l, it: sl.item(h)}
+	slot.Store(hi)
+	if s.dir.Load().get(l.slab()) != sl {
+		// The slab was dropped meanwhile: do not keep it alive.
+		slot.CompareAndSwap(hi, nil)
+	}
+	return &hi.it
+}
 
-// Set stores it under key, replacing any previous item atomically, then
-// evicts the least recently used items of key's shard while the shard holds
-// more than its share of MaxBytes. An item charged more than that share is
-// not stored, and the previous item under key is removed.
-//
-// The store keeps it, not a copy: it must not be modified after Set.
+var (
+	errNilItem  = errors.New("store: nil item")
+	errManyTags = errors.New("store: item has over 65535 tags")
+)
+
+// Set stores a copy of it under key, replacing any previous item
+// atomically, then evicts the least recently used items of key's shard
+// while the shard holds more than its share of MaxBytes. An item charged
+// more than that share is not stored, and the previous item under key is
+// removed.
 func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 	if it == nil {
 		return errNilItem
 	}
-	size := m.charge(key, it)
+	bound, ok := recordBound(key, it)
+	if !ok {
+		if len(it.Tags) > maxTags {
+			return errManyTags
+		}
+		bound = math.MaxInt64 / 2 // over any share
+	}
 	epoch := m.epoch.Add(1)
-	h := m.hash(key)
-	hi := uint32(h >> 32)
-	s := m.shardOf(h)
+	hash := m.hash(key)
+	hi := uint32(hash >> 32)
+	s := m.shardOf(hash)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.table.Load()
-	at, free := t.slot(key, hi)
-	if size > m.shardBytes {
+	at, free := s.slot(t, key, hi)
+	if m.charge(key, it, int64(bound)+tableSlotBytes) > m.shardBytes {
 		if at >= 0 {
 			s.remove(t, at)
 		}
 		return nil
 	}
+	l, sl, h := m.appendRecord(s, key, hi, it, bound)
+	h.used = uint32(epoch)
 	if at >= 0 {
-		old := t.slots[at].Load()
-		e := &memEntry{key: old.key, hi: hi, it: it, size: size}
-		e.used.Store(uint32(epoch))
-		t.slots[at].Store(e)
-		s.unlink(old)
-		s.bytes -= old.size
-		s.pushFront(e)
-		s.bytes += size
+		old := loc(t.slots[at].Load())
+		t.slots[at].Store(uint64(l))
+		s.kill(old)
 	} else {
-		// Do not let a key that is a slice of a larger string pin it.
-		e := &memEntry{key: strings.Clone(key), hi: hi, it: it, size: size}
-		e.used.Store(uint32(epoch))
-		if t.slots[free].Load() == nil {
+		if t.slots[free].Load() == 0 {
 			if (s.used+1)*4 > len(t.slots)*3 {
 				t = s.rebuild(t)
-				_, free = t.slot(key, hi)
+				_, free = s.slot(t, key, hi)
 			}
 			s.used++
 		}
-		t.slots[free].Store(e)
+		t.slots[free].Store(uint64(l))
 		s.live++
-		s.pushFront(e)
-		s.bytes += size
 	}
-	for s.bytes > m.shardBytes && s.lru.newer != &s.lru {
-		oldest := s.lru.newer
-		at, _ := t.slot(oldest.key, oldest.hi)
+	s.pushFront(l, h)
+	s.bytes += h.size
+	_ = sl
+	for s.bytes > m.shardBytes && s.lru != 0 {
+		_, oh := s.rec(s.lru)
+		at, _ := s.slot(t, s.dir.Load().get(s.lru.slab()).key(oh), oh.hi)
 		s.remove(t, at)
 		m.evictions.Add(1)
 	}
+	m.compact(s)
 	return nil
 }
 
+// tableSlotBytes is what a record's slot in its shard's table costs: 8
+// bytes in a table a quarter to three quarters full, 16 on average.
+const tableSlotBytes = 16
+
+// appendRecord appends the record of it under key to the shard's slabs,
+// charges it, and returns where it is. The caller holds the shard's lock.
+func (m *Memory) appendRecord(s *memShard, key string, hi uint32, it *Item, bound int) (loc, *slab, *recHdr) {
+	// Rounded up to what the allocator gives.
+	size := int(allocSize(int64(min(maxSlab, max(minSlab, int(s.liveN/16), 8*bound))), false))
+	var sl *slab
+	switch {
+	case bound > maxSlab/8:
+		// A slab of its own, rounded to what the allocator gives.
+		sl = s.addSlab(int(allocSize(int64(bound), false)), false)
+	case s.head != nil && s.head.fits(bound):
+		sl = s.head
+	default:
+		if s.head != nil {
+			s.head.seal()
+		}
+		sl = s.addSlab(size, true)
+		s.head = sl
+	}
+	off, n := sl.appendRecord(m.seed, key, hi, it, bound)
+	h := sl.hdr(off)
+	h.size = m.charge(key, it, n+tableSlotBytes)
+	sl.live++
+	sl.liveN += n
+	s.liveN += n
+	return makeLoc(sl.id, off), sl, h
+}
+
+// addSlab adds a slab of size bytes to the shard. The caller holds its
+// lock.
+func (s *memShard) addSlab(size int, head bool) *slab {
+	id := s.nextID
+	s.nextID++
+	if s.nextID == math.MaxUint32 {
+		s.nextID = 1
+	}
+	sl := newSlab(id, size, head)
+	d := s.dir.Load()
+	nd := &slabDir{base: d.base, slabs: make([]*slab, 0, len(d.slabs)+1)}
+	nd.slabs = append(nd.slabs, d.slabs...)
+	if len(nd.slabs) == 0 {
+		nd.base = id
+	}
+	nd.slabs = append(nd.slabs, sl)
+	s.dir.Store(nd)
+	s.alloc += sl.heapBytes()
+	s.nslabs++
+	return sl
+}
+
+// dropSlab drops sl, whose records are all dead. The caller holds the
+// shard's lock.
+func (s *memShard) dropSlab(sl *slab) {
+	d := s.dir.Load()
+	nd := &slabDir{base: d.base, slabs: append([]*slab(nil), d.slabs...)}
+	nd.slabs[sl.id-d.base] = nil
+	for len(nd.slabs) > 0 && nd.slabs[0] == nil {
+		nd.slabs = nd.slabs[1:]
+		nd.base++
+		if nd.base == math.MaxUint32 {
+			nd.base = 1
+		}
+	}
+	for len(nd.slabs) > 0 && nd.slabs[len(nd.slabs)-1] == nil {
+		nd.slabs = nd.slabs[:len(nd.slabs)-1]
+	}
+	if len(nd.slabs) == 0 {
+		nd.base = s.nextID
+	}
+	s.dir.Store(nd)
+	s.alloc -= sl.heapBytes()
+	s.nslabs--
+	if sl == s.head {
+		s.head = nil
+	}
+	for i := range s.hot {
+		if hi := s.hot[i].Load(); hi != nil && hi.loc.slab() == sl.id {
+			s.hot[i].CompareAndSwap(hi, nil)
+		}
+	}
+}
+
+// kill marks the record at l dead, takes it out of the LRU list and the
+// counts, and drops its slab if that was its last live record. The caller
+// holds the shard's lock and has taken l out of the table.
+func (s *memShard) kill(l loc) {
+	sl, h := s.rec(l)
+	s.unlink(h)
+	h.dead = 1
+	s.bytes -= h.size
+	n := int64(h.span)
+	sl.live--
+	sl.liveN -= n
+	s.liveN -= n
+	if sl.live == 0 && sl != s.head {
+		s.dropSlab(sl)
+	}
+}
+
+// compact copies forward the live records of the shard's sparsest slab
+// while its slabs take over a quarter more than its live records (and more
+// than two slabs of slack), or hold more than twice as many ids as slabs
+// (a long-lived slab behind many dropped ones). At most two slabs per call:
+// each Set adds at most one record. The caller holds the shard's lock.
+func (m *Memory) compact(s *memShard) {
+	for range 2 {
+		room := int64(minSlab)
+		if s.head != nil {
+			room = int64(len(s.head.data))
+		}
+		slack := s.alloc - s.liveN - s.liveN/4 - 2*room
+		d := s.dir.Load()
+		if slack <= 0 && len(d.slabs) <= 2*s.nslabs+8 {
+			return
+		}
+		var victim *slab
+		if slack <= 0 {
+			victim = d.slabs[0] // the oldest
+		} else {
+			for _, sl := range d.slabs {
+				if sl == nil || sl == s.head {
+					continue
+				}
+				if victim == nil || sl.liveN*int64(len(victim.data)) < victim.liveN*int64(len(sl.data)) {
+					victim = sl
+				}
+			}
+		}
+		if victim == nil || victim == s.head {
+			return
+		}
+		m.moveLive(s, victim)
+	}
+}
+
+// moveLive re-appends the live records of sl to the shard's head, keeping
+// their places in the LRU list and their state, and drops sl. The caller
+// holds the shard's lock.
+func (m *Memory) moveLive(s *memShard, sl *slab) {
+	t := s.table.Load()
+	for off := 0; off+recHdrBytes <= sl.used; {
+		h := sl.hdr(off)
+		next := min((off+int(h.n)+7)&^7, sl.used)
+		if h.n == 0 {
+			break
+		}
+		if h.dead == 0 {
+			key := sl.key(h)
+			it := sl.item(h)
+			bound, _ := recordBound(key, &it)
+			l, _, nh := m.appendRecord(s, key, h.hi, &it, bound)
+			nh.size, nh.used, nh.checked = h.size, h.usedAt().Load(), h.checkedAt().Load()
+			// Take h's place in the LRU list.
+			nh.newer, nh.older = h.newer, h.older
+			if h.newer != 0 {
+				_, o := s.rec(h.newer)
+				o.older = l
+			} else {
+				s.mru = l
+			}
+			if h.older != 0 {
+				_, o := s.rec(h.older)
+				o.newer = l
+			} else {
+				s.lru = l
+			}
+			h.newer, h.older = 0, 0
+			at, _ := s.slot(t, key, h.hi)
+			t.slots[at].Store(uint64(l))
+			h.dead = 1
+			n := int64(h.span)
+			sl.live--
+			sl.liveN -= n
+			s.liveN -= n
+		}
+		off = next
+	}
+	if sl != s.head {
+		s.dropSlab(sl)
+	}
+}
+
 // rebuild replaces t, the shard's table, by one without tombstones, sized
-// for the live entries to fill between a quarter and a half of it, and
+// for the live records to fill between a quarter and a half of it, and
 // returns it. The caller holds the shard's lock.
 func (s *memShard) rebuild(t *memTable) *memTable {
 	n := max(minTableSlots, 1<<bits.Len(uint((s.live+1)*2-1)))
 	nt := newTable(n)
 	for i := range t.slots {
-		e := t.slots[i].Load()
-		if e == nil || e == tombstone {
+		l := loc(t.slots[i].Load())
+		if l == 0 || l == tombstone {
 			continue
 		}
-		j := nt.home(e.hi)
-		for nt.slots[j].Load() != nil {
+		_, h := s.rec(l)
+		j := nt.home(h.hi)
+		for nt.slots[j].Load() != 0 {
 			j = (j + 1) & nt.mask
 		}
-		nt.slots[j].Store(e)
+		nt.slots[j].Store(uint64(l))
 	}
 	s.table.Store(nt)
 	s.used = s.live
 	return nt
 }
 
-// remove removes the entry in slot at of t, the shard's table. The caller
+// remove removes the record in slot at of t, the shard's table. The caller
 // holds the shard's lock.
 func (s *memShard) remove(t *memTable, at int) {
-	e := t.slots[at].Load()
-	t.slots[at].Store(tombstone)
-	s.unlink(e)
+	l := loc(t.slots[at].Load())
+	t.slots[at].Store(uint64(tombstone))
 	s.live--
-	s.bytes -= e.size
+	s.kill(l)
 }
 
-// pushFront makes e the most recently used entry. The caller holds the
-// shard's lock.
-func (s *memShard) pushFront(e *memEntry) {
-	e.older, e.newer = s.lru.older, &s.lru
-	s.lru.older.newer = e
-	s.lru.older = e
+// pushFront makes the record h at l the most recently used. The caller
+// holds the shard's lock.
+func (s *memShard) pushFront(l loc, h *recHdr) {
+	h.newer, h.older = 0, s.mru
+	if s.mru != 0 {
+		_, o := s.rec(s.mru)
+		o.newer = l
+	} else {
+		s.lru = l
+	}
+	s.mru = l
 }
 
-// unlink takes e out of the LRU list. The caller holds the shard's lock.
-func (s *memShard) unlink(e *memEntry) {
-	e.newer.older = e.older
-	e.older.newer = e.newer
-	e.newer, e.older = nil, nil
+// unlink takes h out of the LRU list. The caller holds the shard's lock.
+func (s *memShard) unlink(h *recHdr) {
+	if h.newer != 0 {
+		_, o := s.rec(h.newer)
+		o.older = h.older
+	} else {
+		s.mru = h.older
+	}
+	if h.older != 0 {
+		_, o := s.rec(h.older)
+		o.newer = h.newer
+	} else {
+		s.lru = h.newer
+	}
+	h.newer, h.older = 0, 0
 }
 
 // Delete removes the item under key, if any. It never fails.
@@ -432,8 +703,9 @@ func (m *Memory) Delete(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.table.Load()
-	if at, _ := t.slot(key, uint32(h>>32)); at >= 0 {
+	if at, _ := s.slot(t, key, uint32(h>>32)); at >= 0 {
 		s.remove(t, at)
+		m.compact(s)
 	}
 	return nil
 }

@@ -116,8 +116,11 @@ func TestRoundTrip(t *testing.T) {
 			s := open(t, dir, Options{})
 			mustSet(t, s, tt.key, tt.it)
 			got, ok, err := s.Get(ctx, tt.key)
-			if err != nil || !ok || got != tt.it {
-				t.Fatalf("Get(%q) before restart = %p, %v, %v; want the stored item", tt.key, got, ok, err)
+			if err != nil || !ok {
+				t.Fatalf("Get(%q) before restart = %v, %v; want the stored item", tt.key, ok, err)
+			}
+			if diff := cmp.Diff(tt.it, got, itemOpts); diff != "" {
+				t.Errorf("Get(%q) before restart mismatch (-want +got):\n%s", tt.key, diff)
 			}
 			if err := s.Close(); err != nil {
 				t.Fatalf("Close: %v", err)

@@ -1,0 +1,442 @@
+package store
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/regen-dev/regen"
+)
+
+// Memory keeps its items in slabs: large byte slices that hold no
+// pointers, so that the garbage collector's work does not grow with the
+// number of items (as in bigcache and freecache). A slab holds records, one
+// per item, appended one after the other and never changed afterwards but
+// for the fields a reader updates atomically (recency, the tag check) and
+// those the shard's lock protects (the LRU links, the dead mark). A slab is
+// dropped when its last record dies, or copied forward (its live records
+// re-appended to the shard's newest slab) when it is mostly dead, so the
+// heap stays close to what the live records take.
+//
+// A record starts, 8-byte aligned, with a recHdr, followed by its tag
+// references (tagRefBytes each: the offset and length of the tag's bytes in
+// the slab), its per-item header values (valRefBytes each: the header name's
+// index in perItemHeaders, the offset and the length of the value), the
+// bytes of the strings it was the first in the slab to use, and its body.
+// Strings (the key, tags, header values) are shared within a slab: a tag the
+// slab already holds, or a key that ends a tag (as a path ends its own
+// implicit tag), costs no bytes.
+//
+// An item's headers are split in two: the values that are usually different
+// for every item (perItemHeaders: the ETag, the length, the dates), kept in
+// the record, and the rest, its shape, kept once per slab in the slab's
+// headers and shared by the records with an equal shape (a route's pages).
+
+// recHdr is the fixed part of a record. Its layout is its Go layout: it is
+// read and written in place through an unsafe.Pointer into the slab.
+type recHdr struct {
+	checked    uint64 // atomic: 1 + the tag generation at which the tags were found not revalidated
+	newer      loc    // the shard's LRU list, under its lock
+	older      loc
+	size       int64 // the record's charge
+	sec        int64 // Created
+	revalidate int64 // Revalidate.Raw()
+	expire     int64 // Expire
+	status     int64
+	nsec       uint32 // Created
+	used       uint32 // atomic: the store's epoch when the record's use was last recorded
+	hi         uint32 // the high half of the key's hash
+	n          uint32 // bytes from the header's start to the record's end
+	span       uint32 // bytes the record took from the slab, alignment included, and from the heap for its shape
+	keyOff     uint32
+	keyLen     uint32
+	bodyOff    uint32
+	bodyLen    uint32
+	shape      uint16 // 1 + index in the slab's headers; 0: a nil Header
+	ntags      uint16
+	nvals      uint8
+	flags      uint8 // recNilBody, recNilTags, recLocal: set before the record is published
+	dead       uint8 // set under the shard's lock when the record is removed
+}
+
+// checkedAt and usedAt return the fields readers update atomically.
+func (h *recHdr) checkedAt() *atomic.Uint64 { return (*atomic.Uint64)(unsafe.Pointer(&h.checked)) }
+func (h *recHdr) usedAt() *atomic.Uint32    { return (*atomic.Uint32)(unsafe.Pointer(&h.used)) }
+
+const (
+	recNilBody = 1 << iota
+	recNilTags
+	recLocal // Created is in time.Local
+)
+
+const (
+	recHdrBytes = int(unsafe.Sizeof(recHdr{}))
+	tagRefBytes = 8  // offset, length
+	valRefBytes = 12 // name, offset, length
+	// maxTags is the most tags a record can carry.
+	maxTags = math.MaxUint16
+)
+
+// perItemHeaders are the headers an item keeps in its record rather than in
+// its shape, when they have one value: their values usually differ from one
+// item to the next. Sorted.
+var perItemHeaders = [...]string{"Content-Length", "Date", "Etag", "Expires", "Last-Modified"}
+
+// perItemIndex returns the index of name in perItemHeaders, or -1.
+func perItemIndex(name string) int {
+	switch name {
+	case "Content-Length":
+		return 0
+	case "Date":
+		return 1
+	case "Etag":
+		return 2
+	case "Expires":
+		return 3
+	case "Last-Modified":
+		return 4
+	}
+	return -1
+}
+
+// loc is where a record is: its slab's id in the high 32 bits, and its
+// offset in the slab over 8 in the low 32. Slab ids start at 1 and skip
+// math.MaxUint32, so no loc is 0 (an empty table slot) or tombstone.
+type loc uint64
+
+const tombstone = ^loc(0)
+
+func makeLoc(id uint32, off int) loc { return loc(id)<<32 | loc(off/8) }
+func (l loc) slab() uint32           { return uint32(l >> 32) }
+func (l loc) off() int               { return int(uint32(l)) * 8 }
+
+// slab is a block of records. data holds no pointers; headers holds the
+// shapes its records' headers refer to.
+type slab struct {
+	id      uint32
+	data    []byte
+	headers []http.Header // fixed length; entries set before the first record using them is published
+
+	// Under the shard's lock.
+	used    int   // bytes appended
+	nshapes int   // headers in use
+	live    int   // live records
+	liveN   int64 // their bytes
+	// While the slab is the shard's head (new records go to it), where
+	// strings it holds are (by a hash of the string: the offset in the high
+	// half, the length in the low; the latest string of each hash) and
+	// which shapes it holds, to share them; nil once sealed.
+	strs   *[strSlots]uint64
+	shapes map[uint64]uint16
+}
+
+// strSlots is the number of strings a head slab remembers.
+const strSlots = 128
+
+// Slab sizes: a shard's head slab takes a sixteenth of the bytes the
+// shard's records hold, and at least eight times the record that starts it,
+// between minSlab and maxSlab; a record over an eighth of maxSlab gets a
+// slab of its own.
+const (
+	minSlab = 4 << 10
+	maxSlab = 256 << 10
+)
+
+func newSlab(id uint32, size int, head bool) *slab {
+	sl := &slab{id: id, data: make([]byte, size), headers: make([]http.Header, max(2, size/1024))}
+	if head {
+		sl.strs = new([strSlots]uint64)
+		sl.shapes = make(map[uint64]uint16)
+	}
+	return sl
+}
+
+// seal stops sharing the slab's strings and shapes with new records.
+func (sl *slab) seal() { sl.strs, sl.shapes = nil, nil }
+
+// heapBytes is what the slab costs in the heap.
+func (sl *slab) heapBytes() int64 {
+	return allocSize(int64(len(sl.data)), false) + allocSize(int64(len(sl.headers))*8, true) + allocSize(int64(unsafe.Sizeof(slab{})), true)
+}
+
+// hdr returns the record header at off.
+func (sl *slab) hdr(off int) *recHdr {
+	return (*recHdr)(unsafe.Pointer(&sl.data[off]))
+}
+
+// str returns the string of n bytes at off, sharing the slab's memory.
+func (sl *slab) str(off, n uint32) string {
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String(&sl.data[off], int(n))
+}
+
+// key returns the key of the record h.
+func (sl *slab) key(h *recHdr) string { return sl.str(h.keyOff, h.keyLen) }
+
+// recordBound returns the most bytes a record of it under key can take in
+// a slab, alignment included, and whether a record can hold it at all.
+func recordBound(key string, it *Item) (int, bool) {
+	if len(it.Tags) > maxTags {
+		return 0, false
+	}
+	n := recHdrBytes + len(it.Tags)*tagRefBytes + len(key) + len(it.Body) + 7
+	for _, t := range it.Tags {
+		n += len(t)
+	}
+	for k, vs := range it.Header {
+		if perItemIndex(k) >= 0 && len(vs) == 1 {
+			n += valRefBytes + len(vs[0])
+		}
+	}
+	return n, n <= math.MaxUint32/2
+}
+
+// fits reports whether n more bytes fit in sl, and a shape slot if it
+// needs one.
+func (sl *slab) fits(n int) bool {
+	return sl.used+n <= len(sl.data) && sl.nshapes < len(sl.headers)
+}
+
+// put appends s to the slab's bytes, or finds it there, and returns its
+// offset.
+func (sl *slab) put(seed maphash.Seed, s string) uint32 {
+	if s == "" {
+		return uint32(sl.used)
+	}
+	var slot *uint64
+	if sl.strs != nil {
+		slot = &sl.strs[maphash.String(seed, s)%strSlots]
+		if off, n := uint32(*slot>>32), uint32(*slot); int(n) == len(s) && sl.str(off, n) == s {
+			return off
+		}
+	}
+	off := uint32(sl.used)
+	sl.used += copy(sl.data[sl.used:], s)
+	if slot != nil {
+		*slot = uint64(off)<<32 | uint64(len(s))
+	}
+	return off
+}
+
+// shapeOf returns the index+1 of the shape of h in the slab's headers,
+// adding it when the slab has none equal, and the heap bytes that added.
+func (sl *slab) shapeOf(seed maphash.Seed, h http.Header) (uint16, int64) {
+	if h == nil {
+		return 0, 0
+	}
+	sum := shapeHash(seed, h)
+	if i, ok := sl.shapes[sum]; ok && sameShape(sl.headers[i-1], h) {
+		return i, 0
+	}
+	shape, cost := h, headerBytes(h)
+	if hasPerItem(h) {
+		shape = make(http.Header, len(h))
+		for k, vs := range h {
+			if perItemIndex(k) < 0 || len(vs) != 1 {
+				shape[k] = vs
+			}
+		}
+		cost = headerBytes(shape)
+	}
+	sl.headers[sl.nshapes] = shape
+	sl.nshapes++
+	i := uint16(sl.nshapes)
+	if sl.shapes != nil {
+		sl.shapes[sum] = i
+	}
+	return i, cost
+}
+
+func hasPerItem(h http.Header) bool {
+	for k, vs := range h {
+		if perItemIndex(k) >= 0 && len(vs) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// shapeHash hashes the shape of h: its headers but the per-item values, in
+// any order.
+func shapeHash(seed maphash.Seed, h http.Header) uint64 {
+	var sum uint64
+	var mh maphash.Hash
+	mh.SetSeed(seed)
+	for k, vs := range h {
+		if perItemIndex(k) >= 0 && len(vs) == 1 {
+			continue
+		}
+		mh.Reset()
+		mh.WriteString(k)
+		for _, v := range vs {
+			mh.WriteByte(0)
+			mh.WriteString(v)
+		}
+		sum += mh.Sum64()
+	}
+	return sum
+}
+
+// sameShape reports whether shape is the shape of h.
+func sameShape(shape, h http.Header) bool {
+	n := 0
+	for k, vs := range h {
+		if perItemIndex(k) >= 0 && len(vs) == 1 {
+			continue
+		}
+		n++
+		if sv, ok := shape[k]; !ok || !slices.Equal(sv, vs) {
+			return false
+		}
+	}
+	return n == len(shape)
+}
+
+// appendRecord appends the record of it under key, whose hash's high half
+// is hi, to sl, which has room for bound bytes (recordBound) and a shape,
+// and returns its offset and the bytes it took from the slab and the heap.
+// The caller holds the shard's lock.
+func (sl *slab) appendRecord(seed maphash.Seed, key string, hi uint32, it *Item, bound int) (int, int64) {
+	start := sl.used
+	off := (start + 7) &^ 7
+	sl.used = off + recHdrBytes
+	h := sl.hdr(off)
+	*h = recHdr{}
+	h.hi = hi
+	h.status = int64(it.Status)
+	h.sec, h.nsec = it.Created.Unix(), uint32(it.Created.Nanosecond())
+	if it.Created.Location() == time.Local && time.Local != time.UTC {
+		h.flags |= recLocal
+	}
+	h.revalidate, h.expire = it.Revalidate.Raw(), int64(it.Expire)
+	if it.Body == nil {
+		h.flags |= recNilBody
+	}
+	if it.Tags == nil {
+		h.flags |= recNilTags
+	}
+
+	refs := sl.used
+	h.ntags = uint16(len(it.Tags))
+	sl.used += len(it.Tags) * tagRefBytes
+	for k, vs := range it.Header {
+		if perItemIndex(k) >= 0 && len(vs) == 1 {
+			h.nvals++
+		}
+	}
+	sl.used += int(h.nvals) * valRefBytes
+
+	// The key: inside a tag that ends with it, if one does; else its own.
+	keyOff, keyed := uint32(0), false
+	for i, t := range it.Tags {
+		o := sl.put(seed, t)
+		binary.LittleEndian.PutUint32(sl.data[refs+i*tagRefBytes:], o)
+		binary.LittleEndian.PutUint32(sl.data[refs+i*tagRefBytes+4:], uint32(len(t)))
+		if !keyed && len(t) >= len(key) && t[len(t)-len(key):] == key {
+			keyOff, keyed = o+uint32(len(t)-len(key)), true
+		}
+	}
+	if !keyed {
+		keyOff = sl.put(seed, key)
+	}
+	h.keyOff, h.keyLen = keyOff, uint32(len(key))
+
+	vr := refs + len(it.Tags)*tagRefBytes
+	for k, vs := range it.Header {
+		i := perItemIndex(k)
+		if i < 0 || len(vs) != 1 {
+			continue
+		}
+		o := sl.put(seed, vs[0])
+		binary.LittleEndian.PutUint32(sl.data[vr:], uint32(i))
+		binary.LittleEndian.PutUint32(sl.data[vr+4:], o)
+		binary.LittleEndian.PutUint32(sl.data[vr+8:], uint32(len(vs[0])))
+		vr += valRefBytes
+	}
+	var cost int64
+	h.shape, cost = sl.shapeOf(seed, it.Header)
+
+	h.bodyOff, h.bodyLen = uint32(sl.used), uint32(len(it.Body))
+	sl.used += copy(sl.data[sl.used:], it.Body)
+	h.n = uint32(sl.used - off)
+	if sl.used-start > bound {
+		panic("store: record over its bound")
+	}
+	sl.used = min((sl.used+7)&^7, len(sl.data))
+	h.span = uint32(int64(sl.used-start) + cost)
+	return off, int64(h.span)
+}
+
+// item returns the item the record h holds. Its strings and body share the
+// slab's memory; its Header is the record's shape, or a copy of it with
+// the record's own values added; its Tags are new.
+func (sl *slab) item(h *recHdr) Item {
+	it := Item{
+		Status:     int(h.status),
+		Revalidate: regen.RawRevalidate(h.revalidate),
+		Expire:     time.Duration(h.expire),
+	}
+	it.Created = time.Unix(h.sec, int64(h.nsec))
+	if h.flags&recLocal == 0 {
+		it.Created = it.Created.UTC()
+	}
+	if h.flags&recNilBody == 0 {
+		it.Body = sl.data[h.bodyOff : h.bodyOff+h.bodyLen : h.bodyOff+h.bodyLen]
+	}
+	off := sl.hdrOff(h)
+	refs := off + recHdrBytes
+	if h.flags&recNilTags == 0 {
+		it.Tags = make([]string, h.ntags)
+		for i := range it.Tags {
+			r := sl.data[refs+i*tagRefBytes:]
+			it.Tags[i] = sl.str(binary.LittleEndian.Uint32(r), binary.LittleEndian.Uint32(r[4:]))
+		}
+	}
+	var shape http.Header
+	if h.shape > 0 {
+		shape = sl.headers[h.shape-1]
+	}
+	if h.nvals == 0 {
+		it.Header = shape
+		return it
+	}
+	it.Header = make(http.Header, len(shape)+int(h.nvals))
+	for k, vs := range shape {
+		it.Header[k] = vs
+	}
+	vals := make([]string, h.nvals)
+	vr := refs + int(h.ntags)*tagRefBytes
+	for i := range vals {
+		r := sl.data[vr+i*valRefBytes:]
+		vals[i] = sl.str(binary.LittleEndian.Uint32(r[4:]), binary.LittleEndian.Uint32(r[8:]))
+		it.Header[perItemHeaders[binary.LittleEndian.Uint32(r)]] = vals[i : i+1 : i+1]
+	}
+	return it
+}
+
+// hdrOff returns the offset of h in the slab.
+func (sl *slab) hdrOff(h *recHdr) int {
+	return int(uintptr(unsafe.Pointer(h)) - uintptr(unsafe.Pointer(&sl.data[0])))
+}
+
+// headerBytes is what h costs in the heap, as Item.Size counts it.
+func headerBytes(h http.Header) int64 {
+	if h == nil {
+		return 0
+	}
+	n := mapBytes(len(h), headerSlotBytes)
+	for _, vs := range h {
+		n += allocSize(int64(cap(vs))*stringHeader, true)
+		for _, v := range vs {
+			n += stringBytes(v)
+		}
+	}
+	return n
+}
