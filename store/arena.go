@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/maphash"
 	"math"
 	"net/http"
@@ -43,19 +44,18 @@ type recHdr struct {
 	checked    uint64 // atomic: 1 + the tag generation at which the tags were found not revalidated
 	newer      loc    // the shard's LRU list, under its lock
 	older      loc
-	size       int64 // the record's charge
 	sec        int64 // Created
 	revalidate int64 // Revalidate.Raw()
 	expire     int64 // Expire
-	status     int64
 	nsec       uint32 // Created
+	status     int32
+	size       uint32 // the record's charge
 	used       uint32 // atomic: the store's epoch when the record's use was last recorded
 	hi         uint32 // the high half of the key's hash
-	n          uint32 // bytes from the header's start to the record's end
+	n          uint32 // bytes from the header's start to the record's end, where its body ends
 	span       uint32 // bytes the record took from the slab, alignment included, and from the heap for its shape
 	keyOff     uint32
 	keyLen     uint32
-	bodyOff    uint32
 	bodyLen    uint32
 	shape      uint16 // 1 + index in the slab's headers; 0: a nil Header
 	ntags      uint16
@@ -76,10 +76,12 @@ const (
 
 const (
 	recHdrBytes = int(unsafe.Sizeof(recHdr{}))
-	tagRefBytes = 8  // offset, length
-	valRefBytes = 12 // name, offset, length
-	// maxTags is the most tags a record can carry.
+	tagRefBytes = 6 // offset (4 bytes), length (2)
+	valRefBytes = 7 // name (1 byte), offset (4), length (2)
+	// maxTags is the most tags a record can carry, maxStr the longest tag
+	// or per-item header value.
 	maxTags = math.MaxUint16
+	maxStr  = math.MaxUint16
 )
 
 // perItemHeaders are the headers an item keeps in its record rather than in
@@ -87,8 +89,12 @@ const (
 // item to the next. Sorted.
 var perItemHeaders = [...]string{"Content-Length", "Date", "Etag", "Expires", "Last-Modified"}
 
-// perItemIndex returns the index of name in perItemHeaders, or -1.
-func perItemIndex(name string) int {
+// perItem returns the index in perItemHeaders of the header name whose
+// values are vs, if the record keeps its value; else -1.
+func perItem(name string, vs []string) int {
+	if len(vs) != 1 || len(vs[0]) > maxStr {
+		return -1
+	}
 	switch name {
 	case "Content-Length":
 		return 0
@@ -138,8 +144,8 @@ type slab struct {
 // strSlots is the number of strings a head slab remembers.
 const strSlots = 128
 
-// Slab sizes: a shard's head slab takes a sixteenth of the bytes the
-// shard's records hold, and at least eight times the record that starts it,
+// Slab sizes: a shard's head slab takes a thirty-second of the bytes the
+// shard's records hold, and at least sixteen times the record that starts it,
 // between minSlab and maxSlab; a record over an eighth of maxSlab gets a
 // slab of its own.
 const (
@@ -148,7 +154,7 @@ const (
 )
 
 func newSlab(id uint32, size int, head bool) *slab {
-	sl := &slab{id: id, data: make([]byte, size), headers: make([]http.Header, max(2, size/1024))}
+	sl := &slab{id: id, data: make([]byte, size), headers: make([]http.Header, max(2, size/4096))}
 	if head {
 		sl.strs = new([strSlots]uint64)
 		sl.shapes = make(map[uint64]uint16)
@@ -181,22 +187,39 @@ func (sl *slab) str(off, n uint32) string {
 func (sl *slab) key(h *recHdr) string { return sl.str(h.keyOff, h.keyLen) }
 
 // recordBound returns the most bytes a record of it under key can take in
-// a slab, alignment included, and whether a record can hold it at all.
-func recordBound(key string, it *Item) (int, bool) {
+// a slab, alignment included. It fails for an item a record cannot hold.
+func recordBound(key string, it *Item) (int, error) {
 	if len(it.Tags) > maxTags {
-		return 0, false
+		return 0, errManyTags
+	}
+	if int(int32(it.Status)) != it.Status {
+		return 0, errStatus
 	}
 	n := recHdrBytes + len(it.Tags)*tagRefBytes + len(key) + len(it.Body) + 7
 	for _, t := range it.Tags {
+		if len(t) > maxStr {
+			return 0, errLongTag
+		}
 		n += len(t)
 	}
 	for k, vs := range it.Header {
-		if perItemIndex(k) >= 0 && len(vs) == 1 {
+		if perItem(k, vs) >= 0 {
 			n += valRefBytes + len(vs[0])
 		}
 	}
-	return n, n <= math.MaxUint32/2
+	if n > math.MaxUint32/2 {
+		return 0, errTooLarge
+	}
+	return n, nil
 }
+
+var (
+	errManyTags = errors.New("store: item has over 65535 tags")
+	errLongTag  = errors.New("store: item has a tag over 65535 bytes")
+	errStatus   = errors.New("store: item status out of range")
+	// errTooLarge is not returned: such an item is over any shard's share.
+	errTooLarge = errors.New("store: item over 2 GiB")
+)
 
 // fits reports whether n more bytes fit in sl, and a shape slot if it
 // needs one.
@@ -227,7 +250,9 @@ func (sl *slab) put(seed maphash.Seed, s string) uint32 {
 
 // shapeOf returns the index+1 of the shape of h in the slab's headers,
 // adding it when the slab has none equal, and the heap bytes that added.
-func (sl *slab) shapeOf(seed maphash.Seed, h http.Header) (uint16, int64) {
+// Shapes are shared across a shard's slabs through shared, which the
+// caller bounds.
+func (sl *slab) shapeOf(seed maphash.Seed, h http.Header, shared map[uint64]http.Header) (uint16, int64) {
 	if h == nil {
 		return 0, 0
 	}
@@ -235,15 +260,20 @@ func (sl *slab) shapeOf(seed maphash.Seed, h http.Header) (uint16, int64) {
 	if i, ok := sl.shapes[sum]; ok && sameShape(sl.headers[i-1], h) {
 		return i, 0
 	}
-	shape, cost := h, headerBytes(h)
-	if hasPerItem(h) {
-		shape = make(http.Header, len(h))
-		for k, vs := range h {
-			if perItemIndex(k) < 0 || len(vs) != 1 {
-				shape[k] = vs
+	var cost int64
+	shape, ok := shared[sum]
+	if !ok || !sameShape(shape, h) {
+		shape, cost = h, headerBytes(h)
+		if hasPerItem(h) {
+			shape = make(http.Header, len(h))
+			for k, vs := range h {
+				if perItem(k, vs) < 0 {
+					shape[k] = vs
+				}
 			}
+			cost = headerBytes(shape)
 		}
-		cost = headerBytes(shape)
+		shared[sum] = shape
 	}
 	sl.headers[sl.nshapes] = shape
 	sl.nshapes++
@@ -256,7 +286,7 @@ func (sl *slab) shapeOf(seed maphash.Seed, h http.Header) (uint16, int64) {
 
 func hasPerItem(h http.Header) bool {
 	for k, vs := range h {
-		if perItemIndex(k) >= 0 && len(vs) == 1 {
+		if perItem(k, vs) >= 0 {
 			return true
 		}
 	}
@@ -270,7 +300,7 @@ func shapeHash(seed maphash.Seed, h http.Header) uint64 {
 	var mh maphash.Hash
 	mh.SetSeed(seed)
 	for k, vs := range h {
-		if perItemIndex(k) >= 0 && len(vs) == 1 {
+		if perItem(k, vs) >= 0 {
 			continue
 		}
 		mh.Reset()
@@ -288,7 +318,7 @@ func shapeHash(seed maphash.Seed, h http.Header) uint64 {
 func sameShape(shape, h http.Header) bool {
 	n := 0
 	for k, vs := range h {
-		if perItemIndex(k) >= 0 && len(vs) == 1 {
+		if perItem(k, vs) >= 0 {
 			continue
 		}
 		n++
@@ -302,15 +332,16 @@ func sameShape(shape, h http.Header) bool {
 // appendRecord appends the record of it under key, whose hash's high half
 // is hi, to sl, which has room for bound bytes (recordBound) and a shape,
 // and returns its offset and the bytes it took from the slab and the heap.
+// shapes are the shapes the shard shares across its slabs.
 // The caller holds the shard's lock.
-func (sl *slab) appendRecord(seed maphash.Seed, key string, hi uint32, it *Item, bound int) (int, int64) {
+func (sl *slab) appendRecord(seed maphash.Seed, shapes map[uint64]http.Header, key string, hi uint32, it *Item, bound int) (int, int64) {
 	start := sl.used
 	off := (start + 7) &^ 7
 	sl.used = off + recHdrBytes
 	h := sl.hdr(off)
 	*h = recHdr{}
 	h.hi = hi
-	h.status = int64(it.Status)
+	h.status = int32(it.Status)
 	h.sec, h.nsec = it.Created.Unix(), uint32(it.Created.Nanosecond())
 	if it.Created.Location() == time.Local && time.Local != time.UTC {
 		h.flags |= recLocal
@@ -327,7 +358,7 @@ func (sl *slab) appendRecord(seed maphash.Seed, key string, hi uint32, it *Item,
 	h.ntags = uint16(len(it.Tags))
 	sl.used += len(it.Tags) * tagRefBytes
 	for k, vs := range it.Header {
-		if perItemIndex(k) >= 0 && len(vs) == 1 {
+		if perItem(k, vs) >= 0 {
 			h.nvals++
 		}
 	}
@@ -338,7 +369,7 @@ func (sl *slab) appendRecord(seed maphash.Seed, key string, hi uint32, it *Item,
 	for i, t := range it.Tags {
 		o := sl.put(seed, t)
 		binary.LittleEndian.PutUint32(sl.data[refs+i*tagRefBytes:], o)
-		binary.LittleEndian.PutUint32(sl.data[refs+i*tagRefBytes+4:], uint32(len(t)))
+		binary.LittleEndian.PutUint16(sl.data[refs+i*tagRefBytes+4:], uint16(len(t)))
 		if !keyed && len(t) >= len(key) && t[len(t)-len(key):] == key {
 			keyOff, keyed = o+uint32(len(t)-len(key)), true
 		}
@@ -350,20 +381,20 @@ func (sl *slab) appendRecord(seed maphash.Seed, key string, hi uint32, it *Item,
 
 	vr := refs + len(it.Tags)*tagRefBytes
 	for k, vs := range it.Header {
-		i := perItemIndex(k)
-		if i < 0 || len(vs) != 1 {
+		i := perItem(k, vs)
+		if i < 0 {
 			continue
 		}
 		o := sl.put(seed, vs[0])
-		binary.LittleEndian.PutUint32(sl.data[vr:], uint32(i))
-		binary.LittleEndian.PutUint32(sl.data[vr+4:], o)
-		binary.LittleEndian.PutUint32(sl.data[vr+8:], uint32(len(vs[0])))
+		sl.data[vr] = byte(i)
+		binary.LittleEndian.PutUint32(sl.data[vr+1:], o)
+		binary.LittleEndian.PutUint16(sl.data[vr+5:], uint16(len(vs[0])))
 		vr += valRefBytes
 	}
 	var cost int64
-	h.shape, cost = sl.shapeOf(seed, it.Header)
+	h.shape, cost = sl.shapeOf(seed, it.Header, shapes)
 
-	h.bodyOff, h.bodyLen = uint32(sl.used), uint32(len(it.Body))
+	h.bodyLen = uint32(len(it.Body))
 	sl.used += copy(sl.data[sl.used:], it.Body)
 	h.n = uint32(sl.used - off)
 	if sl.used-start > bound {
@@ -387,16 +418,17 @@ func (sl *slab) item(h *recHdr) Item {
 	if h.flags&recLocal == 0 {
 		it.Created = it.Created.UTC()
 	}
-	if h.flags&recNilBody == 0 {
-		it.Body = sl.data[h.bodyOff : h.bodyOff+h.bodyLen : h.bodyOff+h.bodyLen]
-	}
 	off := sl.hdrOff(h)
+	if h.flags&recNilBody == 0 {
+		end := off + int(h.n)
+		it.Body = sl.data[end-int(h.bodyLen) : end : end]
+	}
 	refs := off + recHdrBytes
 	if h.flags&recNilTags == 0 {
 		it.Tags = make([]string, h.ntags)
 		for i := range it.Tags {
 			r := sl.data[refs+i*tagRefBytes:]
-			it.Tags[i] = sl.str(binary.LittleEndian.Uint32(r), binary.LittleEndian.Uint32(r[4:]))
+			it.Tags[i] = sl.str(binary.LittleEndian.Uint32(r), uint32(binary.LittleEndian.Uint16(r[4:])))
 		}
 	}
 	var shape http.Header
@@ -415,8 +447,8 @@ func (sl *slab) item(h *recHdr) Item {
 	vr := refs + int(h.ntags)*tagRefBytes
 	for i := range vals {
 		r := sl.data[vr+i*valRefBytes:]
-		vals[i] = sl.str(binary.LittleEndian.Uint32(r[4:]), binary.LittleEndian.Uint32(r[8:]))
-		it.Header[perItemHeaders[binary.LittleEndian.Uint32(r)]] = vals[i : i+1 : i+1]
+		vals[i] = sl.str(binary.LittleEndian.Uint32(r[1:]), uint32(binary.LittleEndian.Uint16(r[5:])))
+		it.Header[perItemHeaders[r[0]]] = vals[i : i+1 : i+1]
 	}
 	return it
 }

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,7 +155,12 @@ type memShard struct {
 	head     *slab // where new records go; nil before the first
 	nextID   uint32
 	mru, lru loc // the ends of the LRU list; 0 when empty
+	// shapes are the header shapes the shard's slabs share, by hash; at
+	// most maxShapes, then emptied.
+	shapes map[uint64]http.Header
 }
+
+const maxShapes = 256
 
 // tagTimes are a tag's latest revalidation times in unix nanoseconds, one
 // per mode; math.MinInt64 when never revalidated in that mode. marked and
@@ -383,10 +389,7 @@ func (s *memShard) ready(l loc, sl *slab, h *recHdr) *Item {
 	return &hi.it
 }
 
-var (
-	errNilItem  = errors.New("store: nil item")
-	errManyTags = errors.New("store: item has over 65535 tags")
-)
+var errNilItem = errors.New("store: nil item")
 
 // Set stores a copy of it under key, replacing any previous item
 // atomically, then evicts the least recently used items of key's shard
@@ -397,12 +400,12 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 	if it == nil {
 		return errNilItem
 	}
-	bound, ok := recordBound(key, it)
-	if !ok {
-		if len(it.Tags) > maxTags {
-			return errManyTags
-		}
-		bound = math.MaxInt64 / 2 // over any share
+	bound, err := recordBound(key, it)
+	switch {
+	case errors.Is(err, errTooLarge):
+		bound = math.MaxInt64 / 2 // over any share: not stored
+	case err != nil:
+		return err
 	}
 	epoch := m.epoch.Add(1)
 	hash := m.hash(key)
@@ -436,7 +439,7 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 		s.live++
 	}
 	s.pushFront(l, h)
-	s.bytes += h.size
+	s.bytes += int64(h.size)
 	_ = sl
 	for s.bytes > m.shardBytes && s.lru != 0 {
 		_, oh := s.rec(s.lru)
@@ -456,7 +459,7 @@ const tableSlotBytes = 16
 // charges it, and returns where it is. The caller holds the shard's lock.
 func (m *Memory) appendRecord(s *memShard, key string, hi uint32, it *Item, bound int) (loc, *slab, *recHdr) {
 	// Rounded up to what the allocator gives.
-	size := int(allocSize(int64(min(maxSlab, max(minSlab, int(s.liveN/16), 8*bound))), false))
+	size := int(allocSize(int64(min(maxSlab, max(minSlab, int(s.liveN/32), 16*bound))), false))
 	var sl *slab
 	switch {
 	case bound > maxSlab/8:
@@ -471,9 +474,12 @@ func (m *Memory) appendRecord(s *memShard, key string, hi uint32, it *Item, boun
 		sl = s.addSlab(size, true)
 		s.head = sl
 	}
-	off, n := sl.appendRecord(m.seed, key, hi, it, bound)
+	if s.shapes == nil || len(s.shapes) >= maxShapes {
+		s.shapes = make(map[uint64]http.Header)
+	}
+	off, n := sl.appendRecord(m.seed, s.shapes, key, hi, it, bound)
 	h := sl.hdr(off)
-	h.size = m.charge(key, it, n+tableSlotBytes)
+	h.size = uint32(min(m.charge(key, it, n+tableSlotBytes), math.MaxUint32))
 	sl.live++
 	sl.liveN += n
 	s.liveN += n
@@ -541,7 +547,7 @@ func (s *memShard) kill(l loc) {
 	sl, h := s.rec(l)
 	s.unlink(h)
 	h.dead = 1
-	s.bytes -= h.size
+	s.bytes -= int64(h.size)
 	n := int64(h.span)
 	sl.live--
 	sl.liveN -= n
@@ -601,7 +607,7 @@ func (m *Memory) moveLive(s *memShard, sl *slab) {
 		if h.dead == 0 {
 			key := sl.key(h)
 			it := sl.item(h)
-			bound, _ := recordBound(key, &it)
+			bound, _ := recordBound(key, &it) // it was stored: it fits
 			l, _, nh := m.appendRecord(s, key, h.hi, &it, bound)
 			nh.size, nh.used, nh.checked = h.size, h.usedAt().Load(), h.checkedAt().Load()
 			// Take h's place in the LRU list.

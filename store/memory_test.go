@@ -195,7 +195,7 @@ func (s *memShard) entries(t *testing.T) []listed {
 		if h.older != prev || h.dead != 0 {
 			t.Fatalf("LRU list broken at %q", sl.key(h))
 		}
-		list = append(list, listed{sl.key(h), h.size})
+		list = append(list, listed{sl.key(h), int64(h.size)})
 		liveN += int64(h.span)
 		prev, l = l, h.newer
 	}
