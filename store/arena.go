@@ -44,9 +44,9 @@ type recHdr struct {
 	checked    uint64 // atomic: 1 + the tag generation at which the tags were found not revalidated
 	newer      loc    // the shard's LRU list, under its lock
 	older      loc
-	sec        int64 // Created
-	revalidate int64 // Revalidate.Raw()
-	expire     int64 // Expire
+	sec        int64  // Created
+	revalidate int64  // Revalidate.Raw()
+	expire     int64  // Expire
 	nsec       uint32 // Created
 	status     int32
 	size       uint32 // the record's charge
