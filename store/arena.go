@@ -126,7 +126,10 @@ func (l loc) off() int               { return int(uint32(l)) * 8 }
 type slab struct {
 	id      uint32
 	data    []byte
-	headers []http.Header // fixed length; entries set before the first record using them is published
+	// headers are the shapes: an entry is set before the first record
+	// using it is published; a full slice is replaced by a copy twice as
+	// long, which readers of the old one do not need.
+	headers atomic.Pointer[[]http.Header]
 
 	// Under the shard's lock.
 	used    int   // bytes appended
@@ -145,8 +148,9 @@ type slab struct {
 const strSlots = 128
 
 // Slab sizes: a shard's head slab takes a thirty-second of the bytes the
-// shard's records hold, and at least sixteen times the record that starts it,
-// between minSlab and maxSlab; a record over an eighth of maxSlab gets a
+// shard's records hold, and at least eight times the record that starts it,
+// between minSlab and maxSlab, and at most an eighth of the shard's budget,
+// which counts its unused bytes; a record over a quarter of that gets a
 // slab of its own.
 const (
 	minSlab = 4 << 10
@@ -154,7 +158,9 @@ const (
 )
 
 func newSlab(id uint32, size int, head bool) *slab {
-	sl := &slab{id: id, data: make([]byte, size), headers: make([]http.Header, max(2, size/4096))}
+	sl := &slab{id: id, data: make([]byte, size)}
+	hs := make([]http.Header, 2)
+	sl.headers.Store(&hs)
 	if head {
 		sl.strs = new([strSlots]uint64)
 		sl.shapes = make(map[uint64]uint16)
@@ -165,9 +171,10 @@ func newSlab(id uint32, size int, head bool) *slab {
 // seal stops sharing the slab's strings and shapes with new records.
 func (sl *slab) seal() { sl.strs, sl.shapes = nil, nil }
 
-// heapBytes is what the slab costs in the heap.
+// heapBytes is what the slab costs in the heap, but for its shapes, which
+// the records that add them are charged.
 func (sl *slab) heapBytes() int64 {
-	return allocSize(int64(len(sl.data)), false) + allocSize(int64(len(sl.headers))*8, true) + allocSize(int64(unsafe.Sizeof(slab{})), true)
+	return allocSize(int64(len(sl.data)), false) + allocSize(int64(unsafe.Sizeof(slab{})), true)
 }
 
 // hdr returns the record header at off.
@@ -221,10 +228,9 @@ var (
 	errTooLarge = errors.New("store: item over 2 GiB")
 )
 
-// fits reports whether n more bytes fit in sl, and a shape slot if it
-// needs one.
+// fits reports whether n more bytes fit in sl.
 func (sl *slab) fits(n int) bool {
-	return sl.used+n <= len(sl.data) && sl.nshapes < len(sl.headers)
+	return sl.used+n <= len(sl.data)
 }
 
 // put appends s to the slab's bytes, or finds it there, and returns its
@@ -257,7 +263,8 @@ func (sl *slab) shapeOf(seed maphash.Seed, h http.Header, shared map[uint64]http
 		return 0, 0
 	}
 	sum := shapeHash(seed, h)
-	if i, ok := sl.shapes[sum]; ok && sameShape(sl.headers[i-1], h) {
+	hs := *sl.headers.Load()
+	if i, ok := sl.shapes[sum]; ok && sameShape(hs[i-1], h) {
 		return i, 0
 	}
 	var cost int64
@@ -275,8 +282,15 @@ func (sl *slab) shapeOf(seed maphash.Seed, h http.Header, shared map[uint64]http
 		}
 		shared[sum] = shape
 	}
-	sl.headers[sl.nshapes] = shape
+	if sl.nshapes == len(hs) { // never over 65535: a record is over 96 bytes, a slab under 6 MiB
+		grown := make([]http.Header, 2*len(hs))
+		copy(grown, hs)
+		hs = grown
+		sl.headers.Store(&grown)
+	}
+	hs[sl.nshapes] = shape
 	sl.nshapes++
+	cost += 16 // its slot, and the slot's share of the growth
 	i := uint16(sl.nshapes)
 	if sl.shapes != nil {
 		sl.shapes[sum] = i
@@ -433,7 +447,7 @@ func (sl *slab) item(h *recHdr) Item {
 	}
 	var shape http.Header
 	if h.shape > 0 {
-		shape = sl.headers[h.shape-1]
+		shape = (*sl.headers.Load())[h.shape-1]
 	}
 	if h.nvals == 0 {
 		it.Header = shape

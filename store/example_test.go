@@ -56,5 +56,5 @@ func ExampleMemory() {
 	// stale=true expired=false
 	// expire at 24h0m0s false true
 	// stale=true expired=true
-	// 1 160 0
+	// 1 4112 0
 }

@@ -85,6 +85,7 @@ type Memory struct {
 	// charge is what the store counts against MaxBytes for it under key,
 	// whose record took n bytes; tests count in round numbers.
 	charge func(key string, it *Item, n int64) int64
+	noRoom bool // do not count the head slabs' unused bytes (tests)
 
 	// marks[tagMark(tag)&markMask] is the latest revalidation, in unix
 	// nanoseconds and in either mode, of the tags that hash to it;
@@ -264,24 +265,37 @@ func (t *memTable) home(hi uint32) uint64 { return uint64(hi) & t.mask }
 // whose hash's high half is hi, without locking; a zero loc when there is
 // none.
 func (s *memShard) lookup(key string, hi uint32) (loc, *slab, *recHdr) {
-retry:
-	t, d := s.table.Load(), s.dir.Load()
+	// A slot can name a slab added after d was loaded, or one dropped since
+	// t was: look again, a bounded number of times (writers would have to
+	// move the record on every try to exhaust them).
+	for range 100 {
+		t, d := s.table.Load(), s.dir.Load()
+		l, sl, h, again := t.probe(d, key, hi)
+		if !again {
+			return l, sl, h
+		}
+	}
+	return 0, nil, nil
+}
+
+// probe is one lookup in t, whose records' slabs d has. again is true when
+// a slot names a slab d does not have.
+func (t *memTable) probe(d *slabDir, key string, hi uint32) (l loc, sl *slab, h *recHdr, again bool) {
 	for i := t.home(hi); ; i = (i + 1) & t.mask {
 		l := loc(t.slots[i].Load())
 		if l == 0 {
-			return 0, nil, nil
+			return 0, nil, nil, false
 		}
 		if l == tombstone {
 			continue
 		}
 		sl := d.get(l.slab())
 		if sl == nil {
-			// Added after d was loaded, or moved since: look again.
-			goto retry
+			return 0, nil, nil, true
 		}
 		h := sl.hdr(l.off())
 		if h.hi == hi && sl.key(h) == key {
-			return l, sl, h
+			return l, sl, h, false
 		}
 	}
 }
@@ -441,7 +455,7 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 	s.pushFront(l, h)
 	s.bytes += int64(h.size)
 	_ = sl
-	for s.bytes > m.shardBytes && s.lru != 0 {
+	for s.bytes+m.room(s) > m.shardBytes && s.lru != 0 {
 		_, oh := s.rec(s.lru)
 		at, _ := s.slot(t, s.dir.Load().get(s.lru.slab()).key(oh), oh.hi)
 		s.remove(t, at)
@@ -449,6 +463,16 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 	}
 	m.compact(s)
 	return nil
+}
+
+// room returns the unused bytes of the shard's head slab, which its budget
+// counts; none when the store counts in round numbers (tests). The caller
+// holds the shard's lock.
+func (m *Memory) room(s *memShard) int64 {
+	if s.head == nil || m.noRoom {
+		return 0
+	}
+	return int64(len(s.head.data) - s.head.used)
 }
 
 // tableSlotBytes is what a record's slot in its shard's table costs: 8
@@ -459,10 +483,11 @@ const tableSlotBytes = 16
 // charges it, and returns where it is. The caller holds the shard's lock.
 func (m *Memory) appendRecord(s *memShard, key string, hi uint32, it *Item, bound int) (loc, *slab, *recHdr) {
 	// Rounded up to what the allocator gives.
-	size := int(allocSize(int64(min(maxSlab, max(minSlab, int(s.liveN/32), 16*bound))), false))
+	size := min(maxSlab, max(minSlab, int(s.liveN/32), 8*bound), int(m.shardBytes/8))
+	size = int(allocSize(int64(size), false))
 	var sl *slab
 	switch {
-	case bound > maxSlab/8:
+	case bound*4 > size:
 		// A slab of its own, rounded to what the allocator gives.
 		sl = s.addSlab(int(allocSize(int64(bound), false)), false)
 	case s.head != nil && s.head.fits(bound):
@@ -501,6 +526,9 @@ func (s *memShard) addSlab(size int, head bool) *slab {
 	if len(nd.slabs) == 0 {
 		nd.base = id
 	}
+	for uint32(len(nd.slabs)) != id-nd.base {
+		nd.slabs = append(nd.slabs, nil) // the ids skipped at a wrap
+	}
 	nd.slabs = append(nd.slabs, sl)
 	s.dir.Store(nd)
 	s.alloc += sl.heapBytes()
@@ -520,9 +548,6 @@ func (s *memShard) dropSlab(sl *slab) {
 		if nd.base == math.MaxUint32 {
 			nd.base = 1
 		}
-	}
-	for len(nd.slabs) > 0 && nd.slabs[len(nd.slabs)-1] == nil {
-		nd.slabs = nd.slabs[:len(nd.slabs)-1]
 	}
 	if len(nd.slabs) == 0 {
 		nd.base = s.nextID
@@ -586,8 +611,13 @@ func (m *Memory) compact(s *memShard) {
 				}
 			}
 		}
-		if victim == nil || victim == s.head {
+		if victim == nil {
 			return
+		}
+		if victim == s.head {
+			// The oldest slab is still the head: new records go to a new one.
+			victim.seal()
+			s.head = nil
 		}
 		m.moveLive(s, victim)
 	}
@@ -847,7 +877,7 @@ func (m *Memory) Bytes() int64 {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		n += s.bytes
+		n += s.bytes + m.room(s)
 		s.mu.Unlock()
 	}
 	return n

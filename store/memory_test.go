@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -26,6 +28,7 @@ func item(size int) *Item {
 func newMemory(opts MemoryOptions) *Memory {
 	m := NewMemory(opts)
 	m.charge = func(_ string, it *Item, _ int64) int64 { return int64(len(it.Body)) }
+	m.noRoom = true
 	return m
 }
 
@@ -992,5 +995,88 @@ func TestGetTaggedRevalidatedWhileRead(t *testing.T) {
 		m.RevalidateTags(ctx, []string{"t"}, regen.RevalidateStale, created.Add(time.Minute))
 		revalidated.Store(true)
 		wg.Wait()
+	}
+}
+
+// TestMemorySlabs: records go to shared slabs or, when large, to slabs of
+// their own; slabs whose records all died are dropped, whichever they are;
+// and a shard whose slabs are mostly dead copies their live records
+// forward, so what the slabs take stays within a quarter of what the live
+// records take (plus the head slabs' room), with every item still found
+// whole.
+func TestMemorySlabs(t *testing.T) {
+	m := NewMemory(MemoryOptions{MaxBytes: 1 << 30, Shards: 1})
+	ctx := t.Context()
+	s := &m.shards[0]
+	body := func(i, n int) []byte {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte(i + j)
+		}
+		return b
+	}
+	size := func(i int) int {
+		if i%7 == 0 {
+			return 100 << 10 // a slab of its own
+		}
+		return 200 + i%900
+	}
+	key := func(i int) string { return "/s/" + strconv.Itoa(i) }
+	const n = 3000
+	for i := range n {
+		it := &Item{Status: 200, Body: body(i, size(i)), Tags: []string{"t", key(i) + "/tag"},
+			Header: http.Header{"Etag": {strconv.Itoa(i)}, "Content-Type": {"text/html"}}, Created: t0}
+		if err := m.Set(ctx, key(i), it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept := func(i int) bool { return i%5 == 0 }
+	for i := range n {
+		if !kept(i) {
+			m.Delete(ctx, key(i))
+		}
+	}
+	s.entries(t)
+	s.mu.Lock()
+	alloc, live, room := s.alloc, s.liveN, m.room(s)
+	s.mu.Unlock()
+	if limit := live + live/4 + 2*int64(maxSlab) + room; alloc > limit {
+		t.Errorf("slabs take %d bytes for %d live; want at most %d", alloc, live, limit)
+	}
+	for i := range n {
+		it, ok, _ := m.Get(ctx, key(i))
+		if ok != kept(i) {
+			t.Fatalf("Get(%q) found %v; want %v", key(i), ok, kept(i))
+		}
+		if !ok {
+			continue
+		}
+		if !bytes.Equal(it.Body, body(i, size(i))) {
+			t.Fatalf("Get(%q): a body of %d bytes that differs from the one stored", key(i), len(it.Body))
+		}
+		got := *it
+		got.Body = nil
+		want := &Item{Status: 200, Tags: []string{"t", key(i) + "/tag"},
+			Header: http.Header{"Etag": {strconv.Itoa(i)}, "Content-Type": {"text/html"}}, Created: t0}
+		if diff := cmp.Diff(want, &got); diff != "" {
+			t.Fatalf("Get(%q) mismatch (-want +got):\n%s", key(i), diff)
+		}
+	}
+	// A slab of its own, the newest, dropped before the next slab comes.
+	for r := range 50 {
+		m.Set(ctx, "/big", &Item{Status: 200, Body: body(r, 100<<10)})
+		m.Delete(ctx, "/big")
+		m.Set(ctx, "/big", &Item{Status: 200, Body: body(r, 100<<10)})
+		if it, ok, _ := m.Get(ctx, "/big"); !ok || !bytes.Equal(it.Body, body(r, 100<<10)) {
+			t.Fatalf("round %d: Get(/big) = %v; want the item set", r, ok)
+		}
+	}
+	s.entries(t)
+	m.Delete(ctx, "/big")
+	for i := range n {
+		m.Delete(ctx, key(i))
+	}
+	if d := s.dir.Load(); s.nslabs > 1 || len(d.slabs) > 2*s.nslabs+8 || m.Len() != 0 {
+		t.Errorf("after deleting all: %d slabs, %d in the directory, Len %d; want at most the head, in a directory of at most 10", s.nslabs, len(d.slabs), m.Len())
 	}
 }

@@ -21,8 +21,10 @@ var ErrUnavailable = errors.New("store: unavailable")
 
 // Item is one cached value: a rendered route or a fetched response.
 //
-// An Item is immutable once passed to Set: stores may hand the same pointer
-// to every Get, so callers must not modify an Item, its Header or its Body.
+// An Item is immutable once passed to Set, and so is what Get returns:
+// stores may keep the item passed to Set, hand the same *Item to several
+// Gets, or return one whose Body and strings share their own memory, so
+// callers must not modify an Item, its Header, its Tags or its Body.
 type Item struct {
 	Status     int              // HTTP status of the rendered or fetched response
 	Header     http.Header      // response headers
