@@ -124,8 +124,8 @@ func (l loc) off() int               { return int(uint32(l)) * 8 }
 // slab is a block of records. data holds no pointers; headers holds the
 // shapes its records' headers refer to.
 type slab struct {
-	id      uint32
-	data    []byte
+	id   uint32
+	data []byte
 	// headers are the shapes: an entry is set before the first record
 	// using it is published; a full slice is replaced by a copy twice as
 	// long, which readers of the old one do not need.
