@@ -157,16 +157,18 @@ const (
 
 // Engine serves a validated route tree. It is safe for concurrent use.
 type Engine struct {
-	now      func() time.Time
-	sched    regen.Scheduler
-	pool     *pool.Pool // the default scheduler, or nil
-	store    store.Store
-	routes   *routecache.Cache
-	data     *fetchcache.Cache
-	log      *slog.Logger
-	notFound http.Handler
-	errPage  func(w http.ResponseWriter, r *http.Request, code int, err error)
-	in       policyInput
+	hitHeaders hitHeaders // the headers of the entries last written, as lists
+	now        func() time.Time
+	coarse     *coarseClock // what requests are judged at, when not now
+	sched      regen.Scheduler
+	pool       *pool.Pool // the default scheduler, or nil
+	store      store.Store
+	routes     *routecache.Cache
+	data       *fetchcache.Cache
+	log        *slog.Logger
+	notFound   http.Handler
+	errPage    func(w http.ResponseWriter, r *http.Request, code int, err error)
+	in         policyInput
 
 	tree      *node
 	list      []*route // sorted by pattern
@@ -264,6 +266,9 @@ func New(site *Site, opts Options) (*Engine, error) {
 	var errs []error
 	if err := e.observe(opts); err != nil {
 		errs = append(errs, err)
+	}
+	if opts.Now == nil && e.metrics == nil {
+		e.coarse = &coarseClock{precise: e.now, done: e.base.Done()}
 	}
 	if e.in.expire < time.Second {
 		errs = append(errs, &ConfigError{Route: "/", Field: "Expire", Rule: ErrExpire, Msg: fmt.Sprintf("Options.Expire %v is below one second (use at least 1s, or 0 for one year)", opts.Expire)})
@@ -518,7 +523,12 @@ func (e *Engine) RevalidatePath(ctx context.Context, path string, kind PathKind,
 // while one background regeneration runs, MISS after rendering, BYPASS for
 // dynamic routes.
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	now := e.now()
+	var now time.Time
+	if e.coarse != nil {
+		now = e.coarse.Now()
+	} else {
+		now = e.now()
+	}
 	st := noStatus // the status served, when servePath knows it
 	if e.metrics != nil {
 		defer func() { e.served(w, st, now) }()
@@ -549,9 +559,22 @@ const noStatus regen.Status = 0
 // returns the status of an answer from an entry, noStatus for the others
 // (whose X-Cache-Status says it).
 func (e *Engine) servePath(w http.ResponseWriter, r *http.Request, path string, now time.Time, note string) regen.Status {
-	ent, st, err := e.routes.Get(r.Context(), path, now)
+	var slack time.Duration
+	if e.coarse != nil {
+		slack = coarseSlack
+	}
+	ent, st, near, err := e.routes.GetNear(r.Context(), path, now, slack)
+	if e.coarse != nil && (st == regen.Stale || near) {
+		// The coarse clock lags: judge a stale entry (which may have
+		// expired since) or one near its deadline exactly.
+		now = e.now()
+		ent, st, err = e.routes.Get(r.Context(), path, now)
+	}
 	if err != nil {
 		e.log.Warn("regen: route cache read failed; rendering", "path", path, "error", err)
+	}
+	if e.coarse != nil && ent == nil {
+		now = e.now() // a render starts: its own reading
 	}
 	if ent == nil {
 		e.serveMiss(w, r, path, now)
@@ -1201,24 +1224,18 @@ func etag(body []byte) string {
 // replaces, for a partial route's shell, whose holes are the caller's to
 // fill.
 func (e *Engine) writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, st regen.Status) bool {
-	h := w.Header()
-	for k, v := range ent.Header {
-		switch k {
-		case holesHeader:
-			return false
-		case "Location":
-			if len(v) == 1 {
-				v = e.prefixed(r, v)
-			}
-		}
-		h[k] = v
+	f := e.hitHeaders.of(ent)
+	if f.partial {
+		return false
 	}
+	h := w.Header()
+	f.copyTo(e, h, r)
 	h["X-Cache-Status"] = xCacheStatus[st]
 	h["Cache-Status"] = cacheStatus[st]
 	// Preconditions apply to 2xx answers only (RFC 9110 13.2.1): a cached
 	// 404 stays a 404.
 	if inm := r.Header["If-None-Match"]; len(inm) > 0 && ent.Status/100 == 2 {
-		if tag := ent.Header["Etag"]; len(tag) > 0 && etagMatch(inm, tag[0]) {
+		if f.etag != "" && etagMatch(inm, f.etag) {
 			delete(h, "Content-Length")
 			delete(h, "Content-Type")
 			w.WriteHeader(http.StatusNotModified)

@@ -54,17 +54,28 @@ func implicitTag(name string) string {
 //     revalidated in stale mode or by a profile after it was made;
 //   - Hit otherwise.
 func Freshness(e *Entry, now time.Time, tags store.TagState) regen.Status {
+	st, _ := FreshnessNear(e, now, tags, 0)
+	return st
+}
+
+// FreshnessNear is Freshness, and also reports whether e, a Hit at now,
+// turns stale or expires less than slack after now: for a caller whose
+// now may lag the time by up to slack, which judges such an entry again at
+// an exact reading.
+func FreshnessNear(e *Entry, now time.Time, tags store.TagState, slack time.Duration) (regen.Status, bool) {
 	age := now.Sub(e.Created)
 	if tags.ExpiredAt(now) || (e.Expire > 0 && age >= e.Expire) {
-		return regen.Miss
+		return regen.Miss, false
 	}
 	if tags.Stale {
-		return regen.Stale
+		return regen.Stale, false
 	}
-	if d, ok := e.Revalidate.Interval(); ok && age >= d {
-		return regen.Stale
+	d, ok := e.Revalidate.Interval()
+	if ok && age >= d {
+		return regen.Stale, false
 	}
-	return regen.Hit
+	near := ok && d-age < slack || e.Expire > 0 && e.Expire-age < slack
+	return regen.Hit, near
 }
 
 // Cache is the Full Route Cache over a store. It is safe for concurrent use.
@@ -90,15 +101,22 @@ func (c *Cache) Store() store.Store { return c.store }
 // Deleting it here could delete a fresh entry another request stored in
 // between. A store error is returned with a Miss.
 func (c *Cache) Get(ctx context.Context, path string, now time.Time) (*Entry, regen.Status, error) {
+	e, st, _, err := c.GetNear(ctx, path, now, 0)
+	return e, st, err
+}
+
+// GetNear is Get, and also reports whether a Hit turns stale or expires
+// less than slack after now (FreshnessNear).
+func (c *Cache) GetNear(ctx context.Context, path string, now time.Time, slack time.Duration) (*Entry, regen.Status, bool, error) {
 	e, ts, ok, err := store.GetTagged(ctx, c.store, path)
 	if err != nil || !ok {
-		return nil, regen.Miss, err
+		return nil, regen.Miss, false, err
 	}
-	st := Freshness(e, now, ts)
+	st, near := FreshnessNear(e, now, ts, slack)
 	if st == regen.Miss {
-		return nil, regen.Miss, nil
+		return nil, regen.Miss, false, nil
 	}
-	return e, st, nil
+	return e, st, near, nil
 }
 
 // Set stores e for path, replacing the previous entry atomically.

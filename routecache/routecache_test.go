@@ -437,3 +437,38 @@ func TestImplicitTags(t *testing.T) {
 		}
 	}
 }
+
+// TestFreshnessNear: a Hit less than slack before its revalidate or expire
+// deadline is near; one further off, or a stale entry, is not; and the
+// status is Freshness's.
+func TestFreshnessNear(t *testing.T) {
+	isr := &routecache.Entry{Created: t0, Revalidate: regen.Seconds(60), Expire: time.Hour}
+	forever := &routecache.Entry{Created: t0, Revalidate: regen.Forever, Expire: time.Hour}
+	const slack = 20 * time.Millisecond
+	tests := []struct {
+		name     string
+		e        *routecache.Entry
+		age      time.Duration
+		want     regen.Status
+		wantNear bool
+	}{
+		{"far from revalidate", isr, 30 * time.Second, regen.Hit, false},
+		{"at slack before revalidate", isr, 60*time.Second - slack, regen.Hit, false},
+		{"within slack of revalidate", isr, 60*time.Second - slack + time.Nanosecond, regen.Hit, true},
+		{"at revalidate", isr, 60 * time.Second, regen.Stale, false},
+		{"within slack of expire", forever, time.Hour - time.Millisecond, regen.Hit, true},
+		{"far from expire", forever, 59 * time.Minute, regen.Hit, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0.Add(tt.age)
+			st, near := routecache.FreshnessNear(tt.e, now, store.TagState{}, slack)
+			if st != tt.want || near != tt.wantNear {
+				t.Errorf("FreshnessNear(age %v) = %v, %v; want %v, %v", tt.age, st, near, tt.want, tt.wantNear)
+			}
+			if f := routecache.Freshness(tt.e, now, store.TagState{}); f != st {
+				t.Errorf("Freshness(age %v) = %v; FreshnessNear says %v", tt.age, f, st)
+			}
+		})
+	}
+}

@@ -419,9 +419,9 @@ func (sl *slab) appendRecord(seed maphash.Seed, shapes map[uint64]http.Header, k
 	return off, int64(h.span)
 }
 
-// item returns the item the record h holds. Its strings and body share the
-// slab's memory; its Header is the record's shape, or a copy of it with
-// the record's own values added; its Tags are new.
+// item returns the item the record h holds. Its tags, key and body share
+// the slab's memory; its Header is the record's shape, or a copy of it
+// with the record's own values (copied) added; its Tags are new.
 func (sl *slab) item(h *recHdr) Item {
 	it := Item{
 		Status:     int(h.status),
@@ -457,11 +457,25 @@ func (sl *slab) item(h *recHdr) Item {
 	for k, vs := range shape {
 		it.Header[k] = vs
 	}
+	// The values are copied, in one string: a header is often kept apart
+	// from its item (the engine keeps the headers of recent hits), and
+	// must not keep the slab alive.
 	vals := make([]string, h.nvals)
 	vr := refs + int(h.ntags)*tagRefBytes
+	n := 0
+	for i := range vals {
+		n += int(binary.LittleEndian.Uint16(sl.data[vr+i*valRefBytes+5:]))
+	}
+	buf := make([]byte, 0, n)
 	for i := range vals {
 		r := sl.data[vr+i*valRefBytes:]
-		vals[i] = sl.str(binary.LittleEndian.Uint32(r[1:]), uint32(binary.LittleEndian.Uint16(r[5:])))
+		buf = append(buf, sl.str(binary.LittleEndian.Uint32(r[1:]), uint32(binary.LittleEndian.Uint16(r[5:])))...)
+	}
+	all := string(buf)
+	for i := range vals {
+		r := sl.data[vr+i*valRefBytes:]
+		m := int(binary.LittleEndian.Uint16(r[5:]))
+		vals[i], all = all[:m], all[m:]
 		it.Header[perItemHeaders[r[0]]] = vals[i : i+1 : i+1]
 	}
 	return it
