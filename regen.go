@@ -331,6 +331,13 @@ func tagProblem(tag string) string {
 	case len(tag) > MaxTagLen:
 		return TagTooLong
 	}
+	ascii := true // printable ASCII: the common case, in one pass
+	for i := 0; i < len(tag) && ascii; i++ {
+		ascii = tag[i] >= 0x20 && tag[i] < 0x7f
+	}
+	if ascii {
+		return ""
+	}
 	if !utf8.ValidString(tag) {
 		return TagNotUTF8
 	}

@@ -131,7 +131,7 @@ func (d *slabDir) get(id uint32) *slab {
 // power of two): an item costs its Item, and its Tags and Header when it
 // has them, about 0.5 to 1 KiB, outside the shard's budget.
 const (
-	hotBits  = 4
+	hotBits  = 6
 	hotSlots = 1 << hotBits
 )
 
