@@ -27,9 +27,13 @@ type MemoryOptions struct {
 	// MaxBytes bounds the bytes the items take. Each item is charged the
 	// bytes its record takes in the store's slabs (its body, its key, its
 	// tags and headers that no other item in its slab shares, and about
-	// 150 bytes of record), plus the headers it brought that no other item
-	// shares. The slabs' dead space, which the store compacts, stays under
-	// a quarter of that. Zero (or negative) means DefaultMaxBytes, 256 MiB.
+	// 100 bytes of record), plus the headers it brought that no other item
+	// shares; each shard also counts the unused end of its newest slab, at
+	// most an eighth of its share. Not counted: the slabs' dead space
+	// (records removed and not yet compacted away), which the store keeps
+	// under a quarter of the live bytes, and the items kept decoded for
+	// reads (64 per shard, about half a KiB each). Zero (or negative) means
+	// DefaultMaxBytes, 256 MiB.
 	MaxBytes int64
 
 	// Shards is the number of independently locked parts the items and tag
