@@ -591,6 +591,9 @@ func (e *Engine) servePath(w http.ResponseWriter, r *http.Request, path string, 
 		// A partial route's shell: its holes render for this request.
 		var set *holeSet
 		if rt, params := e.match(path); rt != nil {
+			if e.coarse != nil {
+				now = e.now() // the holes render: an exact reading
+			}
 			set = e.startHoles(r, rt, path, params, now)
 			defer set.close()
 		}
