@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -1078,5 +1079,90 @@ func TestMemorySlabs(t *testing.T) {
 	}
 	if d := s.dir.Load(); s.nslabs > 1 || len(d.slabs) > 2*s.nslabs+8 || m.Len() != 0 {
 		t.Errorf("after deleting all: %d slabs, %d in the directory, Len %d; want at most the head, in a directory of at most 10", s.nslabs, len(d.slabs), m.Len())
+	}
+}
+
+// TestMemoryModel runs random Sets, Gets and Deletes of items of every
+// size (sharing slabs, or with slabs of their own) against a map, with a
+// budget that holds them all and with one that evicts: a Get returns the
+// latest item set under its key or, when the store evicted it, nothing;
+// never another. The shards' lists, tables and slabs agree throughout.
+func TestMemoryModel(t *testing.T) {
+	for _, budget := range []int64{1 << 30, 256 << 10} {
+		t.Run(strconv.FormatInt(budget, 10), func(t *testing.T) {
+			m := NewMemory(MemoryOptions{MaxBytes: budget, Shards: 2})
+			ctx := t.Context()
+			rng := rand.New(rand.NewPCG(7, uint64(budget)))
+			model := map[string]int{} // key → the version last set; absent: deleted
+			mk := func(key string, v int) *Item {
+				n := rng.IntN(2000)
+				if rng.IntN(20) == 0 {
+					n = 70<<10 + rng.IntN(10<<10) // a slab of its own
+				}
+				body := make([]byte, n)
+				for i := range body {
+					body[i] = byte(v + i)
+				}
+				return &Item{Status: 200 + v%100, Body: body, Tags: []string{"v" + strconv.Itoa(v), "_N_T_" + key},
+					Header: http.Header{"Etag": {strconv.Itoa(v)}}, Created: t0.Add(time.Duration(v))}
+			}
+			check := func(key string, it *Item, ok bool) {
+				t.Helper()
+				v, set := model[key]
+				if !ok {
+					if set && budget == 1<<30 {
+						t.Fatalf("Get(%q) found nothing; want version %d", key, v)
+					}
+					return
+				}
+				if !set {
+					t.Fatalf("Get(%q) found version %s; want nothing (deleted)", key, it.Header.Get("Etag"))
+				}
+				if got := it.Header.Get("Etag"); got != strconv.Itoa(v) || it.Status != 200+v%100 || !it.Created.Equal(t0.Add(time.Duration(v))) {
+					t.Fatalf("Get(%q) = version %s; want %d", key, got, v)
+				}
+				for i, b := range it.Body {
+					if b != byte(v+i) {
+						t.Fatalf("Get(%q): byte %d of the body is %d; want %d", key, i, b, byte(v+i))
+					}
+				}
+			}
+			for op := range 6000 {
+				key := "/m/" + strconv.Itoa(rng.IntN(300))
+				switch r := rng.IntN(10); {
+				case r < 4:
+					m.Set(ctx, key, mk(key, op))
+					model[key] = op
+				case r < 5:
+					m.Delete(ctx, key)
+					delete(model, key)
+				default:
+					it, ok, _ := m.Get(ctx, key)
+					check(key, it, ok)
+				}
+				if op%1000 == 999 {
+					for i := range m.shards {
+						m.shards[i].entries(t)
+					}
+				}
+			}
+			for key := range model {
+				it, ok, _ := m.Get(ctx, key)
+				check(key, it, ok)
+			}
+			if budget < 1<<30 && m.Evictions() == 0 {
+				t.Errorf("no evictions under a budget of %d", budget)
+			}
+			for i := range m.shards {
+				s := &m.shards[i]
+				s.mu.Lock()
+				alloc, live, room, ids := s.alloc, s.liveN, m.room(s), s.nextID
+				s.mu.Unlock()
+				if limit := live + live/4 + 2*int64(maxSlab) + room; alloc > limit {
+					t.Errorf("shard %d: slabs take %d bytes for %d live; want at most %d", i, alloc, live, limit)
+				}
+				t.Logf("shard %d: %d slabs made, %d bytes in slabs for %d live", i, ids-1, alloc, live)
+			}
+		})
 	}
 }
