@@ -4,9 +4,9 @@ package store
 type Usage struct {
 	// Entries is the number of items held: pages and data entries.
 	Entries int64
-	// Bytes is the memory charged for the items held in memory (by
-	// Item.Size, with their keys): a store that keeps items elsewhere
-	// counts its memory tier.
+	// Bytes is the memory charged for the items held in memory (as
+	// MemoryOptions.MaxBytes counts it): a store that keeps items
+	// elsewhere counts its memory tier.
 	Bytes int64
 	// Evictions counts the items evicted from memory to stay within its
 	// bound since the store (or its memory tier) was made.
