@@ -41,19 +41,19 @@ import (
 // recHdr is the fixed part of a record. Its layout is its Go layout: it is
 // read and written in place through an unsafe.Pointer into the slab.
 type recHdr struct {
-	checked    uint64 // atomic: 1 + the tag generation at which the tags were found not revalidated
-	newer      loc    // the shard's LRU list, under its lock
+	checked    atomic.Uint64 // 1 + the tag generation at which the tags were found not revalidated
+	newer      loc           // the shard's LRU list, under its lock
 	older      loc
 	sec        int64  // Created
 	revalidate int64  // Revalidate.Raw()
 	expire     int64  // Expire
 	nsec       uint32 // Created
 	status     int32
-	size       uint32 // the record's charge
-	used       uint32 // atomic: the store's epoch when the record's use was last recorded
-	hi         uint32 // the high half of the key's hash
-	n          uint32 // bytes from the header's start to the record's end, where its body ends
-	span       uint32 // bytes the record took from the slab, alignment included, and from the heap for its shape
+	size       uint32        // the record's charge
+	used       atomic.Uint32 // the store's epoch when the record's use was last recorded
+	hi         uint32        // the high half of the key's hash
+	n          uint32        // bytes from the header's start to the record's end, where its body ends
+	span       uint32        // bytes the record took from the slab, alignment included, and from the heap for its shape
 	keyOff     uint32
 	keyLen     uint32
 	bodyLen    uint32
@@ -63,10 +63,6 @@ type recHdr struct {
 	flags      uint8 // recNilBody, recNilTags, recLocal: set before the record is published
 	dead       uint8 // set under the shard's lock when the record is removed
 }
-
-// checkedAt and usedAt return the fields readers update atomically.
-func (h *recHdr) checkedAt() *atomic.Uint64 { return (*atomic.Uint64)(unsafe.Pointer(&h.checked)) }
-func (h *recHdr) usedAt() *atomic.Uint32    { return (*atomic.Uint32)(unsafe.Pointer(&h.used)) }
 
 const (
 	recNilBody = 1 << iota
@@ -224,7 +220,8 @@ var (
 	errManyTags = errors.New("store: item has over 65535 tags")
 	errLongTag  = errors.New("store: item has a tag over 65535 bytes")
 	errStatus   = errors.New("store: item status out of range")
-	// errTooLarge is not returned: such an item is over any shard's share.
+	// errTooLarge is not returned by Set: such an item is over any
+	// shard's share, so it is not stored.
 	errTooLarge = errors.New("store: item over 2 GiB")
 )
 

@@ -358,7 +358,7 @@ func (m *Memory) GetTagged(ctx context.Context, key string) (*Item, TagState, bo
 		return nil, TagState{}, false, nil
 	}
 	g := m.gen.Load() + 1 // before the times are read
-	checked := h.checkedAt()
+	checked := &h.checked
 	if checked.Load() == g {
 		return it, TagState{}, true, nil
 	}
@@ -378,7 +378,7 @@ func (m *Memory) get(key string) (*Item, *recHdr) {
 	if l == 0 {
 		return nil, nil
 	}
-	used := h.usedAt()
+	used := &h.used
 	if epoch := uint32(m.epoch.Load()); used.Load() != epoch {
 		s.mu.Lock()
 		if h.dead == 0 {
@@ -439,8 +439,8 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 		}
 		return nil
 	}
-	l, sl, h := m.appendRecord(s, key, hi, it, bound)
-	h.used = uint32(epoch)
+	l, h := m.appendRecord(s, key, hi, it, bound)
+	h.used.Store(uint32(epoch))
 	if at >= 0 {
 		old := loc(t.slots[at].Load())
 		t.slots[at].Store(uint64(l))
@@ -458,7 +458,6 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 	}
 	s.pushFront(l, h)
 	s.bytes += int64(h.size)
-	_ = sl
 	for s.bytes+m.room(s) > m.shardBytes && s.lru != 0 {
 		_, oh := s.rec(s.lru)
 		at, _ := s.slot(t, s.dir.Load().get(s.lru.slab()).key(oh), oh.hi)
@@ -485,7 +484,7 @@ const tableSlotBytes = 16
 
 // appendRecord appends the record of it under key to the shard's slabs,
 // charges it, and returns where it is. The caller holds the shard's lock.
-func (m *Memory) appendRecord(s *memShard, key string, hi uint32, it *Item, bound int) (loc, *slab, *recHdr) {
+func (m *Memory) appendRecord(s *memShard, key string, hi uint32, it *Item, bound int) (loc, *recHdr) {
 	// Rounded up to what the allocator gives.
 	size := min(maxSlab, max(minSlab, int(s.liveN/32), 8*bound), int(m.shardBytes/8))
 	size = int(allocSize(int64(size), false))
@@ -512,7 +511,7 @@ func (m *Memory) appendRecord(s *memShard, key string, hi uint32, it *Item, boun
 	sl.live++
 	sl.liveN += n
 	s.liveN += n
-	return makeLoc(sl.id, off), sl, h
+	return makeLoc(sl.id, off), h
 }
 
 // addSlab adds a slab of size bytes to the shard. The caller holds its
@@ -642,8 +641,10 @@ func (m *Memory) moveLive(s *memShard, sl *slab) {
 			key := sl.key(h)
 			it := sl.item(h)
 			bound, _ := recordBound(key, &it) // it was stored: it fits
-			l, _, nh := m.appendRecord(s, key, h.hi, &it, bound)
-			nh.size, nh.used, nh.checked = h.size, h.usedAt().Load(), h.checkedAt().Load()
+			l, nh := m.appendRecord(s, key, h.hi, &it, bound)
+			nh.size = h.size
+			nh.used.Store(h.used.Load())
+			nh.checked.Store(h.checked.Load())
 			// Take h's place in the LRU list.
 			nh.newer, nh.older = h.newer, h.older
 			if h.newer != 0 {
