@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -44,30 +45,31 @@ type recHdr struct {
 	checked    atomic.Uint64 // 1 + the tag generation at which the tags were found not revalidated
 	newer      loc           // the shard's LRU list, under its lock
 	older      loc
-	sec        int64  // Created
-	revalidate int64  // Revalidate.Raw()
-	expire     int64  // Expire
-	nsec       uint32 // Created
-	status     int32
+	created    int64         // Created in unix nanoseconds (clamped to 1678-2262)
+	revalidate int64         // Revalidate.Raw()
+	expire     int64         // Expire
 	size       uint32        // the record's charge
 	used       atomic.Uint32 // the store's epoch when the record's use was last recorded
 	hi         uint32        // the high half of the key's hash
 	n          uint32        // bytes from the header's start to the record's end, where its body ends
 	span       uint32        // bytes the record took from the slab, alignment included, and from the heap for its shape
 	keyOff     uint32
-	keyLen     uint32
 	bodyLen    uint32
+	keyLen     uint16
+	status     int16
 	shape      uint16 // 1 + index in the slab's headers; 0: a nil Header
 	ntags      uint16
 	nvals      uint8
-	flags      uint8 // recNilBody, recNilTags, recLocal: set before the record is published
+	flags      uint8 // recNilBody, recNilTags, recLocal, recZeroTime, recLength: set before the record is published
 	dead       uint8 // set under the shard's lock when the record is removed
 }
 
 const (
 	recNilBody = 1 << iota
 	recNilTags
-	recLocal // Created is in time.Local
+	recLocal    // Created is in time.Local
+	recZeroTime // Created is the zero time
+	recLength   // Header has a Content-Length of len(Body), not kept
 )
 
 const (
@@ -187,7 +189,7 @@ func (sl *slab) str(off, n uint32) string {
 }
 
 // key returns the key of the record h.
-func (sl *slab) key(h *recHdr) string { return sl.str(h.keyOff, h.keyLen) }
+func (sl *slab) key(h *recHdr) string { return sl.str(h.keyOff, uint32(h.keyLen)) }
 
 // recordBound returns the most bytes a record of it under key can take in
 // a slab, alignment included. It fails for an item a record cannot hold.
@@ -195,8 +197,11 @@ func recordBound(key string, it *Item) (int, error) {
 	if len(it.Tags) > maxTags {
 		return 0, errManyTags
 	}
-	if int(int32(it.Status)) != it.Status {
+	if int(int16(it.Status)) != it.Status {
 		return 0, errStatus
+	}
+	if len(key) > maxStr {
+		return 0, errLongKey
 	}
 	n := recHdrBytes + len(it.Tags)*tagRefBytes + len(key) + len(it.Body) + 7
 	for _, t := range it.Tags {
@@ -220,6 +225,7 @@ var (
 	errManyTags = errors.New("store: item has over 65535 tags")
 	errLongTag  = errors.New("store: item has a tag over 65535 bytes")
 	errStatus   = errors.New("store: item status out of range")
+	errLongKey  = errors.New("store: key over 65535 bytes")
 	// errTooLarge is not returned by Set: such an item is over any
 	// shard's share, so it is not stored.
 	errTooLarge = errors.New("store: item over 2 GiB")
@@ -352,10 +358,15 @@ func (sl *slab) appendRecord(seed maphash.Seed, shapes map[uint64]http.Header, k
 	h := sl.hdr(off)
 	*h = recHdr{}
 	h.hi = hi
-	h.status = int32(it.Status)
-	h.sec, h.nsec = it.Created.Unix(), uint32(it.Created.Nanosecond())
-	if it.Created.Location() == time.Local && time.Local != time.UTC {
-		h.flags |= recLocal
+	h.status = int16(it.Status)
+	switch {
+	case it.Created.IsZero():
+		h.flags |= recZeroTime
+	default:
+		h.created = unixNano(it.Created)
+		if it.Created.Location() == time.Local {
+			h.flags |= recLocal
+		}
 	}
 	h.revalidate, h.expire = it.Revalidate.Raw(), int64(it.Expire)
 	if it.Body == nil {
@@ -364,12 +375,15 @@ func (sl *slab) appendRecord(seed maphash.Seed, shapes map[uint64]http.Header, k
 	if it.Tags == nil {
 		h.flags |= recNilTags
 	}
+	if derivedLength(it) {
+		h.flags |= recLength
+	}
 
 	refs := sl.used
 	h.ntags = uint16(len(it.Tags))
 	sl.used += len(it.Tags) * tagRefBytes
 	for k, vs := range it.Header {
-		if perItem(k, vs) >= 0 {
+		if i := perItem(k, vs); i > 0 || i == 0 && h.flags&recLength == 0 {
 			h.nvals++
 		}
 	}
@@ -388,12 +402,12 @@ func (sl *slab) appendRecord(seed maphash.Seed, shapes map[uint64]http.Header, k
 	if !keyed {
 		keyOff = sl.put(seed, key)
 	}
-	h.keyOff, h.keyLen = keyOff, uint32(len(key))
+	h.keyOff, h.keyLen = keyOff, uint16(len(key))
 
 	vr := refs + len(it.Tags)*tagRefBytes
 	for k, vs := range it.Header {
 		i := perItem(k, vs)
-		if i < 0 {
+		if i < 0 || i == 0 && h.flags&recLength != 0 {
 			continue
 		}
 		o := sl.put(seed, vs[0])
@@ -425,9 +439,12 @@ func (sl *slab) item(h *recHdr) Item {
 		Revalidate: regen.RawRevalidate(h.revalidate),
 		Expire:     time.Duration(h.expire),
 	}
-	it.Created = time.Unix(h.sec, int64(h.nsec))
-	if h.flags&recLocal == 0 {
-		it.Created = it.Created.UTC()
+	switch {
+	case h.flags&recZeroTime != 0:
+	case h.flags&recLocal != 0:
+		it.Created = time.Unix(0, h.created)
+	default:
+		it.Created = time.Unix(0, h.created).UTC()
 	}
 	off := sl.hdrOff(h)
 	if h.flags&recNilBody == 0 {
@@ -446,36 +463,59 @@ func (sl *slab) item(h *recHdr) Item {
 	if h.shape > 0 {
 		shape = (*sl.headers.Load())[h.shape-1]
 	}
-	if h.nvals == 0 {
+	length := h.flags&recLength != 0
+	if h.nvals == 0 && !length {
 		it.Header = shape
 		return it
 	}
-	it.Header = make(http.Header, len(shape)+int(h.nvals))
+	nvals := int(h.nvals)
+	if length {
+		nvals++
+	}
+	it.Header = make(http.Header, len(shape)+nvals)
 	for k, vs := range shape {
 		it.Header[k] = vs
 	}
 	// The values are copied, in one string: a header is often kept apart
 	// from its item (the engine keeps the headers of recent hits), and
-	// must not keep the slab alive.
-	vals := make([]string, h.nvals)
+	// must not keep the slab alive. The derived Content-Length goes last.
+	vals := make([]string, nvals)
 	vr := refs + int(h.ntags)*tagRefBytes
 	n := 0
-	for i := range vals {
-		n += int(binary.LittleEndian.Uint16(sl.data[vr+i*valRefBytes+5:]))
+	for i := range h.nvals {
+		n += int(binary.LittleEndian.Uint16(sl.data[vr+int(i)*valRefBytes+5:]))
 	}
-	buf := make([]byte, 0, n)
-	for i := range vals {
-		r := sl.data[vr+i*valRefBytes:]
+	buf := make([]byte, 0, n+10)
+	for i := range h.nvals {
+		r := sl.data[vr+int(i)*valRefBytes:]
 		buf = append(buf, sl.str(binary.LittleEndian.Uint32(r[1:]), uint32(binary.LittleEndian.Uint16(r[5:])))...)
 	}
+	if length {
+		buf = strconv.AppendUint(buf, uint64(h.bodyLen), 10)
+	}
 	all := string(buf)
-	for i := range vals {
-		r := sl.data[vr+i*valRefBytes:]
+	for i := range h.nvals {
+		r := sl.data[vr+int(i)*valRefBytes:]
 		m := int(binary.LittleEndian.Uint16(r[5:]))
 		vals[i], all = all[:m], all[m:]
 		it.Header[perItemHeaders[r[0]]] = vals[i : i+1 : i+1]
 	}
+	if length {
+		vals[nvals-1] = all
+		it.Header["Content-Length"] = vals[nvals-1:]
+	}
 	return it
+}
+
+// derivedLength reports whether it has a Content-Length of one value that
+// is len(it.Body) in decimal, which the record derives rather than keeps.
+func derivedLength(it *Item) bool {
+	vs := it.Header["Content-Length"]
+	if len(vs) != 1 {
+		return false
+	}
+	var b [20]byte
+	return string(strconv.AppendUint(b[:0], uint64(len(it.Body)), 10)) == vs[0]
 }
 
 // hdrOff returns the offset of h in the slab.

@@ -1094,6 +1094,21 @@ func TestMemoryModel(t *testing.T) {
 			ctx := t.Context()
 			rng := rand.New(rand.NewPCG(7, uint64(budget)))
 			model := map[string]int{} // key → the version last set; absent: deleted
+			// Version v's headers: its ETag, and a Content-Length that is
+			// its body's length (kept by the record as a flag), another
+			// number, a number written another way, or none.
+			header := func(v, n int) http.Header {
+				h := http.Header{"Etag": {strconv.Itoa(v)}, "Content-Type": {"text/html"}}
+				switch v % 4 {
+				case 0:
+					h["Content-Length"] = []string{strconv.Itoa(n)}
+				case 1:
+					h["Content-Length"] = []string{strconv.Itoa(n + 1)}
+				case 2:
+					h["Content-Length"] = []string{"0" + strconv.Itoa(n)}
+				}
+				return h
+			}
 			mk := func(key string, v int) *Item {
 				n := rng.IntN(2000)
 				if rng.IntN(20) == 0 {
@@ -1104,7 +1119,7 @@ func TestMemoryModel(t *testing.T) {
 					body[i] = byte(v + i)
 				}
 				return &Item{Status: 200 + v%100, Body: body, Tags: []string{"v" + strconv.Itoa(v), "_N_T_" + key},
-					Header: http.Header{"Etag": {strconv.Itoa(v)}}, Created: t0.Add(time.Duration(v))}
+					Header: header(v, n), Created: t0.Add(time.Duration(v))}
 			}
 			check := func(key string, it *Item, ok bool) {
 				t.Helper()
@@ -1120,6 +1135,9 @@ func TestMemoryModel(t *testing.T) {
 				}
 				if got := it.Header.Get("Etag"); got != strconv.Itoa(v) || it.Status != 200+v%100 || !it.Created.Equal(t0.Add(time.Duration(v))) {
 					t.Fatalf("Get(%q) = version %s; want %d", key, got, v)
+				}
+				if diff := cmp.Diff(header(v, len(it.Body)), it.Header); diff != "" {
+					t.Fatalf("Get(%q) header mismatch (-want +got):\n%s", key, diff)
 				}
 				for i, b := range it.Body {
 					if b != byte(v+i) {
