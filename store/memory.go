@@ -68,9 +68,11 @@ type MemoryOptions struct {
 // its Tags and, if it has per-item header values, its Header map. Items are
 // immutable once stored: a caller must not modify what Get returns.
 //
-// Tag revalidation times are kept at nanosecond precision on the wall clock
-// (monotonic clock readings are dropped), for times between the years 1678
-// and 2262; times outside that range are clamped to it. Tag times are never
+// Tag revalidation times, and items' Created, are kept at nanosecond
+// precision on the wall clock (monotonic clock readings are dropped; a
+// Created comes back in UTC, or in time.Local if it was), for times between
+// the years 1678 and 2262; times outside that range are clamped to it (the
+// zero time stays zero). Tag times are never
 // evicted: there is one small record per tag ever revalidated. TagState
 // costs time in proportion to the number of tags it is asked about, not to
 // the number of tags revalidated: each tag is first checked against a
