@@ -1184,3 +1184,36 @@ func TestMemoryModel(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryCreated: an item's Created comes back as the same instant (in
+// UTC, or in time.Local if it was), the zero time as the zero time, and a
+// time past 2262 clamped; its status, tags, nil body and nil header too.
+func TestMemoryCreated(t *testing.T) {
+	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		created time.Time
+		want    time.Time
+	}{
+		{"utc", t0.Add(123 * time.Nanosecond), t0.Add(123 * time.Nanosecond)},
+		{"local", t0.Local(), t0.Local()},
+		{"other zone", t0.In(time.FixedZone("X", 3600)), t0},
+		{"zero", time.Time{}, time.Time{}},
+		{"monotonic", time.Now(), time.Time{}}, // want: the same instant
+		{"past 2262", far, time.Unix(0, math.MaxInt64).UTC()},
+	}
+	m := NewMemory(MemoryOptions{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.want
+			if tt.name == "monotonic" {
+				want = tt.created.Round(0).Local()
+			}
+			m.Set(t.Context(), "/c", &Item{Status: 404, Created: tt.created, Tags: []string{}})
+			it, ok, _ := m.Get(t.Context(), "/c")
+			if !ok || it.Created != want || it.Status != 404 || it.Body != nil || it.Header != nil || it.Tags == nil {
+				t.Errorf("Get = %+v, %v; want Created %v (%v), status 404, nil body and header, empty tags", it, ok, want, want.Location())
+			}
+		})
+	}
+}
