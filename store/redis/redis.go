@@ -196,10 +196,13 @@ func (st *stripe) spoil(key string) {
 
 // checkMark records that Redis held nothing newer than a local item whose
 // tags were revalidated, as of tag epoch epoch: until the next change of
-// tag times, the item is served without asking again.
+// tag times, the item is served without asking again. The item is known by
+// its Created (a local write of its key drops the mark): the local tier
+// may give back a new copy of the same item, and the mark must not keep it
+// alive.
 type checkMark struct {
-	epoch uint64
-	it    *store.Item
+	epoch   uint64
+	created time.Time
 }
 
 // op is an item write waiting for Redis.
@@ -518,7 +521,7 @@ func (s *Store) recheck(ctx context.Context, key string, it *store.Item) (*store
 	st.mu.Lock()
 	m, seen := st.checked[key]
 	st.mu.Unlock()
-	if seen && m.it == it && m.epoch == epoch {
+	if seen && m.created.Equal(it.Created) && m.epoch == epoch {
 		return it, true, nil
 	}
 	r, err := s.read(ctx, key)
@@ -533,7 +536,7 @@ func (s *Store) recheck(ctx context.Context, key string, it *store.Item) (*store
 	if len(st.checked) >= maxChecked {
 		clear(st.checked)
 	}
-	st.checked[key] = checkMark{epoch: epoch, it: it}
+	st.checked[key] = checkMark{epoch: epoch, created: it.Created}
 	st.mu.Unlock()
 	return it, true, nil
 }
