@@ -33,10 +33,13 @@ const DefaultExpire = 365 * 24 * time.Hour
 
 // Options configure an Engine. The zero value means all defaults.
 type Options struct {
-	// Now returns the current time. If nil, the system clock is used (read
-	// from the monotonic clock, re-based on the wall clock every minute).
-	// The engine reads it once per request and once when background work
-	// starts.
+	// Now returns the current time. The engine reads it once per request
+	// and once when background work starts. If nil, the system clock is
+	// used (read from the monotonic clock, re-based on the wall clock every
+	// minute); then, without Metrics, requests are judged at a reading at
+	// most about a millisecond old, which a goroutine takes while requests
+	// come, and read it exactly only to start a render or near an entry's
+	// deadline (docs/caching.md).
 	Now func() time.Time
 	// Scheduler runs background regenerations and data refreshes. If nil,
 	// they run on a bounded pool of MaxRegenerations goroutines with a
