@@ -36,8 +36,10 @@ import (
 //
 // An item's headers are split in two: the values that are usually different
 // for every item (perItemHeaders: the ETag, the length, the dates), kept in
-// the record, and the rest, its shape, kept once per slab in the slab's
-// headers and shared by the records with an equal shape (a route's pages).
+// the record (a Content-Length that is the body's length as a flag), and
+// the rest, its shape: one map, which the records with an equal shape (a
+// route's pages) share, listed in each slab that holds one of them and
+// kept by the shard for its next slabs.
 
 // recHdr is the fixed part of a record. Its layout is its Go layout: it is
 // read and written in place through an unsafe.Pointer into the slab.
