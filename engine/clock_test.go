@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"io"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"time"
 	"weak"
 
+	"github.com/regen-dev/regen/render"
 	"github.com/regen-dev/regen/routecache"
 )
 
@@ -93,4 +95,42 @@ func TestHitHeaders(t *testing.T) {
 	if w.Value() != nil {
 		t.Errorf("an entry whose header list is kept is still alive after a collection")
 	}
+}
+
+// TestCoarseClockNearDeadline: with the default clock, an entry the coarse
+// reading finds fresh but within coarseSlack of its deadline is judged at
+// an exact reading, so a lagging reading never serves it late; further from
+// its deadline, the coarse reading decides.
+func TestCoarseClockNearDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var site Site
+		site.Page("/p", Page{Revalidate: sec(60), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+			_, err := io.WriteString(w, "v")
+			return err
+		})})
+		e := newEngine(t, &site, Options{})
+		if e.coarse == nil {
+			t.Fatal("an engine with its own clock and no metrics has no coarse clock")
+		}
+		if got := get(e, "/p"); got.status != "MISS" {
+			t.Fatalf("first GET /p = %s; want MISS", got.status)
+		}
+		lag := func(d time.Duration) { // the goroutine's latest reading, d ago
+			r := time.Now().Add(-d)
+			e.coarse.latest.Store(&r)
+		}
+
+		time.Sleep(30 * time.Second)
+		lag(5 * time.Second) // far from the deadline: the lagging reading decides
+		if got := get(e, "/p"); got.status != "HIT" {
+			t.Errorf("GET /p at age 30s = %s; want HIT", got.status)
+		}
+
+		time.Sleep(30 * time.Second) // age 60s: stale
+		lag(10 * time.Millisecond)   // the reading says 59.99s
+		if got := get(e, "/p"); got.status != "STALE" {
+			t.Errorf("GET /p at age 60s, read 10ms late = %s; want STALE (judged again at an exact reading)", got.status)
+		}
+		synctest.Wait()
+	})
 }
