@@ -524,18 +524,3 @@ func derivedLength(it *Item) bool {
 func (sl *slab) hdrOff(h *recHdr) int {
 	return int(uintptr(unsafe.Pointer(h)) - uintptr(unsafe.Pointer(&sl.data[0])))
 }
-
-// headerBytes is what h costs in the heap, as Item.Size counts it.
-func headerBytes(h http.Header) int64 {
-	if h == nil {
-		return 0
-	}
-	n := mapBytes(len(h), headerSlotBytes)
-	for _, vs := range h {
-		n += allocSize(int64(cap(vs))*stringHeader, true)
-		for _, v := range vs {
-			n += stringBytes(v)
-		}
-	}
-	return n
-}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"math/bits"
+	"net/http"
 	"unsafe"
 )
 
@@ -112,6 +113,23 @@ const (
 	headerSlotBytes = int64(unsafe.Sizeof("") + unsafe.Sizeof([]string(nil))) // string → []string
 	stringHeader    = int64(unsafe.Sizeof(""))
 )
+
+// headerBytes is what h costs in the heap: its map and its values, each
+// rounded up to the block the allocator gives it; names are counted as
+// references (see Item.Size).
+func headerBytes(h http.Header) int64 {
+	if h == nil {
+		return 0
+	}
+	n := mapBytes(len(h), headerSlotBytes)
+	for _, vs := range h {
+		n += allocSize(int64(cap(vs))*stringHeader, true)
+		for _, v := range vs {
+			n += stringBytes(v)
+		}
+	}
+	return n
+}
 
 // itemBytes is what the Item struct itself costs.
 var itemBytes = allocSize(int64(unsafe.Sizeof(Item{})), true)

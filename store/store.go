@@ -44,16 +44,7 @@ type Item struct {
 // in every item would overcharge a page by a tenth or more. Size does not
 // allocate, and takes time in proportion to the number of headers.
 func (it *Item) Size() int64 {
-	n := itemBytes + allocSize(int64(cap(it.Body)), false)
-	if it.Header != nil {
-		n += mapBytes(len(it.Header), headerSlotBytes)
-		for _, vs := range it.Header {
-			n += allocSize(int64(cap(vs))*stringHeader, true)
-			for _, v := range vs {
-				n += stringBytes(v)
-			}
-		}
-	}
+	n := itemBytes + allocSize(int64(cap(it.Body)), false) + headerBytes(it.Header)
 	return n + allocSize(int64(cap(it.Tags))*stringHeader, true)
 }
 
