@@ -101,8 +101,7 @@ func TestCrashInBatch(t *testing.T) {
 	// no record is appended, no file renamed.
 	var records, dead atomic.Int32
 	release := blockWrites(s) // batches build up while the first commits wait
-	s.beforeRename = func(string) bool { return dead.Load() == 0 }
-	s.beforeRecord = func(r *record) bool {
+	setHooks(s, func(string) bool { return dead.Load() == 0 }, func(r *record) bool {
 		if dead.Load() != 0 {
 			return false
 		}
@@ -111,7 +110,7 @@ func TestCrashInBatch(t *testing.T) {
 			return false
 		}
 		return true
-	}
+	})
 	for i := range n {
 		for _, key := range []string{fmt.Sprintf("/old/%d", i), fmt.Sprintf("/new/%d", i)} {
 			mustSet(t, s, key, htmlItem(body(key, 2), regen.Forever))

@@ -391,20 +391,19 @@ func TestCrash(t *testing.T) {
 			before := files(t, dir)
 			var tmps []string
 			crashed := 0
-			s.beforeRename = func(tmp string) bool {
+			setHooks(s, func(tmp string) bool {
 				if filepath.Dir(tmp) == filepath.Join(dir, tt.crashIn) {
 					tmps = append(tmps, tmp)
 					return false
 				}
 				return true
-			}
-			s.beforeRecord = func(*record) bool {
+			}, func(*record) bool {
 				if tt.crashIn == "record" {
 					crashed++
 					return false
 				}
 				return true
-			}
+			})
 			mustSet(t, s, tt.key, htmlItem("v2", regen.Seconds(60)))
 			if err := s.Flush(); err == nil {
 				t.Fatalf("Flush after a crashed write = nil; want an error")

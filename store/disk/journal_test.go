@@ -238,6 +238,15 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
+// setHooks sets a store's test hooks while no compaction runs: the
+// compactor, which Open starts and a growing journal wakes, reads
+// beforeRename under compactMu.
+func setHooks(s *Store, rename func(tmp string) bool, record func(*record) bool) {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	s.beforeRename, s.beforeRecord = rename, record
+}
+
 // blockWrites makes the writers wait, before each commit, until the
 // returned release is called. Call it before any write.
 func blockWrites(s *Store) (release func()) {

@@ -124,7 +124,7 @@ func TestPackCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.beforeRecord = func(*record) bool { return false }
+	setHooks(s, nil, func(*record) bool { return false })
 	mustSet(t, s, "/a", htmlItem("new", regen.Forever))
 	if err := s.Flush(); err == nil {
 		t.Fatalf("Flush after a crashed write = nil; want an error")
