@@ -122,6 +122,7 @@ type Store struct {
 	queued       map[string]*list.Element
 	replaying    map[string]int // keys whose write a replay took from the queue and has not yet applied or put back
 	pendingTags  map[string]tagTimes
+	tagsWriting  int // the tag times flushTags took from pendingTags and has not yet written or put back
 	degraded     bool // an outage was logged and has not ended
 	downSince    time.Time
 	lastErr      error
@@ -246,7 +247,8 @@ type Stats struct {
 	// Queued counts writes and tag revalidations queued for Redis; Dropped
 	// the queued item writes (Set and Delete: pages and data entries, never
 	// revalidations) dropped because MaxPending was reached; Replayed
-	// those applied to Redis later. Pending is how many wait now.
+	// those applied to Redis later. Pending is how many are not in Redis
+	// yet: queued, or being written by a replay.
 	Queued, Dropped, Replayed int64
 	Pending                   int64
 	// WrittenBack counts tag revalidation times written back to Redis
@@ -474,7 +476,7 @@ func (s *Store) Stats() Stats {
 		Queued:      c.queued.Load(),
 		Dropped:     c.dropped.Load(),
 		Replayed:    c.replayed.Load(),
-		Pending:     s.pending.Load(),
+		Pending:     s.waiting(),
 		NodesDown:   int(s.nodesDown.Load()),
 		NodeOutages: c.nodeOutages.Load(),
 		WrittenBack: c.writtenBack.Load(),
@@ -485,6 +487,15 @@ func (s *Store) Stats() Stats {
 		LocksLost:   c.locksLost.Load(),
 		Corrupt:     c.corrupt.Load(),
 	}
+}
+
+// waiting returns the writes not yet in Redis: those queued and those a
+// replay is writing. It reads them under mu, which every move from one to
+// the other holds, so a write being replayed is never missed.
+func (s *Store) waiting() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pending.Load() + s.nReplay.Load() + int64(s.tagsWriting)
 }
 
 // Get returns the item under key: from the local tier when it holds the
@@ -965,7 +976,16 @@ func (s *Store) takeTags(n int) []tagEntry {
 		delete(s.pendingTags, tag)
 		s.pending.Add(-1)
 	}
+	s.tagsWriting += len(out)
 	return out
+}
+
+// tagsWritten ends the writing of n tag times takeTags returned: written,
+// or put back first.
+func (s *Store) tagsWritten(n int) {
+	s.mu.Lock()
+	s.tagsWriting -= n
+	s.mu.Unlock()
 }
 
 // millis formats d in whole milliseconds, rounded up; "0" for none.

@@ -104,11 +104,13 @@ func (s *Store) flushTags() error {
 		cancel()
 		if err != nil {
 			s.enqueueTagsBack(entries)
+			s.tagsWritten(len(entries))
 			if s.failKey(s.tagsKey, err) {
 				return err
 			}
 			return nil
 		}
+		s.tagsWritten(len(entries))
 		s.stats.replayed.Add(int64(len(entries)))
 	}
 }
