@@ -122,7 +122,7 @@ type Store struct {
 	queued       map[string]*list.Element
 	replaying    map[string]int // keys whose write a replay took from the queue and has not yet applied or put back
 	pendingTags  map[string]tagTimes
-	tagsWriting  int // the tag times flushTags took from pendingTags and has not yet written or put back
+	tagsWriting  int  // the tag times flushTags took from pendingTags and has not yet written or put back
 	degraded     bool // an outage was logged and has not ended
 	downSince    time.Time
 	lastErr      error
