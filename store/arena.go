@@ -111,8 +111,10 @@ func perItem(name string, vs []string) int {
 }
 
 // loc is where a record is: its slab's id in the high 32 bits, and its
-// offset in the slab over 8 in the low 32. Slab ids start at 1 and skip
-// math.MaxUint32, so no loc is 0 (an empty table slot) or tombstone.
+// offset in the slab over 8 in the low 32, which is under 1<<15 (records
+// start below maxSlab; a slab of its own holds one at 0), so a table slot
+// can keep hash bits in bits 16 to 31 (slotOf). Slab ids start at 1 and
+// skip math.MaxUint32, so no loc is 0 (an empty table slot) or tombstone.
 type loc uint64
 
 const tombstone = ^loc(0)

@@ -32,7 +32,8 @@ type MemoryOptions struct {
 	// most an eighth of its share. Not counted: the slabs' dead space
 	// (records removed and not yet compacted away), which the store keeps
 	// under a quarter of the live bytes, and the items kept decoded for
-	// reads (64 per shard, about half a KiB each). Zero (or negative) means
+	// reads (about half a KiB to 1 KiB each, one per 16 KiB of a shard's
+	// share, 64 to 1024 per shard). Zero (or negative) means
 	// DefaultMaxBytes, 256 MiB.
 	MaxBytes int64
 
@@ -119,6 +120,24 @@ type memTable struct {
 
 const minTableSlots = 8
 
+// A table slot holds a record's loc and, in bits 16 to 31, which a loc
+// never uses (a record starts below maxSlab, so its offset over 8 is under
+// 1<<15), the top 16 bits of its hash's high half: a probe passes over most
+// other keys' slots without reading their records, each a likely cache
+// miss. 0 is an empty slot, and tombstone a removed record's.
+const slotHashBits = 0xffff << 16
+
+// slotOf returns the slot value of the record at l, whose hash's high half
+// is hi.
+func slotOf(l loc, hi uint32) uint64 { return uint64(l) | uint64(hi>>16)<<16 }
+
+// slotLoc returns the loc in a slot value that is neither 0 nor tombstone.
+func slotLoc(v uint64) loc { return loc(v &^ slotHashBits) }
+
+// slotMay reports whether the slot value v may hold the record of a key
+// whose hash's high half is hi.
+func slotMay(v uint64, hi uint32) bool { return uint32(v)>>16 == hi>>16 }
+
 // slabDir finds a shard's slabs by id: slabs[id-base]; nil once dropped.
 // It is replaced, never changed, when a slab is added or dropped.
 type slabDir struct {
@@ -133,12 +152,15 @@ func (d *slabDir) get(id uint32) *slab {
 	return nil
 }
 
-// hotSlots is the number of items each shard keeps ready to return (a
-// power of two): an item costs its Item, and its Tags and Header when it
-// has them, about 0.5 to 1 KiB, outside the shard's budget.
+// Each shard keeps the items last read decoded, ready to return, in sets
+// of two slots (the newest first): between minHot and maxHot slots, a
+// power of two, about one per 16 KiB of the shard's budget, since an item
+// costs its Item, and its Tags and Header when it has them, about 0.5 to
+// 1 KiB outside the budget.
 const (
-	hotBits  = 6
-	hotSlots = 1 << hotBits
+	minHot      = 64
+	maxHot      = 1024
+	bytesPerHot = 16 << 10
 )
 
 // hotItem is an item ready to return, made from the record at loc.
@@ -148,10 +170,11 @@ type hotItem struct {
 }
 
 type memShard struct {
-	mu    sync.Mutex // protects the fields below and the writes to table's slots
-	table atomic.Pointer[memTable]
-	dir   atomic.Pointer[slabDir]
-	hot   [hotSlots]atomic.Pointer[hotItem]
+	mu      sync.Mutex // protects the fields below and the writes to table's slots
+	table   atomic.Pointer[memTable]
+	dir     atomic.Pointer[slabDir]
+	hot     []atomic.Pointer[hotItem] // the items kept ready: sets of two slots
+	hotBits uint8                     // len(hot) is 1<<hotBits
 
 	live     int   // records in table
 	used     int   // non-empty slots in table: records and tombstones
@@ -239,8 +262,10 @@ func NewMemory(opts MemoryOptions) *Memory {
 		charge:     charge,
 		marks:      make([]atomic.Int64, markSlots),
 	}
+	hotBits := uint8(bits.Len64(uint64(min(max(m.shardBytes/bytesPerHot, minHot), maxHot))) - 1)
 	for i := range m.shards {
 		s := &m.shards[i]
+		s.hot, s.hotBits = make([]atomic.Pointer[hotItem], 1<<hotBits), hotBits
 		s.table.Store(newTable(minTableSlots))
 		s.dir.Store(&slabDir{base: 1})
 		s.nextID = 1
@@ -288,13 +313,14 @@ func (s *memShard) lookup(key string, hi uint32) (loc, *slab, *recHdr) {
 // a slot names a slab d does not have.
 func (t *memTable) probe(d *slabDir, key string, hi uint32) (l loc, sl *slab, h *recHdr, again bool) {
 	for i := t.home(hi); ; i = (i + 1) & t.mask {
-		l := loc(t.slots[i].Load())
-		if l == 0 {
+		v := t.slots[i].Load()
+		if v == 0 {
 			return 0, nil, nil, false
 		}
-		if l == tombstone {
+		if loc(v) == tombstone || !slotMay(v, hi) {
 			continue
 		}
+		l := slotLoc(v)
 		sl := d.get(l.slab())
 		if sl == nil {
 			return 0, nil, nil, true
@@ -320,18 +346,19 @@ func (s *memShard) slot(t *memTable, key string, hi uint32) (at, free int) {
 	free = -1
 	d := s.dir.Load()
 	for i := t.home(hi); ; i = (i + 1) & t.mask {
-		l := loc(t.slots[i].Load())
+		v := t.slots[i].Load()
 		switch {
-		case l == 0:
+		case v == 0:
 			if free < 0 {
 				free = int(i)
 			}
 			return -1, free
-		case l == tombstone:
+		case loc(v) == tombstone:
 			if free < 0 {
 				free = int(i)
 			}
-		default:
+		case slotMay(v, hi):
+			l := slotLoc(v)
 			sl := d.get(l.slab())
 			if h := sl.hdr(l.off()); h.hi == hi && sl.key(h) == key {
 				return int(i), free
@@ -396,15 +423,27 @@ func (m *Memory) get(key string) (*Item, *recHdr) {
 // ready returns the item of the record at l, from the shard's hot items or
 // made anew and kept there.
 func (s *memShard) ready(l loc, sl *slab, h *recHdr) *Item {
-	slot := &s.hot[(uint64(l)*0x9e3779b97f4a7c15)>>(64-hotBits)]
-	if hi := slot.Load(); hi != nil && hi.loc == l {
+	i := (uint64(l) * 0x9e3779b97f4a7c15) >> (64 - s.hotBits) &^ 1
+	first, second := &s.hot[i], &s.hot[i+1]
+	if hi := first.Load(); hi != nil && hi.loc == l {
+		return &hi.it
+	}
+	if hi := second.Load(); hi != nil && hi.loc == l {
 		return &hi.it
 	}
 	hi := &hotItem{loc: l, it: sl.item(h)}
-	slot.Store(hi)
-	if s.dir.Load().get(l.slab()) != sl {
-		// The slab was dropped meanwhile: do not keep it alive.
-		slot.CompareAndSwap(hi, nil)
+	old := first.Swap(hi)
+	if old != nil {
+		second.Store(old)
+	}
+	// A slab dropped meanwhile (dropSlab clears its items after it leaves
+	// the directory) must not be kept alive.
+	d := s.dir.Load()
+	if d.get(l.slab()) != sl {
+		first.CompareAndSwap(hi, nil)
+	}
+	if old != nil && d.get(old.loc.slab()) == nil {
+		second.CompareAndSwap(old, nil)
 	}
 	return &hi.it
 }
@@ -444,8 +483,8 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 	l, h := m.appendRecord(s, key, hi, it, bound)
 	h.used.Store(uint32(epoch))
 	if at >= 0 {
-		old := loc(t.slots[at].Load())
-		t.slots[at].Store(uint64(l))
+		old := slotLoc(t.slots[at].Load())
+		t.slots[at].Store(slotOf(l, hi))
 		s.kill(old)
 	} else {
 		if t.slots[free].Load() == 0 {
@@ -455,7 +494,7 @@ func (m *Memory) Set(_ context.Context, key string, it *Item) error {
 			}
 			s.used++
 		}
-		t.slots[free].Store(uint64(l))
+		t.slots[free].Store(slotOf(l, hi))
 		s.live++
 	}
 	s.pushFront(l, h)
@@ -663,7 +702,7 @@ func (m *Memory) moveLive(s *memShard, sl *slab) {
 			}
 			h.newer, h.older = 0, 0
 			at, _ := s.slot(t, key, h.hi)
-			t.slots[at].Store(uint64(l))
+			t.slots[at].Store(slotOf(l, h.hi))
 			h.dead = 1
 			n := int64(h.span)
 			sl.live--
@@ -684,16 +723,16 @@ func (s *memShard) rebuild(t *memTable) *memTable {
 	n := max(minTableSlots, 1<<bits.Len(uint((s.live+1)*2-1)))
 	nt := newTable(n)
 	for i := range t.slots {
-		l := loc(t.slots[i].Load())
-		if l == 0 || l == tombstone {
+		v := t.slots[i].Load()
+		if v == 0 || loc(v) == tombstone {
 			continue
 		}
-		_, h := s.rec(l)
+		_, h := s.rec(slotLoc(v))
 		j := nt.home(h.hi)
 		for nt.slots[j].Load() != 0 {
 			j = (j + 1) & nt.mask
 		}
-		nt.slots[j].Store(uint64(l))
+		nt.slots[j].Store(v)
 	}
 	s.table.Store(nt)
 	s.used = s.live
@@ -703,7 +742,7 @@ func (s *memShard) rebuild(t *memTable) *memTable {
 // remove removes the record in slot at of t, the shard's table. The caller
 // holds the shard's lock.
 func (s *memShard) remove(t *memTable, at int) {
-	l := loc(t.slots[at].Load())
+	l := slotLoc(t.slots[at].Load())
 	t.slots[at].Store(uint64(tombstone))
 	s.live--
 	s.kill(l)

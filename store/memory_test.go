@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -209,16 +210,20 @@ func (s *memShard) entries(t *testing.T) []listed {
 	tab := s.table.Load()
 	inTable, used := 0, 0
 	for i := range tab.slots {
-		l := loc(tab.slots[i].Load())
-		if l == 0 {
+		v := tab.slots[i].Load()
+		if v == 0 {
 			continue
 		}
 		used++
-		if l == tombstone {
+		if loc(v) == tombstone {
 			continue
 		}
 		inTable++
+		l := slotLoc(v)
 		sl, h := s.rec(l)
+		if !slotMay(v, h.hi) {
+			t.Errorf("table slot %d holds %q with hash bits %x; its hash's are %x", i, sl.key(h), uint32(v)>>16, h.hi>>16)
+		}
 		if got, _, _ := s.lookup(sl.key(h), h.hi); got != l {
 			t.Errorf("table slot %d holds %q, which a lookup does not find", i, sl.key(h))
 		}
@@ -1215,5 +1220,51 @@ func TestMemoryCreated(t *testing.T) {
 				t.Errorf("Get = %+v, %v; want Created %v (%v), status 404, nil body and header, empty tags", it, ok, want, want.Location())
 			}
 		})
+	}
+}
+
+// TestMemoryReady: the items last read are kept ready in sets of two, so
+// that two keys read in turn whose records fall in one set both stay ready
+// (a reread returns the same *Item, without decoding); a third read in the
+// set displaces the older of the two.
+func TestMemoryReady(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory(MemoryOptions{MaxBytes: 1 << 20, Shards: 1})
+	s := &m.shards[0]
+	if len(s.hot) != minHot {
+		t.Fatalf("a shard of 1 MiB keeps %d items ready; want %d", len(s.hot), minHot)
+	}
+	set := func(key string) uint64 {
+		l, _, _ := s.lookup(key, uint32(m.hash(key)>>32))
+		return (uint64(l) * 0x9e3779b97f4a7c15) >> (64 - s.hotBits) &^ 1
+	}
+	byset := map[uint64][]string{}
+	var keys []string
+	for i := 0; len(keys) == 0; i++ {
+		key := fmt.Sprintf("/k%d", i)
+		if err := m.Set(ctx, key, &Item{Status: 200, Header: http.Header{"Etag": {key}}, Body: []byte(key)}); err != nil {
+			t.Fatal(err)
+		}
+		if byset[set(key)] = append(byset[set(key)], key); len(byset[set(key)]) == 3 {
+			keys = byset[set(key)]
+		}
+	}
+	get := func(key string) *Item {
+		it, ok, _ := m.Get(ctx, key)
+		if !ok || string(it.Body) != key || it.Header.Get("Etag") != key {
+			t.Fatalf("Get(%q) = %v, %v; want its item", key, it, ok)
+		}
+		return it
+	}
+	a, b := get(keys[0]), get(keys[1])
+	if get(keys[0]) != a || get(keys[1]) != b {
+		t.Errorf("two keys of one set read in turn were decoded again; want both kept ready")
+	}
+	get(keys[2]) // displaces the older of a and b: a, read before b
+	if get(keys[1]) != b {
+		t.Errorf("the newer of a set's items was displaced by a third")
+	}
+	if get(keys[0]) == a {
+		t.Errorf("three keys of one set all stayed ready; want two")
 	}
 }
