@@ -77,21 +77,39 @@ func benchServeHit(b *testing.B, opts Options) {
 // BenchmarkServeFloor is the floor: a plain handler writing the same bytes
 // and headers from a map, with the same writer and harness.
 func BenchmarkServeFloor(b *testing.B) {
+	floor := floorHandler(1)
+	req, _ := http.NewRequest(http.MethodGet, "http://example.com/blog/p0", nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &nopWriter{h: http.Header{}}
+		for pb.Next() {
+			floor.ServeHTTP(w, req)
+		}
+	})
+}
+
+// floorHandler serves n pages, /blog/p0 to /blog/p{n-1}, each with its own
+// header map and body, from a map.
+func floorHandler(n int) http.Handler {
 	type page struct {
 		h    http.Header
 		body []byte
 	}
-	pages := map[string]*page{"/blog/hello": {
-		h: http.Header{
-			"Content-Type":   {"text/html; charset=utf-8"},
-			"Content-Length": {"4135"},
-			"Cache-Control":  {"s-maxage=3600, stale-while-revalidate=31532400"},
-			"Etag":           {`"abc"`},
-		},
-		body: benchBody,
-	}}
+	pages := map[string]*page{}
+	for i := range n {
+		pages[fmt.Sprintf("/blog/p%d", i)] = &page{
+			h: http.Header{
+				"Content-Type":   {"text/html; charset=utf-8"},
+				"Content-Length": {"4135"},
+				"Cache-Control":  {"s-maxage=3600, stale-while-revalidate=31532400"},
+				"Etag":           {fmt.Sprintf(`"abc%d"`, i)},
+			},
+			body: append([]byte(nil), benchBody...),
+		}
+	}
 	hit, cs := []string{"HIT"}, []string{"regen; hit"}
-	floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := pages[r.URL.Path]
 		if !ok {
 			w.WriteHeader(http.StatusNotFound)
@@ -106,15 +124,48 @@ func BenchmarkServeFloor(b *testing.B) {
 		w.WriteHeader(http.StatusOK)
 		w.Write(p.body)
 	})
-	req, _ := http.NewRequest(http.MethodGet, "http://example.com/blog/hello", nil)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		w := &nopWriter{h: http.Header{}}
-		for pb.Next() {
-			floor.ServeHTTP(w, req)
+}
+
+// BenchmarkServeHitPaths is BenchmarkServeHit over many cached paths, read
+// in a scattered order, beside floor: floorHandler over as many pages. A
+// site's pages do not all fit in the store's items kept ready, nor in the
+// processor's caches.
+func BenchmarkServeHitPaths(b *testing.B) {
+	for _, n := range []int{1, 1000, 10000} {
+		reqs := make([]*http.Request, n)
+		for i := range reqs {
+			reqs[i], _ = http.NewRequest(http.MethodGet, fmt.Sprintf("http://example.com/blog/p%d", i), nil)
 		}
-	})
+		serve := func(b *testing.B, h http.Handler) {
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &nopWriter{h: http.Header{}}
+				for i := 0; pb.Next(); i++ {
+					h.ServeHTTP(w, reqs[i*7919%n])
+				}
+			})
+		}
+		b.Run(fmt.Sprintf("paths=%d/engine", n), func(b *testing.B) {
+			var site Site
+			site.Page("/blog/[slug]", Page{Revalidate: sec(3600), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
+				_, err := w.Write(benchBody)
+				return err
+			})})
+			e, err := New(&site, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			for _, r := range reqs {
+				e.ServeHTTP(&nopWriter{h: http.Header{}}, r)
+			}
+			renders := e.Stats().Renders
+			serve(b, e)
+			b.ReportMetric(float64(e.Stats().Renders-renders)/float64(b.N), "renders/op")
+		})
+		b.Run(fmt.Sprintf("paths=%d/floor", n), func(b *testing.B) { serve(b, floorHandler(n)) })
+	}
 }
 
 // BenchmarkServeBypass is the rival: a dynamic route rendered on every

@@ -1231,6 +1231,12 @@ func etag(body []byte) string {
 // fill.
 func (e *Engine) writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, st regen.Status) bool {
 	f := e.hitHeaders.of(ent)
+	var tmp flatHeader
+	var kv [8]headerValues // for a header written once, which is not remembered
+	if f == nil {
+		tmp = flatten(ent.Header, kv[:0])
+		f = &tmp
+	}
 	if f.partial {
 		return false
 	}

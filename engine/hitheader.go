@@ -16,12 +16,22 @@ import (
 // the items last read; a route's pages without per-item values share one
 // Header), so the list made for a Header map stays true. A slot holds the
 // latest map whose address hashes to it, which keeps that map alive (so
-// its address is not reused) but not its entry. It is safe for concurrent
-// use.
-type hitHeaders [hitHeaderSlots]atomic.Pointer[flatHeader]
+// its address is not reused) but not its entry.
+//
+// A list is remembered only for a map written twice in a row among those
+// hashing to its slot: a store that decodes an item anew for each read
+// (store.Memory's items beyond those it keeps ready) hands a new map every
+// time, and remembering each would allocate on every HIT and evict the
+// lists of the maps read often. The first sighting is only noted, by
+// address, which keeps nothing alive: a reused address only makes a list
+// be remembered one sighting early. It is safe for concurrent use.
+type hitHeaders struct {
+	lists [hitHeaderSlots]atomic.Pointer[flatHeader]
+	seen  [hitHeaderSlots]atomic.Uintptr // the address of the latest map written that hashes to the slot
+}
 
 const (
-	hitHeaderBits  = 10
+	hitHeaderBits  = 12
 	hitHeaderSlots = 1 << hitHeaderBits
 )
 
@@ -42,15 +52,26 @@ type headerValues struct {
 // mapAddr is the address of h's map.
 func mapAddr(h http.Header) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&h)) }
 
-// of returns ent's header as a list.
+// of returns the list remembered for ent's header map, or nil: the caller
+// makes one with flatten.
 func (x *hitHeaders) of(ent *routecache.Entry) *flatHeader {
 	p := mapAddr(ent.Header)
-	slot := &x[(uint64(uintptr(p))*0x9e3779b97f4a7c15)>>(64-hitHeaderBits)]
-	if f := slot.Load(); f != nil && mapAddr(f.hdr) == p {
+	i := (uint64(uintptr(p)) * 0x9e3779b97f4a7c15) >> (64 - hitHeaderBits)
+	if f := x.lists[i].Load(); f != nil && mapAddr(f.hdr) == p {
 		return f
 	}
-	f := &flatHeader{hdr: ent.Header, kv: make([]headerValues, 0, len(ent.Header))}
-	for k, vs := range ent.Header {
+	if x.seen[i].Swap(uintptr(p)) != uintptr(p) {
+		return nil
+	}
+	f := flatten(ent.Header, make([]headerValues, 0, len(ent.Header)))
+	x.lists[i].Store(&f)
+	return &f
+}
+
+// flatten returns h as a list, appended to kv.
+func flatten(h http.Header, kv []headerValues) flatHeader {
+	f := flatHeader{hdr: h}
+	for k, vs := range h {
 		switch k {
 		case holesHeader:
 			f.partial = true
@@ -61,9 +82,9 @@ func (x *hitHeaders) of(ent *routecache.Entry) *flatHeader {
 				f.etag = vs[0]
 			}
 		}
-		f.kv = append(f.kv, headerValues{k, vs})
+		kv = append(kv, headerValues{k, vs})
 	}
-	slot.Store(f)
+	f.kv = kv
 	return f
 }
 
