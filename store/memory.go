@@ -153,7 +153,7 @@ func (d *slabDir) get(id uint32) *slab {
 }
 
 // Each shard keeps the items last read decoded, ready to return, in sets
-// of two slots (the newest first): between minHot and maxHot slots, a
+// of hotWays slots (the newest first): between minHot and maxHot slots, a
 // power of two, about one per 16 KiB of the shard's budget, since an item
 // costs its Item, and its Tags and Header when it has them, about 0.5 to
 // 1 KiB outside the budget.
@@ -161,6 +161,7 @@ const (
 	minHot      = 64
 	maxHot      = 1024
 	bytesPerHot = 16 << 10
+	hotWays     = 4
 )
 
 // hotItem is an item ready to return, made from the record at loc.
@@ -173,7 +174,7 @@ type memShard struct {
 	mu      sync.Mutex // protects the fields below and the writes to table's slots
 	table   atomic.Pointer[memTable]
 	dir     atomic.Pointer[slabDir]
-	hot     []atomic.Pointer[hotItem] // the items kept ready: sets of two slots
+	hot     []atomic.Pointer[hotItem] // the items kept ready: sets of hotWays slots
 	hotBits uint8                     // len(hot) is 1<<hotBits
 
 	live     int   // records in table
@@ -423,27 +424,32 @@ func (m *Memory) get(key string) (*Item, *recHdr) {
 // ready returns the item of the record at l, from the shard's hot items or
 // made anew and kept there.
 func (s *memShard) ready(l loc, sl *slab, h *recHdr) *Item {
-	i := (uint64(l) * 0x9e3779b97f4a7c15) >> (64 - s.hotBits) &^ 1
-	first, second := &s.hot[i], &s.hot[i+1]
-	if hi := first.Load(); hi != nil && hi.loc == l {
-		return &hi.it
+	i := (uint64(l) * 0x9e3779b97f4a7c15) >> (64 - s.hotBits) &^ (hotWays - 1)
+	set := s.hot[i : i+hotWays : i+hotWays]
+	for j := range set {
+		if hi := set[j].Load(); hi != nil && hi.loc == l {
+			return &hi.it
+		}
 	}
-	if hi := second.Load(); hi != nil && hi.loc == l {
-		return &hi.it
-	}
+	// The newest goes first, and the others move down one slot; the last
+	// leaves the set.
 	hi := &hotItem{loc: l, it: sl.item(h)}
-	old := first.Swap(hi)
-	if old != nil {
-		second.Store(old)
+	var moved [hotWays]*hotItem
+	moved[0] = hi
+	for j := range set {
+		next := set[j].Swap(moved[j])
+		if next == nil || j+1 == hotWays {
+			break
+		}
+		moved[j+1] = next
 	}
-	// A slab dropped meanwhile (dropSlab clears its items after it leaves
-	// the directory) must not be kept alive.
+	// An item of a slab dropped meanwhile (dropSlab clears them after the
+	// slab leaves the directory) must not stay to keep the slab alive.
 	d := s.dir.Load()
-	if d.get(l.slab()) != sl {
-		first.CompareAndSwap(hi, nil)
-	}
-	if old != nil && d.get(old.loc.slab()) == nil {
-		second.CompareAndSwap(old, nil)
+	for j, x := range moved {
+		if x != nil && (j == 0 && d.get(l.slab()) != sl || j > 0 && d.get(x.loc.slab()) == nil) {
+			set[j].CompareAndSwap(x, nil)
+		}
 	}
 	return &hi.it
 }

@@ -1223,10 +1223,10 @@ func TestMemoryCreated(t *testing.T) {
 	}
 }
 
-// TestMemoryReady: the items last read are kept ready in sets of two, so
-// that two keys read in turn whose records fall in one set both stay ready
-// (a reread returns the same *Item, without decoding); a third read in the
-// set displaces the older of the two.
+// TestMemoryReady: the items last read are kept ready in sets of hotWays,
+// so that as many keys read in turn whose records fall in one set all stay
+// ready (a reread returns the same *Item, without decoding); one more read
+// in the set displaces the one read first.
 func TestMemoryReady(t *testing.T) {
 	ctx := context.Background()
 	m := NewMemory(MemoryOptions{MaxBytes: 1 << 20, Shards: 1})
@@ -1236,7 +1236,7 @@ func TestMemoryReady(t *testing.T) {
 	}
 	set := func(key string) uint64 {
 		l, _, _ := s.lookup(key, uint32(m.hash(key)>>32))
-		return (uint64(l) * 0x9e3779b97f4a7c15) >> (64 - s.hotBits) &^ 1
+		return (uint64(l) * 0x9e3779b97f4a7c15) >> (64 - s.hotBits) &^ (hotWays - 1)
 	}
 	byset := map[uint64][]string{}
 	var keys []string
@@ -1245,7 +1245,7 @@ func TestMemoryReady(t *testing.T) {
 		if err := m.Set(ctx, key, &Item{Status: 200, Header: http.Header{"Etag": {key}}, Body: []byte(key)}); err != nil {
 			t.Fatal(err)
 		}
-		if byset[set(key)] = append(byset[set(key)], key); len(byset[set(key)]) == 3 {
+		if byset[set(key)] = append(byset[set(key)], key); len(byset[set(key)]) == hotWays+1 {
 			keys = byset[set(key)]
 		}
 	}
@@ -1256,15 +1256,22 @@ func TestMemoryReady(t *testing.T) {
 		}
 		return it
 	}
-	a, b := get(keys[0]), get(keys[1])
-	if get(keys[0]) != a || get(keys[1]) != b {
-		t.Errorf("two keys of one set read in turn were decoded again; want both kept ready")
+	items := make([]*Item, hotWays)
+	for i := range items {
+		items[i] = get(keys[i])
 	}
-	get(keys[2]) // displaces the older of a and b: a, read before b
-	if get(keys[1]) != b {
-		t.Errorf("the newer of a set's items was displaced by a third")
+	for i := range items {
+		if get(keys[i]) != items[i] {
+			t.Errorf("%d keys of one set read in turn: %q was decoded again; want all kept ready", hotWays, keys[i])
+		}
 	}
-	if get(keys[0]) == a {
-		t.Errorf("three keys of one set all stayed ready; want two")
+	get(keys[hotWays]) // displaces keys[0], read first
+	for i := 1; i < hotWays; i++ {
+		if get(keys[i]) != items[i] {
+			t.Errorf("%q was displaced by a later key; want the one read first displaced", keys[i])
+		}
+	}
+	if get(keys[0]) == items[0] {
+		t.Errorf("%d keys of one set all stayed ready; want %d", hotWays+1, hotWays)
 	}
 }
