@@ -19,9 +19,11 @@ import (
 // its address is not reused) but not its entry.
 //
 // A list is remembered only for a map written twice in a row among those
-// hashing to its slot: a store that decodes an item anew for each read
-// (store.Memory's items beyond those it keeps ready) hands a new map every
-// time, and remembering each would allocate on every HIT and evict the
+// hashing to its slot, and in place of a list not used since the last such
+// attempt (a second chance, as in the CLOCK algorithm): a store that
+// decodes an item anew for each read (store.Memory's items beyond those it
+// keeps ready) hands a new map every time, and more maps than slots may be
+// read in turn; remembering each would allocate on every HIT and evict the
 // lists of the maps read often. The first sighting is only noted, by
 // address, which keeps nothing alive: a reused address only makes a list
 // be remembered one sighting early. It is safe for concurrent use.
@@ -42,6 +44,7 @@ type flatHeader struct {
 	partial  bool // a partial route's shell (holesHeader)
 	location bool // it has a Location
 	etag     string
+	used     uint32 // 1: read since another map's list last asked for its slot; atomic (flatten returns a flatHeader by value)
 }
 
 type headerValues struct {
@@ -57,10 +60,14 @@ func mapAddr(h http.Header) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Po
 func (x *hitHeaders) of(ent *routecache.Entry) *flatHeader {
 	p := mapAddr(ent.Header)
 	i := (uint64(uintptr(p)) * 0x9e3779b97f4a7c15) >> (64 - hitHeaderBits)
-	if f := x.lists[i].Load(); f != nil && mapAddr(f.hdr) == p {
-		return f
+	cur := x.lists[i].Load()
+	if cur != nil && mapAddr(cur.hdr) == p {
+		if atomic.LoadUint32(&cur.used) == 0 {
+			atomic.StoreUint32(&cur.used, 1)
+		}
+		return cur
 	}
-	if x.seen[i].Swap(uintptr(p)) != uintptr(p) {
+	if x.seen[i].Swap(uintptr(p)) != uintptr(p) || cur != nil && atomic.SwapUint32(&cur.used, 0) != 0 {
 		return nil
 	}
 	f := flatten(ent.Header, make([]headerValues, 0, len(ent.Header)))
