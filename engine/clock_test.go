@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"io"
+	"net/http"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -68,12 +69,21 @@ func TestCoarseClock(t *testing.T) {
 
 // TestHitHeaders: a Header's list holds its headers and what writeEntry
 // checks (a shell's private header, a Location, the ETag); a list is
-// remembered for a Header written twice in a row, not once; entries
+// remembered for a Header written twice in a row, not once, in place of
+// another's only if that one was not used since its last attempt; entries
 // sharing a Header share it; and the list does not keep its entry alive.
 func TestHitHeaders(t *testing.T) {
 	var x hitHeaders
 	a := &routecache.Entry{Header: map[string][]string{"Content-Type": {"text/html"}, "Etag": {`"a"`}}}
-	b := &routecache.Entry{Header: map[string][]string{"Location": {"/b"}, holesHeader: {"1"}}}
+	slot := func(h http.Header) uint64 {
+		return (uint64(uintptr(mapAddr(h))) * 0x9e3779b97f4a7c15) >> (64 - hitHeaderBits)
+	}
+	var b *routecache.Entry
+	var keep []http.Header // so that no address is reused while looking
+	for b == nil || slot(b.Header) == slot(a.Header) {
+		b = &routecache.Entry{Header: map[string][]string{"Location": {"/b"}, holesHeader: {"1"}}}
+		keep = append(keep, b.Header)
+	}
 	if fa := flatten(a.Header, nil); len(fa.kv) != 2 || fa.etag != `"a"` || fa.partial || fa.location {
 		t.Errorf("flatten(a) = %+v; want its 2 headers, ETag \"a\"", fa)
 	}
@@ -96,10 +106,34 @@ func TestHitHeaders(t *testing.T) {
 		t.Errorf("two entries with one Header got different lists")
 	}
 
+	// Another map of a's slot, written twice in a row, takes the slot only
+	// if a's list was not used since its last attempt.
+	var d *routecache.Entry
+	for d == nil {
+		h := http.Header{"Etag": {`"d"`}}
+		if keep = append(keep, h); slot(h) == slot(a.Header) {
+			d = &routecache.Entry{Header: h}
+		}
+	}
+	fa := x.of(a)
+	if x.of(d) != nil || x.of(d) != nil {
+		t.Errorf("a map written twice took the slot of a list used since")
+	}
+	if x.of(a) != fa {
+		t.Errorf("a's list was displaced by a map of its slot while in use")
+	}
+	x.of(d) // a's list is unused since this attempt
+	if f := x.of(d); f == nil || mapAddr(f.hdr) != mapAddr(d.Header) {
+		t.Errorf("a map written twice in a row did not take the slot of a list unused since the last attempt")
+	}
+
 	c := &routecache.Entry{Header: map[string][]string{"Etag": {`"c"`}}, Body: make([]byte, 1<<20)}
-	x.of(c)
-	if x.of(c) == nil {
-		t.Fatalf("of(c) at its second write = nil; want its list")
+	var fc *flatHeader
+	for range 3 { // the second may give a list in c's slot a second chance
+		fc = x.of(c)
+	}
+	if fc == nil {
+		t.Fatalf("of(c) at its third write = nil; want its list")
 	}
 	w := weak.Make(c)
 	c = nil
