@@ -456,8 +456,21 @@ func (sl *slab) item(h *recHdr) Item {
 		it.Body = sl.data[end-int(h.bodyLen) : end : end]
 	}
 	refs := off + recHdrBytes
+	length := h.flags&recLength != 0
+	nvals := int(h.nvals)
+	if length {
+		nvals++
+	}
+	// The tags and the header values share one allocation.
+	var strs []string
+	if n := nvals + int(h.ntags); n > 0 {
+		strs = make([]string, n)
+	}
 	if h.flags&recNilTags == 0 {
-		it.Tags = make([]string, h.ntags)
+		it.Tags = []string{}
+		if h.ntags > 0 {
+			it.Tags = strs[:h.ntags:h.ntags]
+		}
 		for i := range it.Tags {
 			r := sl.data[refs+i*tagRefBytes:]
 			it.Tags[i] = sl.str(binary.LittleEndian.Uint32(r), uint32(binary.LittleEndian.Uint16(r[4:])))
@@ -467,14 +480,9 @@ func (sl *slab) item(h *recHdr) Item {
 	if h.shape > 0 {
 		shape = (*sl.headers.Load())[h.shape-1]
 	}
-	length := h.flags&recLength != 0
-	if h.nvals == 0 && !length {
+	if nvals == 0 {
 		it.Header = shape
 		return it
-	}
-	nvals := int(h.nvals)
-	if length {
-		nvals++
 	}
 	it.Header = make(http.Header, len(shape)+nvals)
 	for k, vs := range shape {
@@ -483,7 +491,7 @@ func (sl *slab) item(h *recHdr) Item {
 	// The values are copied, in one string: a header is often kept apart
 	// from its item (the engine keeps the headers of recent hits), and
 	// must not keep the slab alive. The derived Content-Length goes last.
-	vals := make([]string, nvals)
+	vals := strs[h.ntags:]
 	vr := refs + int(h.ntags)*tagRefBytes
 	n := 0
 	for i := range h.nvals {
@@ -497,7 +505,7 @@ func (sl *slab) item(h *recHdr) Item {
 	if length {
 		buf = strconv.AppendUint(buf, uint64(h.bodyLen), 10)
 	}
-	all := string(buf)
+	all := unsafe.String(unsafe.SliceData(buf), len(buf)) // buf is not changed after
 	for i := range h.nvals {
 		r := sl.data[vr+int(i)*valRefBytes:]
 		m := int(binary.LittleEndian.Uint16(r[5:]))

@@ -738,6 +738,31 @@ func BenchmarkMemoryGet(b *testing.B) {
 	})
 }
 
+// BenchmarkMemoryGetCold reads pages (a typical header and five tags) in
+// turn from a shard whose items kept ready are far fewer than its pages, so
+// that nearly every read decodes its item from its record.
+func BenchmarkMemoryGetCold(b *testing.B) {
+	const nkeys = 4096
+	m := NewMemory(MemoryOptions{MaxBytes: 64 << 20, Shards: 1})
+	ctx := b.Context()
+	keys := make([]string, nkeys)
+	tags := []string{"_N_T_/layout", "_N_T_/blog/layout", "_N_T_/blog/[slug]/layout", "_N_T_/blog/[slug]/page"}
+	for i := range keys {
+		keys[i] = fmt.Sprintf("/blog/post-%d", i)
+		it := &Item{Status: 200, Body: make([]byte, 1024), Tags: append(slices.Clip(tags), "_N_T_"+keys[i]),
+			Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}, "Etag": {fmt.Sprintf(`"%x"`, i)}, "Content-Length": {"1024"}}}
+		m.Set(ctx, keys[i], it)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, ok, _ := m.Get(ctx, keys[i*7919%nkeys]); !ok {
+			b.Fatal("miss")
+		}
+		i++
+	}
+}
+
 func BenchmarkMemoryTagState(b *testing.B) {
 	ctx := b.Context()
 	tags := []string{"_N_T_/layout", "_N_T_/blog/layout", "_N_T_/blog/[slug]/page", "_N_T_/blog/hello", "posts", "authors"}
