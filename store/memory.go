@@ -64,9 +64,10 @@ type MemoryOptions struct {
 // cached.
 //
 // Get returns an *Item that shares the slab's memory: its Body and strings
-// are not copies. The items last read in each shard are kept ready, so a
-// read of one of them does not allocate; another read allocates the Item,
-// its Tags and, if it has per-item header values, its Header map. Items are
+// are not copies. The items last read in each shard are kept ready (one
+// per 16 KiB of its share, 64 to 1024, in sets of four), so a read of one
+// of them does not allocate; another read allocates the Item, its Tags
+// and, if it has per-item header values, its Header map. Items are
 // immutable once stored: a caller must not modify what Get returns.
 //
 // Tag revalidation times, and items' Created, are kept at nanosecond
