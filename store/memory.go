@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -154,7 +155,7 @@ func (d *slabDir) get(id uint32) *slab {
 }
 
 // Each shard keeps the items last read decoded, ready to return, in sets
-// of hotWays slots (the newest first): between minHot and maxHot slots, a
+// of hotWays slots: between minHot and maxHot slots, a
 // power of two, about one per 16 KiB of the shard's budget, since an item
 // costs its Item, and its Tags and Header when it has them, about 0.5 to
 // 1 KiB outside the budget.
@@ -427,30 +428,31 @@ func (m *Memory) get(key string) (*Item, *recHdr) {
 func (s *memShard) ready(l loc, sl *slab, h *recHdr) *Item {
 	i := (uint64(l) * 0x9e3779b97f4a7c15) >> (64 - s.hotBits) &^ (hotWays - 1)
 	set := s.hot[i : i+hotWays : i+hotWays]
+	way := -1
 	for j := range set {
-		if hi := set[j].Load(); hi != nil && hi.loc == l {
+		hi := set[j].Load()
+		if hi == nil {
+			if way < 0 {
+				way = j
+			}
+			continue
+		}
+		if hi.loc == l {
 			return &hi.it
 		}
 	}
-	// The newest goes first, and the others move down one slot; the last
-	// leaves the set.
-	hi := &hotItem{loc: l, it: sl.item(h)}
-	var moved [hotWays]*hotItem
-	moved[0] = hi
-	for j := range set {
-		next := set[j].Swap(moved[j])
-		if next == nil || j+1 == hotWays {
-			break
-		}
-		moved[j+1] = next
+	// A free slot, or a random one: under reads of more keys than ways in
+	// turn, evicting the oldest would miss every time, a random one only
+	// some of the time.
+	if way < 0 {
+		way = int(rand.Uint32N(hotWays))
 	}
-	// An item of a slab dropped meanwhile (dropSlab clears them after the
-	// slab leaves the directory) must not stay to keep the slab alive.
-	d := s.dir.Load()
-	for j, x := range moved {
-		if x != nil && (j == 0 && d.get(l.slab()) != sl || j > 0 && d.get(x.loc.slab()) == nil) {
-			set[j].CompareAndSwap(x, nil)
-		}
+	hi := &hotItem{loc: l, it: sl.item(h)}
+	set[way].Store(hi)
+	// A slab dropped meanwhile (dropSlab clears its items after it leaves
+	// the directory) must not be kept alive.
+	if s.dir.Load().get(l.slab()) != sl {
+		set[way].CompareAndSwap(hi, nil)
 	}
 	return &hi.it
 }
