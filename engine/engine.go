@@ -1231,10 +1231,10 @@ func etag(body []byte) string {
 // fill.
 func (e *Engine) writeEntry(w http.ResponseWriter, r *http.Request, ent *routecache.Entry, st regen.Status) bool {
 	f := e.hitHeaders.of(ent)
-	var tmp flatHeader
-	var kv [8]headerValues // for a header written once, which is not remembered
 	if f == nil {
-		tmp = flatten(ent.Header, kv[:0])
+		// A header written once, which is not remembered: listed here.
+		var kv [8]headerValues
+		tmp := flatten(ent.Header, kv[:0])
 		f = &tmp
 	}
 	if f.partial {

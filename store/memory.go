@@ -155,10 +155,10 @@ func (d *slabDir) get(id uint32) *slab {
 }
 
 // Each shard keeps the items last read decoded, ready to return, in sets
-// of hotWays slots: between minHot and maxHot slots, a
-// power of two, about one per 16 KiB of the shard's budget, since an item
-// costs its Item, and its Tags and Header when it has them, about 0.5 to
-// 1 KiB outside the budget.
+// of hotWays slots: between minHot and maxHot slots, a power of two, about
+// one per bytesPerHot of the shard's budget, since an item costs its Item,
+// and its Tags and Header when it has them, about 0.5 to 1 KiB outside the
+// budget (a page with five tags: 640 bytes).
 const (
 	minHot      = 64
 	maxHot      = 1024
