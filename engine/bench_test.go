@@ -42,7 +42,9 @@ func BenchmarkServeHitFixedClock(b *testing.B) {
 	benchServeHit(b, Options{Now: func() time.Time { return t }})
 }
 
-func benchServeHit(b *testing.B, opts Options) {
+// benchEngine returns an engine serving benchBody at /blog/[slug],
+// revalidated hourly, closed when b ends.
+func benchEngine(b *testing.B, opts Options) *Engine {
 	var site Site
 	site.Page("/blog/[slug]", Page{Revalidate: sec(3600), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
 		_, err := w.Write(benchBody)
@@ -52,7 +54,12 @@ func benchServeHit(b *testing.B, opts Options) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer e.Close()
+	b.Cleanup(func() { e.Close() })
+	return e
+}
+
+func benchServeHit(b *testing.B, opts Options) {
+	e := benchEngine(b, opts)
 	req, _ := http.NewRequest(http.MethodGet, "http://example.com/blog/hello", nil)
 	w := &nopWriter{h: http.Header{}}
 	e.ServeHTTP(w, req)
@@ -147,16 +154,7 @@ func BenchmarkServeHitPaths(b *testing.B) {
 			})
 		}
 		b.Run(fmt.Sprintf("paths=%d/engine", n), func(b *testing.B) {
-			var site Site
-			site.Page("/blog/[slug]", Page{Revalidate: sec(3600), Render: render.PageFunc(func(ctx context.Context, s *render.Scope, w io.Writer) error {
-				_, err := w.Write(benchBody)
-				return err
-			})})
-			e, err := New(&site, Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close()
+			e := benchEngine(b, Options{})
 			for _, r := range reqs {
 				e.ServeHTTP(&nopWriter{h: http.Header{}}, r)
 			}
